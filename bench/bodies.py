@@ -1,0 +1,89 @@
+"""The rocket body, written once per dialect (generator and async/await).
+
+Each dialect has the body in two variants that differ only in measurement:
+
+* the *switch* body sleeps 0 seconds and reads no clock, so switch mode measures the
+  scheduler's bookkeeping plus one resume with no instrumentation in the resume path;
+* the *timed* body reads the clock before each sleep to know its deadline and after it to
+  record the lateness of the wake. The scheduler computes its own deadline from a clock
+  reading taken *after* ours, so a correct scheduler can never appear early.
+
+``steps`` holds the pre-built "T-minus" event tuples, ``launch`` the "launched" one.
+Keep the four functions in lockstep: they are the workload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+Record = Callable[[tuple[int, int]], None]
+Sleep = Callable[[float], Any]
+
+
+def switch_rocket_gen(
+    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record
+) -> Generator[Any, Any, None]:
+    yield from sleep(0.0)
+    for step in steps:
+        record(step)
+        yield from sleep(0.0)
+    record(launch)
+
+
+async def switch_rocket_async(
+    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record
+) -> None:
+    await sleep(0.0)
+    for step in steps:
+        record(step)
+        await sleep(0.0)
+    record(launch)
+
+
+def timed_rocket_gen(
+    steps: tuple[tuple[int, int], ...],
+    launch: tuple[int, int],
+    delay: float,
+    tick: float,
+    sleep: Sleep,
+    now: Callable[[], float],
+    record: Record,
+    late: Callable[[float], None],
+) -> Generator[Any, Any, None]:
+    due = now() + delay
+    yield from sleep(delay)
+    late(now() - due)
+    for step in steps:
+        record(step)
+        due = now() + tick
+        yield from sleep(tick)
+        late(now() - due)
+    record(launch)
+
+
+async def timed_rocket_async(
+    steps: tuple[tuple[int, int], ...],
+    launch: tuple[int, int],
+    delay: float,
+    tick: float,
+    sleep: Sleep,
+    now: Callable[[], float],
+    record: Record,
+    late: Callable[[float], None],
+) -> None:
+    due = now() + delay
+    await sleep(delay)
+    late(now() - due)
+    for step in steps:
+        record(step)
+        due = now() + tick
+        await sleep(tick)
+        late(now() - due)
+    record(launch)
+
+
+SWITCH_BODIES: dict[str, Callable[..., Generator[Any, Any, None] | Coroutine[Any, Any, None]]]
+SWITCH_BODIES = {"generator": switch_rocket_gen, "async": switch_rocket_async}
+TIMED_BODIES: dict[str, Callable[..., Generator[Any, Any, None] | Coroutine[Any, Any, None]]]
+TIMED_BODIES = {"generator": timed_rocket_gen, "async": timed_rocket_async}

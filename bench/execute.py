@@ -1,0 +1,89 @@
+"""Run one scheduler on one workload once, in this process, and validate it.
+
+This is the unit every measurement is made of: the one-shot CLI calls it directly and
+each pyperf worker calls it inside its timed function. Only ``scheduler.run`` sits
+between the two clock readings; building the scheduler, the coroutines and the trace,
+and validating afterwards, all happen outside the timed region.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.clocks import ClockKind, make_clock
+from bench.registry import SchedulerEntry
+from bench.validation import Verdict, validate
+from bench.workload import Workload, build_coroutines
+
+
+class SchedulerCrashed(Exception):
+    """The scheduler raised while running; the message says what it raised."""
+
+
+@dataclass
+class RunOutcome:
+    scheduler: str
+    workload: Workload
+    clock: ClockKind
+    wall_s: float
+    cpu_s: float
+    counters: Mapping[str, int] | None
+    verdict: Verdict
+    lateness_s: list[float] = field(default_factory=list)
+
+    @property
+    def resumes_for_cost(self) -> int:
+        """The denominator of switch cost: useful rocket resumes, the same for everyone.
+
+        A polling design's extra resumes are its overhead, so they show up as a higher
+        cost per useful switch rather than disappearing into a larger denominator.
+        """
+        return self.workload.expected_resumes
+
+
+def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKind = "real") -> RunOutcome:
+    """Build, run (timed) and validate one run. Raises ``SchedulerCrashed`` on error."""
+    cls = entry.cls
+    assert cls is not None, "execute_once needs an available scheduler"
+    clock = make_clock(clock_kind)
+    try:
+        scheduler = cls(clock)
+        coros, trace = build_coroutines(workload, cls.dialect, scheduler.sleep, clock.now)
+    except Exception as exc:
+        raise SchedulerCrashed(f"setup failed: {type(exc).__name__}: {exc}") from exc
+    # Collect leftovers of the previous run now, not in the middle of this one.
+    gc.collect()
+    run = scheduler.run
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    try:
+        counters = run(coros)
+    except Exception as exc:
+        _close_all(coros)
+        raise SchedulerCrashed(f"{type(exc).__name__}: {exc}") from exc
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    _close_all(coros)  # a scheduler that lost a rocket leaves a suspended coroutine behind
+    verdict = validate(workload, trace.events, trace.lateness, _counters(counters), entry.polling)
+    return RunOutcome(entry.name, workload, clock_kind, wall, cpu, _counters(counters), verdict,
+                      trace.lateness)
+
+
+def _counters(raw: Any) -> Mapping[str, int] | None:
+    if raw is None:
+        return None
+    return {str(k): int(v) for k, v in dict(raw).items()}
+
+
+def _close_all(coros: list[Any]) -> None:
+    for coro in coros:
+        close = getattr(coro, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: S110 - a coroutine refusing to close must not hide the run
+                pass

@@ -1,0 +1,110 @@
+"""Discover schedulers through the ``schedbench.schedulers`` entry-point group.
+
+Built-ins and third-party plugins take the same path. Loading is the boundary where
+untrusted code enters, so it is validated here, once: an entry that fails to import or
+breaks the contract becomes an *unavailable* entry carrying the reason, and never takes
+the other schedulers down. Everything past this module trusts a loaded class.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from schedulers.protocol import DIALECTS, OPTIONAL_DEFAULTS
+
+ENTRY_POINT_GROUP = "schedbench.schedulers"
+BUILTIN_DISTRIBUTION = "schedbench"
+
+
+@dataclass(frozen=True)
+class SchedulerEntry:
+    """One registered scheduler, loaded or not."""
+
+    name: str
+    origin: str  # "built-in" or "plugin <distribution> <version>"
+    target: str  # "module:attr" as registered
+    cls: Any | None = None
+    error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.cls is not None
+
+    @property
+    def builtin(self) -> bool:
+        return self.origin == "built-in"
+
+    @property
+    def dialect(self) -> str:
+        return str(self.cls.dialect) if self.cls is not None else "?"
+
+    @property
+    def supports_virtual_clock(self) -> bool:
+        return bool(self.option("supports_virtual_clock"))
+
+    @property
+    def polling(self) -> bool:
+        return bool(self.option("polling"))
+
+    def option(self, attribute: str) -> object:
+        return getattr(self.cls, attribute, OPTIONAL_DEFAULTS[attribute])
+
+
+def check_contract(cls: Any) -> str | None:
+    """Why ``cls`` cannot serve as a scheduler, or None when it can."""
+    if not inspect.isclass(cls):
+        return f"entry point loads {type(cls).__name__!r}, not a class"
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        return "missing class attribute 'name' (a non-empty str)"
+    dialect = getattr(cls, "dialect", None)
+    if dialect not in DIALECTS:
+        return f"class attribute 'dialect' is {dialect!r}; allowed: {', '.join(DIALECTS)}"
+    for method in ("sleep", "run"):
+        if not callable(getattr(cls, method, None)):
+            return f"missing method {method!r}"
+    try:
+        inspect.signature(cls).bind(object())
+    except (TypeError, ValueError):
+        return "constructor does not accept cls(clock)"
+    return None
+
+
+def _origin(ep: md.EntryPoint) -> str:
+    dist = ep.dist
+    if dist is None:
+        return "plugin (unknown distribution)"
+    if dist.metadata["Name"] == BUILTIN_DISTRIBUTION:
+        return "built-in"
+    return f"plugin {dist.metadata['Name']} {dist.version}"
+
+
+def load_entry(ep: md.EntryPoint) -> SchedulerEntry:
+    origin = _origin(ep)
+    try:
+        cls = ep.load()
+    except Exception as exc:  # a plugin's import may raise anything: report, don't crash
+        return SchedulerEntry(ep.name, origin, ep.value, error=_describe(exc, "import failed"))
+    problem = check_contract(cls)
+    if problem is not None:
+        return SchedulerEntry(ep.name, origin, ep.value, error=problem)
+    return SchedulerEntry(ep.name, origin, ep.value, cls=cls)
+
+
+def _describe(exc: BaseException, context: str) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{context}: {type(exc).__name__}: {message}" if message else f"{context}: {type(exc).__name__}"
+
+
+def discover() -> dict[str, SchedulerEntry]:
+    """Every registered scheduler by entry-point name, built-ins first, then by name."""
+    entries: dict[str, SchedulerEntry] = {}
+    eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    for ep in eps:
+        if ep.name in entries:  # the same name from two distributions: keep the first
+            continue
+        entries[ep.name] = load_entry(ep)
+    return dict(sorted(entries.items(), key=lambda kv: (not kv[1].builtin, kv[0])))

@@ -1,0 +1,145 @@
+"""The rocket workload (DESIGN §1): a seeded list of rockets and the coroutines built from it.
+
+A rocket is ``(name, delay, countdown)``: it sleeps ``delay`` ticks, then for each step
+``countdown .. 1`` records "T-minus step" and sleeps one tick, then records "launched".
+
+The rocket list is generated once from ``random.Random(seed)`` and handed unchanged to
+every scheduler. Coroutines are built by ``build_coroutines`` *before* the timed region
+starts, so a scheduler's figures never include the cost of creating its input.
+
+Events are tuples ``(index, step)`` with ``step`` 0 meaning "launched". The tuples are
+built once per rocket ahead of time, so recording one in the hot path is a single
+``list.append`` and costs every scheduler the same.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from bench import bodies
+
+Mode = Literal["switch", "timed"]
+MODES: tuple[Mode, ...] = ("switch", "timed")
+
+DEFAULT_ROCKETS = 10_000
+DEFAULT_SEED = 1969  # arbitrary but fixed: the year of Apollo 11; printed and stored.
+DEFAULT_TIME_SCALE = 1.0
+MAX_DELAY_TICKS = 5.0
+MAX_COUNTDOWN = 4  # countdown = randrange(MAX_COUNTDOWN + 1)
+
+Event = tuple[int, int]
+
+
+class Rocket(NamedTuple):
+    name: str
+    delay: float  # ticks
+    countdown: int
+
+
+def make_rockets(count: int, seed: int) -> tuple[Rocket, ...]:
+    """The deterministic rocket list: same (count, seed) → same rockets, on any machine."""
+    rng = random.Random(seed)
+    rockets = []
+    for i in range(count):
+        delay = rng.random() * MAX_DELAY_TICKS
+        countdown = rng.randrange(MAX_COUNTDOWN + 1)
+        rockets.append(Rocket(f"Artemis-{i}", delay, countdown))
+    return tuple(rockets)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One workload instance: the rockets plus how they are run.
+
+    In switch mode every sleep lasts 0 seconds but still suspends once; ``time_scale``
+    then only labels the workload. In timed mode a tick lasts ``time_scale`` seconds.
+    """
+
+    rockets: tuple[Rocket, ...]
+    seed: int
+    mode: Mode
+    time_scale: float = DEFAULT_TIME_SCALE
+    # Derived once; validation and every figure's denominator use them.
+    total_sleeps: int = field(init=False)
+    ideal_makespan_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if not (math.isfinite(self.time_scale) and self.time_scale > 0):
+            raise ValueError(f"time_scale must be finite and > 0, got {self.time_scale!r}")
+        sleeps = sum(r.countdown + 1 for r in self.rockets)
+        ideal = max((r.delay + r.countdown for r in self.rockets), default=0.0)
+        object.__setattr__(self, "total_sleeps", sleeps)
+        scale = self.time_scale if self.mode == "timed" else 0.0
+        object.__setattr__(self, "ideal_makespan_s", ideal * scale)
+
+    @classmethod
+    def generate(
+        cls, count: int, seed: int, mode: Mode, time_scale: float = DEFAULT_TIME_SCALE
+    ) -> Workload:
+        return cls(make_rockets(count, seed), seed, mode, time_scale)
+
+    @property
+    def count(self) -> int:
+        return len(self.rockets)
+
+    @property
+    def expected_resumes(self) -> int:
+        """One start per rocket plus one resume per sleep: what a non-polling loop does."""
+        return self.count + self.total_sleeps
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "rockets": self.count,
+            "seed": self.seed,
+            "mode": self.mode,
+            "time_scale": self.time_scale,
+            "total_sleeps": self.total_sleeps,
+            "expected_resumes": self.expected_resumes,
+            "ideal_makespan_s": self.ideal_makespan_s,
+        }
+
+
+@dataclass
+class Trace:
+    """What the rocket bodies record while a scheduler runs them."""
+
+    events: list[Event] = field(default_factory=list)
+    #: Timed mode only: actual wake time minus deadline, seconds, one per sleep.
+    lateness: list[float] = field(default_factory=list)
+
+
+def build_coroutines(
+    workload: Workload, dialect: str, sleep: Callable[[float], Any], now: Callable[[], float]
+) -> tuple[list[Any], Trace]:
+    """Create one coroutine per rocket, ready to hand to ``scheduler.run``.
+
+    Everything a body needs (its event tuples, its sleep durations) is computed here so
+    the timed region holds only the scheduler's work and the body's minimal bookkeeping.
+    """
+    trace = Trace()
+    record = trace.events.append
+    if workload.mode == "switch":
+        body = bodies.SWITCH_BODIES[dialect]
+        coros = [
+            body(_steps(i, r.countdown), (i, 0), sleep, record)
+            for i, r in enumerate(workload.rockets)
+        ]
+    else:
+        body = bodies.TIMED_BODIES[dialect]
+        tick = workload.time_scale
+        late = trace.lateness.append
+        coros = [
+            body(_steps(i, r.countdown), (i, 0), r.delay * tick, tick, sleep, now, record, late)
+            for i, r in enumerate(workload.rockets)
+        ]
+    return coros, trace
+
+
+def _steps(index: int, countdown: int) -> tuple[Event, ...]:
+    return tuple((index, step) for step in range(countdown, 0, -1))
