@@ -13,7 +13,9 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; use a whole number ≥ 1") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an integer; use a whole number ≥ 1"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is too small; use a whole number ≥ 1")
     return value
@@ -23,14 +25,18 @@ def seed(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer seed; use a whole number such as 1969") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an integer seed; use a whole number such as 1969"
+        ) from None
 
 
 def time_scale(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; use a finite number > 0 such as 0.01") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; use a finite number > 0 such as 0.01"
+        ) from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use a finite number > 0 such as 0.01")
     return value

@@ -69,7 +69,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
             workload = Workload.generate(ns.rockets, ns.seed, mode, scale)
             head = f"{mode} mode, {ns.rockets:,} rockets, seed {ns.seed}"
             if mode == "timed":
-                head += f", time scale {scale:g} (ideal makespan {workload.ideal_makespan_s:.3f} s), {ns.clock} clock"
+                ideal = workload.ideal_makespan_s
+                head += f", time scale {scale:g} (ideal makespan {ideal:.3f} s), {ns.clock} clock"
             print(head)
             rows = oneshot.run_all(entries, workload, ns.clock)
             print(oneshot.format_rows(rows))

@@ -8,6 +8,7 @@ and validating afterwards, all happen outside the timed region.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Mapping
@@ -83,7 +84,6 @@ def _close_all(coros: list[Any]) -> None:
     for coro in coros:
         close = getattr(coro, "close", None)
         if close is not None:
-            try:
+            # A coroutine refusing to close must not hide the run's result.
+            with contextlib.suppress(Exception):
                 close()
-            except Exception:  # noqa: S110 - a coroutine refusing to close must not hide the run
-                pass

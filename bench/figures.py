@@ -22,7 +22,7 @@ HIST_MAX_S = 1e2
 HIST_BINS_PER_DECADE = 20
 HIST_EDGES_S: np.ndarray = np.logspace(
     np.log10(HIST_MIN_S), np.log10(HIST_MAX_S),
-    int(round(np.log10(HIST_MAX_S / HIST_MIN_S))) * HIST_BINS_PER_DECADE + 1,
+    round(np.log10(HIST_MAX_S / HIST_MIN_S)) * HIST_BINS_PER_DECADE + 1,
 )
 
 

@@ -36,7 +36,8 @@ def run_all(
         if clock == "virtual" and not entry.supports_virtual_clock:
             rows.append(OneShotRow(entry, None, "skipped: does not support the virtual clock"))
             continue
-        print(f"running {entry.name} ({workload.mode}, {workload.count} rockets)…", file=sys.stderr, flush=True)
+        print(f"running {entry.name} ({workload.mode}, {workload.count} rockets)…",
+              file=sys.stderr, flush=True)
         try:
             rows.append(OneShotRow(entry, execute_once(entry, workload, clock), None))
         except SchedulerCrashed as exc:

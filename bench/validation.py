@@ -52,7 +52,7 @@ def check_trace(workload: Workload, events: Sequence[Event]) -> list[str]:
             problems.append(f"event for unknown rocket index {index}")
             continue
         seen[index].append(step)
-    for index, (rocket, steps) in enumerate(zip(workload.rockets, seen, strict=True)):
+    for rocket, steps in zip(workload.rockets, seen, strict=True):
         expected = [*range(rocket.countdown, 0, -1), 0]
         if steps == expected:
             continue
@@ -64,7 +64,9 @@ def check_trace(workload: Workload, events: Sequence[Event]) -> list[str]:
         elif sorted(steps, reverse=True) == sorted(expected, reverse=True):
             problems.append(f"countdown out of order for {rocket.name}: {_fmt(steps)}")
         else:
-            problems.append(f"countdown wrong for {rocket.name}: {_fmt(steps)}, expected {_fmt(expected)}")
+            problems.append(
+                f"countdown wrong for {rocket.name}: {_fmt(steps)}, expected {_fmt(expected)}"
+            )
     return problems
 
 
@@ -89,7 +91,8 @@ def check_resumes(
         return resumes, wasted, []
     if polling:
         if resumes < expected:
-            return resumes, None, [f"resumed rockets {resumes} times, fewer than the {expected} needed ({formula})"]
+            short = f"resumed rockets {resumes} times, fewer than the {expected} needed ({formula})"
+            return resumes, None, [short]
         return resumes, resumes - expected, []
     if resumes != expected:
         return resumes, 0, [f"resumed rockets {resumes} times, expected {expected} ({formula})"]

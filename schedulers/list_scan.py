@@ -49,7 +49,7 @@ class ListScanScheduler:
         while tasks:
             # ---- one pass: resume every live task, collect how long each still has ----
             smallest = math.inf
-            alive = []
+            alive: list[Generator[Any, None, None]] = []
             keep = alive.append
             for task in tasks:
                 resumes += 1

@@ -1,0 +1,104 @@
+"""Deliberately broken schedulers, loaded as plugins only by the tests that need them.
+
+Each one is the heapq design with exactly one thing wrong, so a test failing on it can
+only be the validator noticing that thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Mapping
+from typing import Any, ClassVar
+
+from schedulers.heapq_timers import HeapqScheduler
+
+
+def _events_sink(coro: Any) -> list[tuple[int, int]]:
+    """The trace list a rocket records into, reached through its suspended frame.
+
+    A scheduler has no legitimate access to the trace; tampering through the frame is the
+    only way one can reorder a countdown, which is what these tests need to simulate.
+    """
+    return coro.gi_frame.f_locals["record"].__self__  # type: ignore[no-any-return]
+
+
+class LosesRocket(HeapqScheduler):
+    name: ClassVar[str] = "loses-rocket"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        coros = list(coroutines)
+        return super().run(coros[:-1])  # the last rocket is never started
+
+
+class WakesEarly(HeapqScheduler):
+    """Files every wait request at half its length."""
+
+    name: ClassVar[str] = "wakes-early"
+
+    @staticmethod
+    def sleep(seconds: float) -> Generator[float, None, None]:
+        yield seconds / 2
+
+
+class ReordersCountdown(HeapqScheduler):
+    name: ClassVar[str] = "reorders-countdown"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        coros = list(coroutines)
+        events = _events_sink(coros[0]) if coros else []
+        counters = super().run(coros)
+        # Swap the first two countdown steps of the first rocket that has two.
+        first_step: dict[int, int] = {}
+        for i, (rocket, step) in enumerate(events):
+            if step == 0:
+                continue
+            if rocket in first_step:
+                j = first_step[rocket]
+                events[i], events[j] = events[j], events[i]
+                break
+            first_step[rocket] = i
+        return counters
+
+
+class LaunchesTwice(HeapqScheduler):
+    name: ClassVar[str] = "launches-twice"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        coros = list(coroutines)
+        events = _events_sink(coros[0]) if coros else []
+        counters = super().run(coros)
+        launch = next(e for e in events if e[1] == 0)
+        events.append(launch)
+        return counters
+
+
+class MiscountsResumes(HeapqScheduler):
+    name: ClassVar[str] = "miscounts"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        counters = dict(super().run(coroutines))
+        counters["resumes"] += 7
+        return counters
+
+
+class Raises(HeapqScheduler):
+    name: ClassVar[str] = "raises"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        raise RuntimeError("scheduler exploded on purpose")
+
+
+class NoRun:
+    """Lacks the ``run`` member of the contract."""
+
+    name: ClassVar[str] = "no-run"
+    dialect: ClassVar[str] = "generator"
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+
+    def sleep(self, seconds: float) -> Any:
+        yield seconds
+
+
+class BadDialect(HeapqScheduler):
+    dialect: ClassVar[str] = "threads"  # type: ignore[assignment]

@@ -1,0 +1,69 @@
+"""The CLI boundary: listing, one-shot runs, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, InstallPlugins
+
+
+def bench(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "--scheduler", "nope"], "unknown scheduler 'nope'; available: "),
+        (["run", "--rockets", "0"], "0 is too small"),
+        (["run", "--rockets", "ten"], "'ten' is not an integer"),
+        (["run", "--time-scale", "0"], "'0' is not allowed"),
+        (["run", "--time-scale", "-1"], "'-1' is not allowed"),
+        (["run", "--time-scale", "nan"], "'nan' is not allowed"),
+        (["run", "--time-scale", "inf"], "'inf' is not allowed"),
+        (["run", "--seed", "1.5"], "'1.5' is not an integer seed"),
+        (["run", "--mode", "fast"], "unknown mode 'fast'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], needle: str) -> None:
+    proc = bench(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert needle in lines[0]
+
+
+def test_list_shows_builtins_and_broken_plugins(install_plugins: InstallPlugins) -> None:
+    env = install_plugins({"no-run": "broken_schedulers:NoRun", "ghost": "ghost_module:X"})
+    proc = bench("list", env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for name in ("listscan", "busywait", "heapq", "deque", "asyncio"):
+        assert name in out
+    assert "unavailable: missing method 'run'" in out
+    assert "unavailable: import failed: ModuleNotFoundError" in out
+    assert "plugin schedbench-test-plugins 0.1" in out
+
+
+def test_one_shot_run_prints_a_valid_row_per_scheduler() -> None:
+    proc = bench("run", "--once", "-s", "heapq,listscan", "--mode", "timed", "--rockets", "100",
+                 "--time-scale", "0.002")
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("heapq", "listscan"))]
+    assert len(rows) == 2 and all(" VALID " in row for row in rows)
+
+
+def test_one_shot_run_reports_invalid_plugin_and_keeps_others(install_plugins: InstallPlugins) -> None:
+    env = install_plugins({"loses-rocket": "broken_schedulers:LosesRocket"})
+    proc = bench("run", "--once", "-s", "loses-rocket,heapq", "--rockets", "50", env=env)
+    assert proc.returncode == 1
+    assert "INVALID" in proc.stdout and "rocket lost" in proc.stdout
+    heapq_row = next(line for line in proc.stdout.splitlines() if line.startswith("heapq"))
+    assert " VALID " in heapq_row
