@@ -9,12 +9,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench import args as A
-from bench import oneshot, table
+from bench import oneshot, summary, table
 from bench.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
+from bench.history import keep_history
+from bench.presets import PRESETS
 from bench.registry import SchedulerEntry, discover
+from bench.results import ResultsError, load_results
+from bench.suite import Suite, SuiteSpec, command_line
 from bench.workload import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
+
+DEFAULT_OUTPUT = Path("results/latest.json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,17 +30,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list registered schedulers and whether they can run")
 
-    run = sub.add_parser("run", help="run schedulers on the rocket workload")
+    run = sub.add_parser("run", help="measure schedulers on the rocket workload under pyperf")
     run.add_argument("--scheduler", "-s", type=A.names, default=None,
                      help="comma-separated scheduler names (default: every available one)")
-    run.add_argument("--mode", type=A.modes, default=None, help="switch, timed, or both: switch,timed")
-    run.add_argument("--rockets", "-n", type=A.positive_int, default=DEFAULT_ROCKETS)
+    run.add_argument("--mode", "--modes", dest="mode", type=A.modes, default=None,
+                     help="switch, timed, or both: switch,timed (default: both; --once: switch)")
+    run.add_argument("--rockets", "-n", type=A.positive_int, default=None,
+                     help=f"rockets in the workload (default: the preset's; {DEFAULT_ROCKETS:,} for default)")
     run.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
-    run.add_argument("--time-scale", type=A.time_scales, default=None,
-                     help="seconds per tick, comma-separated for several (timed mode)")
+    run.add_argument("--time-scale", "--time-scales", dest="time_scale", type=A.time_scales, default=None,
+                     help="seconds per tick, comma-separated for several (timed mode; default: the preset's)")
     run.add_argument("--clock", type=A.clock_kind, default="real", help="real or virtual")
+    preset = run.add_mutually_exclusive_group()
+    preset.add_argument("--preset", choices=sorted(PRESETS), default=None, help="suite size (default: default)")
+    preset.add_argument("--fast", dest="preset", action="store_const", const="quick", help="= --preset quick")
+    preset.add_argument("--rigorous", dest="preset", action="store_const", const="rigorous",
+                        help="= --preset rigorous")
+    run.add_argument("--processes", "-p", type=A.positive_int, default=None,
+                     help="worker processes per job (overrides the preset)")
+    run.add_argument("--run-limit", type=A.time_scale, default=None, metavar="SECONDS",
+                     help="stop any single run after this long (default: 10 × ideal makespan + margin)")
+    run.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, help="results file to write")
+    run.add_argument("--history", type=Path, default=None, metavar="DIR",
+                     help="also keep a copy in DIR named by date and commit")
     run.add_argument("--once", action="store_true",
                      help="one in-process run per scheduler, no pyperf, no results file")
+
+    show = sub.add_parser("show", help="print the summary tables of a results file")
+    show.add_argument("file", type=Path)
     return parser
 
 
@@ -60,9 +84,48 @@ def cmd_list(_: argparse.Namespace) -> int:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    if ns.once:
+        return cmd_run_once(ns)
+    entries = select(discover(), ns.scheduler)
+    preset = PRESETS[ns.preset or "default"]
+    modes = ns.mode or ["switch", "timed"]
+    spec = SuiteSpec(
+        entries=entries, modes=modes, time_scales=ns.time_scale or preset.time_scales,
+        rockets=ns.rockets or preset.rockets, seed=ns.seed, clock=ns.clock, preset=preset,
+        output=ns.output, run_limit_s=ns.run_limit, switch_processes=ns.processes,
+        timed_processes=ns.processes, command=command_line(sys.argv[1:]),
+    )
+    jobs = spec.plan()
+    print(f"schedbench: {len(jobs)} jobs ({', '.join(e.name for e in entries)}; {', '.join(modes)}"
+          f"{'; scales ' + ','.join(f'{s:g}' for s in spec.time_scales) if 'timed' in modes else ''}), "
+          f"{spec.rockets:,} rockets, seed {spec.seed}, preset {preset.name} → {spec.output}", file=sys.stderr)
+    suite = Suite(spec)
+    suite.run()
+    document = load_results(spec.output)
+    print(summary.render(document))
+    if ns.history is not None:
+        kept = keep_history(spec.output, ns.history, document)
+        print(f"\nhistory: {kept}")
+    if suite.interrupted:
+        print(f"\ninterrupted: kept {len(suite.runs)} finished run(s) in {spec.output}", file=sys.stderr)
+        return 130
+    print(f"\nresults: {spec.output}")
+    if suite.failures:
+        print(f"{len(suite.failures)} run(s) failed or were INVALID (see the note column)", file=sys.stderr)
+        return EXIT_FAILURES
+    return EXIT_OK
+
+
+def cmd_show(ns: argparse.Namespace) -> int:
+    print(summary.render(load_results(ns.file)))
+    return EXIT_OK
+
+
+def cmd_run_once(ns: argparse.Namespace) -> int:
     entries = select(discover(), ns.scheduler)
     modes = ns.mode or ["switch"]
     scales = ns.time_scale or [1.0]
+    ns.rockets = ns.rockets or DEFAULT_ROCKETS
     status = EXIT_OK
     for mode in modes:
         for scale in scales if mode == "timed" else scales[:1]:
@@ -80,7 +143,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "show": cmd_show}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     try:
         return COMMANDS[ns.command](ns)
-    except CLIError as exc:
+    except (CLIError, ResultsError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

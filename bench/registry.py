@@ -108,3 +108,10 @@ def discover() -> dict[str, SchedulerEntry]:
             continue
         entries[ep.name] = load_entry(ep)
     return dict(sorted(entries.items(), key=lambda kv: (not kv[1].builtin, kv[0])))
+
+
+def load_named(name: str) -> SchedulerEntry:
+    """Load just one scheduler by entry-point name (a worker process needs no other)."""
+    for ep in md.entry_points(group=ENTRY_POINT_GROUP, name=name):
+        return load_entry(ep)
+    return SchedulerEntry(name, "?", "?", error=f"no scheduler named {name!r} is registered")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -51,3 +52,35 @@ def install_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         return env
 
     yield install
+
+
+def run_pipeline(out: Path, site: Path, *extra: str, plugins: Mapping[str, str] | None = None,
+                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real ``python -m bench run`` pipeline, optionally with test plugins installed."""
+    env = dict(os.environ)
+    paths = [str(TESTS_DIR), str(ROOT)]
+    if plugins:
+        write_plugin_distribution(site, plugins)
+        paths.insert(0, str(site))
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return subprocess.run([sys.executable, "-m", "bench", "run", "-o", str(out), *extra],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+
+
+#: The small real results file many tests read: two timed scales, a polling and a
+#: non-polling design, the stdlib loop, and one broken plugin so INVALID rows exist.
+PIPELINE_ARGS = ("--fast", "--rockets", "200", "--processes", "2", "--time-scale", "0.01,0.002",
+                 "-s", "heapq,listscan,asyncio,loses-rocket")
+
+
+@pytest.fixture(scope="session")
+def pipeline_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to a results file produced by the real pipeline at a tiny size (session-wide)."""
+    where = tmp_path_factory.mktemp("pipeline")
+    out = where / "results.json"
+    proc = run_pipeline(out, where / "site", *PIPELINE_ARGS,
+                        plugins={"loses-rocket": "broken_schedulers:LosesRocket"})
+    # Exit 1: the broken plugin's runs are INVALID, which is the point.
+    assert proc.returncode == 1, proc.stderr
+    assert out.exists()
+    return out

@@ -1,0 +1,45 @@
+"""Named suite sizes: how many processes and values each kind of job gets.
+
+``quick`` is for CI smoke runs and the regression gate (≤ 60 s on 2 cores); ``default``
+is ``make bench`` (≤ 5 min); ``rigorous`` trades time for tighter confidence intervals.
+Timed jobs run one value per process (a run at time scale 1.0 lasts ~9 s, so pyperf's
+loop calibration would be pointless); their spread comes from the number of processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    rockets: int
+    switch_processes: int
+    switch_values: int
+    switch_warmups: int
+    #: time scale → worker processes (one run each)
+    timed_processes: Mapping[float, int] = field(default_factory=dict)
+
+    @property
+    def time_scales(self) -> list[float]:
+        return list(self.timed_processes)
+
+    def processes_for(self, scale: float) -> int:
+        if scale in self.timed_processes:
+            return self.timed_processes[scale]
+        # A scale not in the preset: as many processes as the nearest faster one, so a
+        # long run does not multiply.
+        longer = [p for s, p in self.timed_processes.items() if s >= scale]
+        return min(longer) if longer else min(self.timed_processes.values(), default=3)
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset("quick", rockets=2_000, switch_processes=4, switch_values=3, switch_warmups=1,
+                    timed_processes={0.01: 4}),
+    "default": Preset("default", rockets=10_000, switch_processes=6, switch_values=3, switch_warmups=1,
+                      timed_processes={1.0: 1, 0.1: 3, 0.01: 5}),
+    "rigorous": Preset("rigorous", rockets=10_000, switch_processes=20, switch_values=3, switch_warmups=1,
+                       timed_processes={1.0: 3, 0.1: 8, 0.01: 12}),
+}

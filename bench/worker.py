@@ -1,0 +1,180 @@
+"""A pyperf program measuring one job: the floor, or one scheduler in one mode and scale.
+
+Run as ``python -m bench.worker --job switch --scheduler heapq … -o out.json``. It is a
+standard ``pyperf.Runner`` script: the first process is pyperf's manager, which spawns
+worker processes (calibration, warm-ups, values) running this same module with
+``--worker``. Our options reach them through ``add_cmdline_args``.
+
+Benchmarks and their values:
+
+* ``floor``: seconds per bare-generator ``send``;
+* ``switch/<scheduler>``: seconds per rocket resume (``inner_loops`` = resumes per run);
+* ``timed/<scale>/<scheduler>``: seconds of wall time per run (the makespan).
+
+Besides its pyperf value, every run is validated and leaves one JSON line in
+``--record-dir`` (status, counters, CPU time and, in timed mode, every wake's lateness):
+the distributions pyperf cannot carry. A run that is invalid, crashes or exceeds
+``--run-limit`` writes its record and ends the worker with a non-zero status, so pyperf's
+manager stops and the orchestrator reads why from the record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pyperf
+
+from bench.clocks import CLOCK_KINDS, ClockKind
+from bench.execute import RunOutcome, SchedulerCrashed, execute_once
+from bench.floor import floor_time_func
+from bench.registry import SchedulerEntry, load_named
+from bench.workload import MODES, Workload
+
+EXIT_RUN_FAILED = 3
+
+
+class RunTimeout(BaseException):
+    """Raised by SIGALRM inside a run. A BaseException so ``except Exception`` in a
+    scheduler cannot swallow it."""
+
+
+def benchmark_name(mode: str, scheduler: str, time_scale: float | None = None) -> str:
+    if mode == "switch":
+        return f"switch/{scheduler}"
+    return f"timed/{time_scale:g}/{scheduler}"
+
+
+class Recorder:
+    """Appends one JSON line per run to this process's file in the record directory."""
+
+    def __init__(self, directory: str) -> None:
+        self.path = Path(directory) / f"{os.getpid()}.jsonl"
+
+    def write(self, record: dict[str, Any]) -> None:
+        with self.path.open("a") as fp:
+            fp.write(json.dumps(record) + "\n")
+
+    def outcome(self, out: RunOutcome) -> None:
+        v = out.verdict
+        record: dict[str, Any] = {
+            "status": v.status, "reasons": list(v.reasons), "wall_s": out.wall_s, "cpu_s": out.cpu_s,
+            "resumes": v.resumes, "wasted": v.wasted, "early": v.early_wakes,
+            "worst_early_s": v.worst_early_s,
+        }
+        if out.workload.mode == "timed":
+            record["lateness_s"] = out.lateness_s
+        self.write(record)
+
+    def failure(self, reason: str) -> None:
+        self.write({"status": "failed", "reasons": [reason]})
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        raise RunTimeout(f"timed out after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def measured_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind,
+                 recorder: Recorder, limit: float) -> RunOutcome:
+    try:
+        with time_limit(limit):
+            outcome = execute_once(entry, workload, clock)
+    except SchedulerCrashed as exc:
+        recorder.failure(str(exc))
+        sys.exit(EXIT_RUN_FAILED)
+    except RunTimeout as exc:
+        recorder.failure(str(exc))
+        sys.exit(EXIT_RUN_FAILED)
+    except MemoryError:
+        recorder.failure("killed: out of memory (MemoryError)")
+        sys.exit(EXIT_RUN_FAILED)
+    except RecursionError as exc:
+        recorder.failure(f"RecursionError: {exc}")
+        sys.exit(EXIT_RUN_FAILED)
+    recorder.outcome(outcome)
+    if not outcome.verdict.valid:
+        sys.exit(EXIT_RUN_FAILED)
+    return outcome
+
+
+def repeated_runs(loops: int, entry: SchedulerEntry, workload: Workload, clock: ClockKind,
+                  recorder: Recorder, limit: float) -> float:
+    """pyperf time function: total seconds inside ``scheduler.run`` over ``loops`` runs."""
+    total = 0.0
+    for _ in range(loops):
+        total += measured_run(entry, workload, clock, recorder, limit).wall_s
+    return total
+
+
+def add_job_arguments(parser: Any) -> None:
+    parser.add_argument("--job", choices=("floor", *MODES), required=True)
+    parser.add_argument("--scheduler", default=None)
+    parser.add_argument("--rockets", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1969)
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--clock", choices=CLOCK_KINDS, default="real")
+    parser.add_argument("--record-dir", default=None)
+    parser.add_argument("--run-limit", type=float, default=600.0)
+    parser.add_argument("--memory-limit-mb", type=int, default=0)
+
+
+JOB_OPTIONS = ("job", "scheduler", "rockets", "seed", "time_scale", "clock", "record_dir",
+               "run_limit", "memory_limit_mb")
+
+
+def forward_job_arguments(cmd: list[str], args: Any) -> None:
+    for option in JOB_OPTIONS:
+        value = getattr(args, option)
+        if value is not None:
+            cmd.extend([f"--{option.replace('_', '-')}", str(value)])
+
+
+def limit_memory(megabytes: int) -> None:
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def main() -> None:
+    runner = pyperf.Runner(add_cmdline_args=forward_job_arguments, program_args=("-m", "bench.worker"))
+    add_job_arguments(runner.argparser)
+    args = runner.parse_args()
+    if args.job == "floor":
+        runner.bench_time_func("floor", floor_time_func)
+        return
+    entry = load_named(args.scheduler)
+    if not entry.available:
+        sys.exit(f"scheduler {args.scheduler!r} unavailable: {entry.error}")
+    workload = Workload.generate(args.rockets, args.seed, args.job, args.time_scale)
+    metadata = {f"schedbench_{k}": v for k, v in workload.describe().items()}
+    metadata["schedbench_scheduler"] = entry.name
+    metadata["schedbench_clock"] = args.clock
+    name = benchmark_name(args.job, entry.name, args.time_scale)
+    if args.worker:
+        limit_memory(args.memory_limit_mb)
+    recorder = Recorder(args.record_dir or ".")
+    inner = workload.expected_resumes if args.job == "switch" else None
+    runner.bench_time_func(name, repeated_runs, entry, workload, args.clock, recorder, args.run_limit,
+                           inner_loops=inner, metadata=metadata)
+
+
+if __name__ == "__main__":
+    main()
