@@ -18,7 +18,7 @@ from bench.history import keep_history
 from bench.presets import PRESETS
 from bench.registry import SchedulerEntry, discover
 from bench.results import ResultsError, load_results
-from bench.suite import Suite, SuiteSpec, command_line
+from bench.suite import DEFAULT_MEMORY_LIMIT_MB, Suite, SuiteSpec, command_line
 from bench.workload import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
 
 DEFAULT_OUTPUT = Path("results/latest.json")
@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes per job (overrides the preset)")
     run.add_argument("--run-limit", type=A.time_scale, default=None, metavar="SECONDS",
                      help="stop any single run after this long (default: 10 × ideal makespan + margin)")
+    run.add_argument("--memory-limit", type=A.positive_int, default=None, metavar="MB",
+                     help="address-space limit per worker process (default: 8192)")
     run.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, help="results file to write")
     run.add_argument("--history", type=Path, default=None, metavar="DIR",
                      help="also keep a copy in DIR named by date and commit")
@@ -61,10 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def select(entries: dict[str, SchedulerEntry], wanted: Sequence[str] | None) -> list[SchedulerEntry]:
-    """The entries named in ``wanted`` (all when None); unknown names are a usage error."""
+def select(
+    entries: dict[str, SchedulerEntry], wanted: Sequence[str] | None, available_only: bool = False
+) -> list[SchedulerEntry]:
+    """The entries named in ``wanted`` (all when None); unknown names are a usage error.
+
+    Unavailable entries are kept unless ``available_only``: the suite reports each one
+    as skipped with its reason rather than leaving it out silently.
+    """
     if wanted is None:
-        return [e for e in entries.values() if e.available]
+        return [e for e in entries.values() if e.available or not available_only]
     unknown = [name for name in wanted if name not in entries]
     if unknown:
         raise CLIError(f"unknown scheduler {unknown[0]!r}; available: {', '.join(entries)}")
@@ -92,7 +100,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
     spec = SuiteSpec(
         entries=entries, modes=modes, time_scales=ns.time_scale or preset.time_scales,
         rockets=ns.rockets or preset.rockets, seed=ns.seed, clock=ns.clock, preset=preset,
-        output=ns.output, run_limit_s=ns.run_limit, switch_processes=ns.processes,
+        output=ns.output, run_limit_s=ns.run_limit,
+        memory_limit_mb=ns.memory_limit or DEFAULT_MEMORY_LIMIT_MB, switch_processes=ns.processes,
         timed_processes=ns.processes, command=command_line(sys.argv[1:]),
     )
     jobs = spec.plan()
@@ -122,7 +131,7 @@ def cmd_show(ns: argparse.Namespace) -> int:
 
 
 def cmd_run_once(ns: argparse.Namespace) -> int:
-    entries = select(discover(), ns.scheduler)
+    entries = select(discover(), ns.scheduler, available_only=ns.scheduler is None)
     modes = ns.mode or ["switch"]
     scales = ns.time_scale or [1.0]
     ns.rockets = ns.rockets or DEFAULT_ROCKETS

@@ -63,6 +63,12 @@ def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKin
     t0 = time.perf_counter()
     try:
         counters = run(coros)
+    except MemoryError:
+        # Not a scheduler bug to describe: the caller decides (a worker reports it as
+        # "out of memory"); free the coroutines first so reporting has room to work.
+        _close_all(coros)
+        coros.clear()
+        raise
     except Exception as exc:
         _close_all(coros)
         raise SchedulerCrashed(f"{type(exc).__name__}: {exc}") from exc

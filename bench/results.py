@@ -21,8 +21,9 @@ means one atomic write and no sidecar that can go missing or out of step.
     scaling: {...} | null
 
 Status is ``valid``, ``early`` (valid trace, some wakes before their deadline),
-``invalid`` (wrong trace or resume count) or ``failed`` (crashed, timed out, killed,
-unavailable). Only ``valid`` runs are ranked.
+``invalid`` (wrong trace or resume count), ``failed`` (crashed, timed out, killed) or
+``skipped`` (the scheduler could not be loaded, or cannot run on the chosen clock; the
+reason says which). Only ``valid`` runs are ranked.
 
 Readers go through ``load_results``, which validates once at the boundary and raises
 ``ResultsError`` with a one-line message; past it, code trusts the data.
@@ -42,7 +43,7 @@ FORMAT_NAME = "schedbench-results"
 FORMAT_VERSION = 1
 # History: 1 — first version (2026-11).
 
-STATUSES = ("valid", "early", "invalid", "failed")
+STATUSES = ("valid", "early", "invalid", "failed", "skipped")
 RANKED_STATUSES = ("valid",)
 
 

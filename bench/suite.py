@@ -45,6 +45,8 @@ LIMIT_PER_RESUME_S = 20e-6
 LIMIT_MARGIN_S = 5.0
 #: Job allowance on top of its runs: process start-up and pyperf's own bookkeeping.
 JOB_STARTUP_S = 15.0
+#: Address-space limit per worker: a scheduler that leaks fails with MemoryError long
+#: before the machine (24 GiB here) starts swapping or the OOM killer picks a victim.
 DEFAULT_MEMORY_LIMIT_MB = 8 * 1024
 
 
@@ -79,6 +81,7 @@ class SuiteSpec:
     preset: Preset
     output: Path
     run_limit_s: float | None = None  # None: derived from each workload
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     switch_processes: int | None = None
     timed_processes: int | None = None
     command: str = ""
@@ -168,8 +171,8 @@ class Suite:
         records.mkdir()
         output = workdir / "pyperf.json"
         if job.entry is not None and not job.entry.available:
-            self.record_failure(job, "failed", [f"unavailable: {job.entry.error}"], 0.0)
-            return "failed", f"unavailable: {job.entry.error}"
+            self.record_failure(job, "skipped", [f"unavailable: {job.entry.error}"], 0.0)
+            return "skipped", f"unavailable: {job.entry.error}"
         if job.entry is not None and spec.clock == "virtual" and not job.entry.supports_virtual_clock:
             self.record_failure(job, "skipped", ["does not support the virtual clock"], 0.0)
             return "skipped", "does not support the virtual clock"
@@ -225,7 +228,7 @@ class Suite:
         spec = self.spec
         cmd = [sys.executable, "-m", "bench.worker", "--job", job.kind, "--record-dir", str(records),
                "--rockets", str(spec.rockets), "--seed", str(spec.seed), "--clock", spec.clock,
-               "--run-limit", f"{limit:.3f}", "--memory-limit-mb", str(DEFAULT_MEMORY_LIMIT_MB),
+               "--run-limit", f"{limit:.3f}", "--memory-limit-mb", str(spec.memory_limit_mb),
                "-o", str(output), "-p", str(processes)]
         if job.entry is not None:
             cmd += ["--scheduler", job.entry.name]

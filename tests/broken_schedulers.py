@@ -102,3 +102,44 @@ class NoRun:
 
 class BadDialect(HeapqScheduler):
     dialect: ClassVar[str] = "threads"  # type: ignore[assignment]
+
+
+class RaisesMidRun(HeapqScheduler):
+    """Runs correctly for a while, then raises."""
+
+    name: ClassVar[str] = "raises-mid-run"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        coros = list(coroutines)
+        for coro in coros[: len(coros) // 2]:
+            next(coro)
+        raise ValueError("lost track of the heap halfway through")
+
+
+class Hangs(HeapqScheduler):
+    """Never returns: a pure-Python infinite loop (no blocking call to interrupt)."""
+
+    name: ClassVar[str] = "hangs"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        spins = 0
+        while True:
+            spins += 1
+
+
+class Recurses(HeapqScheduler):
+    name: ClassVar[str] = "recurses"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        return self.run(coroutines)
+
+
+class EatsMemory(HeapqScheduler):
+    """Allocates until the address-space limit stops it."""
+
+    name: ClassVar[str] = "eats-memory"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        hoard = []
+        while True:
+            hoard.append(bytearray(16 * 1024 * 1024))
