@@ -104,7 +104,7 @@ def test_ctrl_c_keeps_finished_runs(tmp_path: Path) -> None:
     time.sleep(1.0)  # let the hanging job start
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
+    _, stderr = proc.communicate(timeout=30)
     stopped_after = time.monotonic() - sent
     assert proc.returncode == 130, stderr
     assert stopped_after < 5, f"took {stopped_after:.1f} s to stop"
