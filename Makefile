@@ -1,11 +1,24 @@
 # schedbench: every target sets itself up on a fresh machine with only python3 and make.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-PY     := $(BIN)/python
-STAMP  := $(VENV)/.installed-stamp
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PY      := $(BIN)/python
+STAMP   := $(VENV)/.installed-stamp
+RESULTS := results
+REPORT  := $(RESULTS)/report
+HISTORY := $(RESULTS)/history
 
-.PHONY: setup test lint bench bench-quick bench-check bench-scale baseline report microbench clean
+.PHONY: help setup test lint bench bench-quick bench-check bench-scale baseline report microbench clean
+
+help:
+	@echo "make bench        full suite under pyperf (~4 min) -> $(RESULTS)/latest.json + $(REPORT)/index.html"
+	@echo "make bench-quick  the same pipeline in under a minute (CI smoke run) -> $(RESULTS)/quick.json"
+	@echo "make test         set up and run the test suite (what CI runs)"
+	@echo "make report       rebuild the report from $(RESULTS)/latest.json and $(HISTORY)"
+	@echo "make baseline     store $(RESULTS)/baseline.json from the quick suite"
+	@echo "make bench-check  quick suite compared with the baseline; exits 1 on a regression"
+	@echo "make bench-scale  scaling sweep N = 100 .. 1,000,000 into $(RESULTS)/latest.json"
+	@echo "make microbench   pytest-benchmark micro-suite of scheduler primitives"
 
 setup: $(STAMP)
 
@@ -16,15 +29,42 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,loops]'
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench schedulers reports tests
 	$(BIN)/mypy
 
+# The suite exits 1 when a run failed; the report is still built, then the status kept.
+bench: $(STAMP)
+	@status=0; \
+	$(PY) -m bench run --output $(RESULTS)/latest.json --history $(HISTORY) || status=$$?; \
+	if [ $$status -le 1 ]; then $(MAKE) --no-print-directory report || status=$$?; fi; \
+	exit $$status
+
+bench-quick: $(STAMP)
+	@status=0; \
+	$(PY) -m bench run --fast --output $(RESULTS)/quick.json || status=$$?; \
+	if [ $$status -le 1 ]; then $(PY) -m reports $(RESULTS)/quick.json -o $(RESULTS)/quick-report || status=$$?; fi; \
+	exit $$status
+
+report: $(STAMP)
+	$(PY) -m reports $(RESULTS)/latest.json --history $(HISTORY) -o $(REPORT)
+
+baseline: $(STAMP)
+	$(PY) -m bench run --fast --output $(RESULTS)/baseline.json
+
+bench-check: $(STAMP)
+	@test -f $(RESULTS)/baseline.json || { echo "no $(RESULTS)/baseline.json: run 'make baseline' first" >&2; exit 2; }
+	$(PY) -m bench run --fast --output $(RESULTS)/quick.json
+	$(PY) -m bench compare $(RESULTS)/baseline.json $(RESULTS)/quick.json
+
+bench-scale: $(STAMP)
+	$(PY) -m bench scale --output $(RESULTS)/latest.json
+
+microbench: $(STAMP)
+	$(PY) -m pytest microbench --benchmark-only --benchmark-autosave --benchmark-storage=file://$(RESULTS)/microbench
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
-
-bench: $(STAMP)
-	$(PY) -m bench run --once --mode switch,timed --time-scale 0.01

@@ -46,6 +46,11 @@ def time_scales(text: str) -> list[float]:
     return [time_scale(part) for part in _split(text, "time scale")]
 
 
+def sizes(text: str) -> list[int]:
+    values = [positive_int(part) for part in _split(text, "size")]
+    return sorted(set(values))
+
+
 def modes(text: str) -> list[str]:
     chosen = _split(text, "mode")
     for mode in chosen:

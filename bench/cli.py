@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import args as A
-from bench import oneshot, summary, table
+from bench import oneshot, scale, summary, table
 from bench.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
 from bench.history import keep_history
 from bench.presets import PRESETS
 from bench.registry import SchedulerEntry, discover
 from bench.results import ResultsError, load_results
+from bench.scale import DEFAULT_BUDGET_S, DEFAULT_SIZES
 from bench.suite import DEFAULT_MEMORY_LIMIT_MB, Suite, SuiteSpec, command_line
 from bench.workload import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
 
@@ -57,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also keep a copy in DIR named by date and commit")
     run.add_argument("--once", action="store_true",
                      help="one in-process run per scheduler, no pyperf, no results file")
+
+    scale = sub.add_parser("scale", help="scaling sweep: cost per resume and memory per rocket as N grows")
+    scale.add_argument("--scheduler", "-s", type=A.names, default=None)
+    scale.add_argument("--sizes", type=A.sizes, default=list(DEFAULT_SIZES),
+                       help="comma-separated rocket counts (default: 100,1000,10000,100000,1000000)")
+    scale.add_argument("--budget", type=A.time_scale, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+                       help="time budget per point; a series that exceeds it is stopped and marked")
+    scale.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
+    scale.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT,
+                       help="results file to put the sweep into (created if missing)")
 
     show = sub.add_parser("show", help="print the summary tables of a results file")
     show.add_argument("file", type=Path)
@@ -125,6 +136,28 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_scale(ns: argparse.Namespace) -> int:
+    entries = select(discover(), ns.scheduler)
+    if ns.output.exists():
+        load_results(ns.output)  # refuse to merge into a corrupted file before spending minutes
+    print(f"scaling sweep: {', '.join(e.name for e in entries)} over N = "
+          f"{', '.join(f'{n:,}' for n in ns.sizes)}; budget {ns.budget:g} s per point", file=sys.stderr)
+    sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=lambda line: print(line, flush=True))
+
+    def empty_document() -> dict[str, object]:
+        spec = SuiteSpec(entries=[], modes=[], time_scales=[], rockets=max(ns.sizes), seed=ns.seed,
+                         clock="real", preset=PRESETS["default"], output=ns.output,
+                         command=command_line(sys.argv[1:]))
+        pyperf_part, schedbench = Suite(spec).document(complete=True)
+        return {**pyperf_part, "schedbench": schedbench}
+
+    scale.merge_into(ns.output, sweep, empty_document)
+    print()
+    print(summary.scaling_table(sweep))
+    print(f"\nscaling results: {ns.output}")
+    return EXIT_OK
+
+
 def cmd_show(ns: argparse.Namespace) -> int:
     print(summary.render(load_results(ns.file)))
     return EXIT_OK
@@ -152,7 +185,7 @@ def cmd_run_once(ns: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "show": cmd_show}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "scale": cmd_scale, "show": cmd_show}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -143,6 +143,39 @@ def header(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def scaling_table(scaling: dict[str, Any]) -> str:
+    """ns/resume and bytes/rocket per series and N, with the measured growth exponent."""
+    from bench.scale import growth
+
+    points = scaling["points"]
+    sizes = scaling["sizes"]
+    slopes = growth(points)
+    rows = []
+    for (sched, mode), slope in slopes.items():
+        cells = []
+        for n in sizes:
+            p = next((q for q in points if (q["scheduler"], q["mode"], q["rockets"]) == (sched, mode, n)), None)
+            if p is None:
+                cells.append("-")
+            elif p["status"] != "ok":
+                cells.append(p["status"].upper())
+            else:
+                cells.append(f"{p['ns_per_resume']:,.0f} ns / {p['tracemalloc_bytes_per_rocket']:,.0f} B")
+        rows.append([sched, mode, *cells, "-" if slope is None else f"{slope:+.2f} ({growth_class(slope)})"])
+    headers = ("scheduler", "mode", *[f"N={n:,}" for n in sizes], "growth of ns/resume")
+    return ("Scaling (ns per resume / tracemalloc bytes per rocket)\n"
+            + table.render(headers, rows, [False, False, *[True] * len(sizes), False]))
+
+
+def growth_class(slope: float) -> str:
+    """Name the growth of cost per resume from its log–log slope."""
+    if slope < 0.05:
+        return "constant"
+    if slope < 0.35:
+        return "≈ log N"
+    return "linear in N per wake"
+
+
 def run_label(run: dict[str, Any]) -> str:
     scale = run.get("time_scale")
     return f"{run['scheduler']} ({run['mode']}{'' if scale is None else f' @ {scale:g}'})"

@@ -1,0 +1,72 @@
+"""A small scaling sweep (N up to 1,000) produces well-formed scaling results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+from bench.results import load_results, section
+from bench.scale import growth
+from bench.summary import growth_class
+
+
+def test_small_sweep_is_well_formed(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "-s", "heapq,busywait", "--sizes", "100,1000",
+         "--budget", "60", "-o", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    scaling = section(load_results(out))["scaling"]
+    assert scaling["sizes"] == [100, 1000]
+    series = {(p["scheduler"], p["mode"]) for p in scaling["points"]}
+    # busywait cannot run on the virtual clock, so it has no virtual series.
+    assert series == {("heapq", "switch"), ("heapq", "virtual"), ("busywait", "switch")}
+    for p in scaling["points"]:
+        assert p["status"] == "ok", p
+        assert p["ns_per_resume"] > 0 and p["tracemalloc_bytes_per_rocket"] > 0
+        assert p["peak_rss_bytes"] > 1_000_000
+    assert "growth of ns/resume" in proc.stdout
+
+
+def test_sweep_merges_into_existing_results(pipeline_results: Path, tmp_path: Path) -> None:
+    target = tmp_path / "merged.json"
+    target.write_text(pipeline_results.read_text())
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "-s", "heapq", "--sizes", "100", "-o", str(target)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    sb = section(load_results(target))
+    assert sb["scaling"]["points"] and sb["runs"] == section(load_results(pipeline_results))["runs"]
+
+
+def test_budget_stops_a_series_and_marks_the_rest(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "-s", "listscan", "--sizes", "100,20000,40000",
+         "--budget", "3", "-o", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    points = [p for p in section(load_results(out))["scaling"]["points"] if p["mode"] == "virtual"]
+    assert [p["status"] for p in points] == ["ok", "stopped", "stopped"]
+    assert "exceeded the 3 s budget at N=20,000" in points[1]["reason"]
+    assert "not run: stopped at N=20,000" in points[2]["reason"]
+
+
+def test_growth_classification() -> None:
+    def pts(costs: dict[int, float]) -> list[dict[str, object]]:
+        return [{"scheduler": "s", "mode": "switch", "rockets": n, "status": "ok", "ns_per_resume": c}
+                for n, c in costs.items()]
+
+    flat = growth(pts({100: 100.0, 1_000_000: 102.0}))[("s", "switch")]
+    logn = growth(pts({100: 100.0, 1_000_000: 300.0}))[("s", "switch")]
+    linear = growth(pts({100: 100.0, 10_000: 10_000.0}))[("s", "switch")]
+    assert flat is not None and growth_class(flat) == "constant"
+    assert logn is not None and growth_class(logn) == "≈ log N"
+    assert linear is not None and growth_class(linear) == "linear in N per wake"
