@@ -59,14 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true",
                      help="one in-process run per scheduler, no pyperf, no results file")
 
-    scale = sub.add_parser("scale", help="scaling sweep: cost per resume and memory per rocket as N grows")
-    scale.add_argument("--scheduler", "-s", type=A.names, default=None)
-    scale.add_argument("--sizes", type=A.sizes, default=list(DEFAULT_SIZES),
+    scale_cmd = sub.add_parser("scale", help="scaling sweep: cost per resume and memory per rocket as N grows")
+    scale_cmd.add_argument("--scheduler", "-s", type=A.names, default=None)
+    scale_cmd.add_argument("--sizes", type=A.sizes, default=list(DEFAULT_SIZES),
                        help="comma-separated rocket counts (default: 100,1000,10000,100000,1000000)")
-    scale.add_argument("--budget", type=A.time_scale, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+    scale_cmd.add_argument("--budget", type=A.time_scale, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                        help="time budget per point; a series that exceeds it is stopped and marked")
-    scale.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
-    scale.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT,
+    scale_cmd.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
+    scale_cmd.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT,
                        help="results file to put the sweep into (created if missing)")
 
     show = sub.add_parser("show", help="print the summary tables of a results file")
@@ -170,12 +170,12 @@ def cmd_run_once(ns: argparse.Namespace) -> int:
     ns.rockets = ns.rockets or DEFAULT_ROCKETS
     status = EXIT_OK
     for mode in modes:
-        for scale in scales if mode == "timed" else scales[:1]:
-            workload = Workload.generate(ns.rockets, ns.seed, mode, scale)
+        for time_scale in scales if mode == "timed" else scales[:1]:
+            workload = Workload.generate(ns.rockets, ns.seed, mode, time_scale)
             head = f"{mode} mode, {ns.rockets:,} rockets, seed {ns.seed}"
             if mode == "timed":
                 ideal = workload.ideal_makespan_s
-                head += f", time scale {scale:g} (ideal makespan {ideal:.3f} s), {ns.clock} clock"
+                head += f", time scale {time_scale:g} (ideal makespan {ideal:.3f} s), {ns.clock} clock"
             print(head)
             rows = oneshot.run_all(entries, workload, ns.clock)
             print(oneshot.format_rows(rows))

@@ -22,10 +22,10 @@ import statistics
 import sys
 import tracemalloc
 
-from bench.clocks import CLOCK_KINDS
+from bench.clocks import ClockKind
 from bench.execute import execute_once
 from bench.registry import load_named
-from bench.workload import Workload, build_coroutines
+from bench.workload import Mode, Workload, build_coroutines
 
 MIN_TOTAL_S = 0.3
 MAX_REPEATS = 15
@@ -58,13 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     if not entry.available:
         print(json.dumps({"status": "skipped", "reason": f"unavailable: {entry.error}"}))
         return 0
-    mode, clock = ("switch", "real") if args.mode == "switch" else ("timed", "virtual")
-    assert clock in CLOCK_KINDS
-    workload = Workload.generate(args.rockets, args.seed, mode, 1.0)  # type: ignore[arg-type]
+    mode: Mode = "switch" if args.mode == "switch" else "timed"
+    clock: ClockKind = "real" if args.mode == "switch" else "virtual"
+    workload = Workload.generate(args.rockets, args.seed, mode, 1.0)
     per_resume: list[float] = []
     total = 0.0
     while total < MIN_TOTAL_S and len(per_resume) < MAX_REPEATS:
-        outcome = execute_once(entry, workload, clock)  # type: ignore[arg-type]
+        outcome = execute_once(entry, workload, clock)
         if not outcome.verdict.valid:
             print(json.dumps({"status": "failed", "reason": f"INVALID: {outcome.verdict.explain()}"}))
             return 0
