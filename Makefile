@@ -50,7 +50,7 @@ bench-quick: $(STAMP)
 	exit $$status
 
 report: $(STAMP)
-	$(PY) -m reports $(RESULTS)/latest.json --history $(HISTORY) -o $(REPORT)
+	$(PY) -m reports $(RESULTS)/latest.json -o $(REPORT) $(if $(wildcard $(HISTORY)),--history $(HISTORY))
 
 baseline: $(STAMP)
 	$(PY) -m bench run --fast --output $(RESULTS)/baseline.json

@@ -56,6 +56,10 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates the file 0600; a results file is meant to be shared and uploaded.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w") as fp:
             fp.write(text)
             fp.flush()
@@ -96,7 +100,9 @@ def load_results(path: str | Path) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ResultsError(f"{p}: not valid JSON (truncated or corrupted?): {exc.msg} at line {exc.lineno}") from None
+        raise ResultsError(
+            f"{p}: not valid JSON (truncated or corrupted?): {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     return check_document(document, str(p))
 
 

@@ -1,0 +1,21 @@
+"""The report: one results file (and optionally a history of them) → PNG charts, HTML, Markdown.
+
+``python -m reports RESULTS [--history DIR] -o DIR`` writes into DIR:
+
+- ``switch_cost.png``, ``lateness_cdf.png``, ``cpu_cost.png``, ``lateness_vs_load.png``,
+  ``scaling.png`` (when the file has a scaling section) and ``trends.png`` (with
+  ``--history``);
+- ``index.html``: one self-contained page (inline CSS, no scripts, no network) that shows
+  every figure in tables and the charts beside it by relative path, so the directory can
+  be opened from disk, zipped, or uploaded as a CI artifact as it is;
+- ``summary.md``: one row per scheduler, for a CI job summary or a PR comment.
+
+Data flows one way, one module per step: ``data`` selects what may be charted (only
+VALID and EARLY runs; EARLY flagged), ``palette`` gives every scheduler one colour,
+``charts`` draws, ``tables`` formats figures as text cells, ``html_page`` and ``markdown``
+render, ``build`` writes the directory and ``cli`` is the command-line boundary.
+
+Reports read results files only: nothing here imports the schedulers, the registry or the
+suite, so a report can be built from a file produced on another machine, by another
+version of the schedulers, or by plugins that are not installed here.
+"""

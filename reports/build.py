@@ -1,0 +1,97 @@
+"""Build a report directory from a loaded results document (and optional history).
+
+Order of writing: charts first, then ``summary.md``, then ``index.html`` last, each file
+replaced atomically. A page that is present therefore never points at a chart from an
+older build that failed half-way; a failed build leaves the previous page intact.
+
+Stale charts from an earlier build (say ``trends.png`` when ``--history`` is no longer
+given) are removed, so the directory always matches its page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reports import charts, data, html_page, markdown
+from reports.history import History
+from reports.palette import Palette
+
+INDEX = "index.html"
+SUMMARY = "summary.md"
+CHART_NAMES = (charts.SWITCH_COST, charts.LATENESS_CDF, charts.CPU_COST, charts.LATENESS_VS_LOAD,
+               charts.SCALING, charts.TRENDS)
+
+
+@dataclass(frozen=True)
+class Report:
+    directory: Path
+    index: Path
+    summary: Path
+    charts: list[charts.ChartFile]
+    missing: list[tuple[str, str]]  # (chart title, why it was not drawn)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with UTF-8 ``text``.
+
+    Not ``bench.results.atomic_write_text``: that one fsyncs (a report can be rebuilt, a
+    results file cannot) and creates its file private to the user (mkstemp), while a
+    report is meant to be served or uploaded. This honours the umask instead.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def palette_for(document: dict[str, Any], history: History | None) -> Palette:
+    """One palette for every name in the report, history included, so colours agree."""
+    names = data.scheduler_names(document)
+    for doc in history.documents if history else ():
+        names += data.scheduler_names(doc)
+    return Palette(names)
+
+
+def build(document: dict[str, Any], source: Path, out: Path, history: History | None = None) -> Report:
+    """Write the report into ``out`` (created if needed). OSError propagates to the caller."""
+    out.mkdir(parents=True, exist_ok=True)
+    palette = palette_for(document, history)
+    switch, timed = data.switch_data(document), data.timed_data(document)
+    plans: list[tuple[str, str, Callable[[Path], charts.ChartFile | None], str]] = [
+        ("Switch cost per resume", charts.SWITCH_COST, lambda p: charts.switch_cost(switch, palette, p),
+         "no charted switch-mode run"),
+        ("Timer lateness CDF", charts.LATENESS_CDF, lambda p: charts.lateness_cdf(timed, palette, p),
+         "no charted timed-mode run"),
+        ("CPU cost per wake", charts.CPU_COST, lambda p: charts.cpu_cost(timed, palette, p),
+         "no charted timed-mode run"),
+        ("Lateness against load", charts.LATENESS_VS_LOAD, lambda p: charts.lateness_vs_load(timed, palette, p),
+         "no charted timed-mode run"),
+        ("Scaling with N", charts.SCALING,
+         lambda p: charts.scaling(data.scaling_data(document), palette, p),
+         "the results file has no scaling section" if data.scaling_data(document) is None
+         else "no scaling point succeeded"),
+    ]
+    if history is not None:
+        trend = data.trend_data(history.documents)
+        plans.append(("Trends over history", charts.TRENDS, lambda p: charts.trends(trend, palette, p),
+                      "no readable results file in the history"))
+    drawn, missing = [], []
+    for title, name, draw, why in plans:
+        chart = draw(out / name)
+        if chart is None:
+            missing.append((title, why))
+        else:
+            drawn.append(chart)
+    for stale in set(CHART_NAMES) - {c.name for c in drawn}:
+        (out / stale).unlink(missing_ok=True)
+    summary = out / SUMMARY
+    write_text(summary, markdown.render(document, [c.name for c in drawn]))
+    index = out / INDEX
+    write_text(index, html_page.render(html_page.PageInput(document, source, drawn, missing, palette, history)))
+    return Report(out, index, summary, drawn, missing)

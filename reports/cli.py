@@ -1,0 +1,72 @@
+"""``python -m reports RESULTS [--history DIR] [-o DIR]``: the command-line boundary.
+
+Bad input — a missing or unreadable results file, a file that is not a results file, an
+unsupported format version, a history path that is not a directory, an output directory
+that cannot be written — is one line ``python -m reports: error: …`` on stderr and exit
+status 2, never a traceback: the message already says what is wrong and with which file.
+Unreadable files *inside* a history directory are warnings, not errors (see
+``reports.history``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.args import OneLineParser
+from bench.results import ResultsError, load_results
+
+PROG = "python -m reports"
+DEFAULT_OUTPUT = Path("results/report")
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def parser() -> OneLineParser:
+    p = OneLineParser(prog=PROG, description="Build PNG charts, an HTML page and a Markdown summary from a "
+                                             "schedbench results file.")
+    p.add_argument("results", type=Path, metavar="RESULTS", help="results file written by `python -m bench run`")
+    p.add_argument("--history", type=Path, default=None, metavar="DIR",
+                   help="directory of earlier results files: adds trends.png")
+    p.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
+                   help=f"report directory to write (default: {DEFAULT_OUTPUT})")
+    return p
+
+
+def error(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = parser().parse_args(argv)
+    try:
+        document = load_results(ns.results)
+    except ResultsError as exc:
+        return error(str(exc))
+    # Imported here, after the cheap checks: matplotlib takes most of a second to import,
+    # and a typo in a path should not wait for it.
+    from reports.build import build
+    from reports.history import load_history
+
+    history = None
+    if ns.history is not None:
+        if not ns.history.is_dir():
+            return error(f"{ns.history}: history is not a directory (give the folder of earlier results files)")
+        history = load_history(ns.history, document, ns.results,
+                               warn=lambda line: print(f"{PROG}: warning: {line}", file=sys.stderr))
+    out: Path = ns.output
+    if out.exists() and not out.is_dir():
+        return error(f"{out}: output exists and is not a directory; choose a directory with -o")
+    try:
+        report = build(document, ns.results, out, history)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != out else ""
+        return error(f"cannot write the report to {out}: {exc.strerror or exc}{where}")
+    print(f"report: {report.index} ({len(report.charts)} charts, summary {report.summary})")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The HTML page: one self-contained file that works opened straight from disk.
+
+No scripts, no web fonts, no external CSS: the style sheet is inline and the charts are
+referenced by relative path (they sit next to ``index.html``), so the report directory
+can be opened with ``file://``, zipped, or uploaded as a CI artifact with nothing
+fetched from the network. Embedding the PNGs as data URIs would make one file instead of
+a directory but triple its size and make the charts impossible to reuse on their own.
+
+Everything taken from the results file — scheduler names, reasons, commands, paths,
+machine descriptions — is passed through ``html.escape``; a plugin's name or error
+message is third-party text and must not be able to inject markup. Colours in ``style``
+attributes come from the palette, never from the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from bench.results import section
+from reports import tables
+from reports.charts import ChartFile
+from reports.history import History
+from reports.palette import Palette
+
+STYLE = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
+       margin: 0 auto; padding: 1em 2em 3em; max-width: 1400px; }
+h1 { margin-bottom: 0.1em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+.sub { color: #555; margin-top: 0; }
+.banner { background: #fff3cd; border: 2px solid #b58900; padding: 0.7em 1em; font-weight: bold; margin: 1em 0; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15em 1.2em; margin: 1em 0; }
+dl.meta dt { font-weight: 600; color: #444; } dl.meta dd { margin: 0; }
+nav a { margin-right: 1em; }
+table { border-collapse: collapse; margin: 0.8em 0 1.6em; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-weight: 600; padding: 0.3em 0; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
+th { background: #f3f3f3; text-align: left; }
+td.num { text-align: right; white-space: nowrap; }
+td.note { max-width: 32em; color: #333; }
+tr.not-ranked td.num { color: #888; }
+strong.best { color: #000; }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #333; margin-right: 0.4em;
+          vertical-align: -0.1em; }
+.status { font-weight: 600; font-size: 0.85em; padding: 0.05em 0.4em; border-radius: 3px; border: 1px solid; }
+.status-valid { color: #1b5e20; border-color: #1b5e20; }
+.status-early { color: #7a5a00; border-color: #b58900; background: #fff8e1; }
+.status-invalid, .status-failed { color: #fff; background: #b00020; border-color: #b00020; }
+.status-other { color: #333; background: #eee; border-color: #999; }
+ul.problems li { margin: 0.3em 0; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 0.9em; }
+code { background: #f5f5f5; padding: 0 0.2em; }
+footer { margin-top: 3em; color: #777; font-size: 0.85em; }
+"""
+
+
+@dataclass(frozen=True)
+class PageInput:
+    document: dict[str, Any]
+    source: Path
+    charts: Sequence[ChartFile]
+    missing_charts: Sequence[tuple[str, str]]  # (chart title, why it is not there)
+    palette: Palette
+    history: History | None = None
+
+
+#: Statuses shown as good: a valid run, an ``ok`` scaling point.
+GOOD_STATUSES = ("valid", "ok")
+
+
+def status_badge(status: str) -> str:
+    kind = "valid" if status in GOOD_STATUSES else status if status in ("early", "invalid", "failed") else "other"
+    return f'<span class="status status-{kind}">{escape(status.upper())}</span>'
+
+
+def scheduler_cell(name: str, palette: Palette) -> str:
+    return f'<span class="swatch" style="background:{palette.colour(name)}"></span>{escape(name)}'
+
+
+def render_table(table: tables.Table, palette: Palette, table_id: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in ["scheduler", "status", *table.headers, "note"])
+    body = []
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:
+            text = escape(cell.text)
+            if cell.best:
+                text = f'<strong class="best" title="best VALID value">{text}</strong>'
+            cells.append(f'<td class="num">{text}</td>' if cell.number else f"<td>{text}</td>")
+        ranked = "" if row.status in GOOD_STATUSES else ' class="not-ranked"'
+        body.append(f"<tr{ranked}><td>{scheduler_cell(row.scheduler, palette)}</td><td>{status_badge(row.status)}</td>"
+                    f"{''.join(cells)}<td class=\"note\">{escape(row.note)}</td></tr>")
+    ident = f' id="{escape(table_id)}"' if table_id else ""
+    return (f"<table{ident}><caption>{escape(table.title)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _header(page: PageInput) -> str:
+    sb = section(page.document)
+    parts = ["<h1>schedbench report</h1>",
+             f'<p class="sub">results file <code>{escape(str(page.source))}</code></p>']
+    if not sb.get("complete", True):
+        parts.append('<div class="banner" role="alert">INCOMPLETE (interrupted): the run was stopped before every '
+                     "job finished; only the finished jobs are shown.</div>")
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in tables.header_fields(page.document))
+    parts.append(f'<dl class="meta">{rows}</dl>')
+    return "\n".join(parts)
+
+
+def _problems(page: PageInput) -> str:
+    runs = tables.problem_runs(page.document)
+    if not runs:
+        return '<h2 id="problems">Failures and INVALID runs</h2><p>None: every run is VALID.</p>'
+    items = []
+    for run in runs:
+        why = tables.reasons(run) or "no reason recorded"
+        items.append(f"<li>{status_badge(str(run['status']))} <strong>{escape(tables.run_label(run))}</strong>: "
+                     f"{escape(why)}</li>")
+    return ('<h2 id="problems">Failures, INVALID and EARLY runs</h2>'
+            "<p>INVALID, FAILED and SKIPPED runs are never charted or ranked; EARLY runs (valid trace, some wakes "
+            "before their deadline) are charted hatched or dashed and never ranked.</p>"
+            f'<ul class="problems">{"".join(items)}</ul>')
+
+
+def _figures(page: PageInput) -> str:
+    parts = ['<h2 id="figures">Figures</h2>',
+             "<p><strong>Bold</strong>: best VALID value of the column. Greyed numbers: not ranked (not VALID).</p>"]
+    switch = tables.switch_table(page.document)
+    if switch:
+        parts.append(render_table(switch, page.palette, "switch"))
+    for i, table in enumerate(tables.timed_tables(page.document)):
+        parts.append(render_table(table, page.palette, f"timed-{i}"))
+    if not switch and not tables.timed_tables(page.document):
+        parts.append("<p>No runs in this results file.</p>")
+    return "\n".join(parts)
+
+
+def _charts(page: PageInput) -> str:
+    parts = ['<h2 id="charts">Charts</h2>']
+    for chart in page.charts:
+        parts.append(f'<figure><img src="{escape(chart.name)}" alt="{escape(chart.alt)}" width="{chart.width_px}" '
+                     f'height="{chart.height_px}"><figcaption>{escape(chart.title)} '
+                     f'(<a href="{escape(chart.name)}">{escape(chart.name)}</a>)</figcaption></figure>')
+    if page.missing_charts:
+        items = "".join(f"<li>{escape(title)}: {escape(why)}</li>" for title, why in page.missing_charts)
+        parts.append(f"<p>Not drawn:</p><ul>{items}</ul>")
+    return "\n".join(parts)
+
+
+def _scaling(page: PageInput) -> str:
+    table = tables.scaling_table(page.document)
+    if table is None:
+        return ""
+    return '<h2 id="scaling">Scaling</h2>\n' + render_table(table, page.palette, "scaling-table")
+
+
+def _history(page: PageInput) -> str:
+    if page.history is None:
+        return ""
+    used = "".join(f"<li><code>{escape(str(path))}</code> — {escape(str(section(doc).get('created_utc')))}"
+                   f"{' (this report’s results file)' if doc is page.document else ''}</li>"
+                   for path, doc in page.history.files)
+    skipped = "".join(f"<li>{escape(why)}</li>" for _, why in page.history.skipped)
+    out = f'<h2 id="history">History</h2><p>{len(page.history.files)} results file(s) in the trend chart:</p>' \
+          f"<ul>{used}</ul>"
+    if skipped:
+        out += f"<p>Skipped:</p><ul>{skipped}</ul>"
+    return out
+
+
+def render(page: PageInput) -> str:
+    sb = section(page.document)
+    title = f"schedbench report — {sb.get('created_utc') or ''}"
+    nav = ['<a href="#problems">failures</a>', '<a href="#figures">figures</a>', '<a href="#charts">charts</a>']
+    if tables.scaling_table(page.document) is not None:
+        nav.append('<a href="#scaling">scaling</a>')
+    if page.history is not None:
+        nav.append('<a href="#history">history</a>')
+    body = [
+        _header(page), f"<nav>{''.join(nav)}</nav>", _problems(page), _figures(page), _charts(page),
+        _scaling(page), _history(page),
+        "<footer>Built by <code>python -m reports</code> from the results file alone. "
+        "Charts: one colour per scheduler (Okabe–Ito), the same in every chart.</footer>",
+    ]
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{escape(title)}</title>\n'
+            f"<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(p for p in body if p) + "\n</body>\n</html>\n")
