@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import args as A
-from bench import oneshot, scale, summary, table
+from bench import compare_cli, oneshot, scale, summary, table
 from bench.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
 from bench.history import keep_history
 from bench.presets import PRESETS
@@ -20,6 +20,7 @@ from bench.registry import SchedulerEntry, discover
 from bench.results import ResultsError, load_results
 from bench.scale import DEFAULT_BUDGET_S, DEFAULT_SIZES
 from bench.suite import DEFAULT_MEMORY_LIMIT_MB, Suite, SuiteSpec, command_line
+from bench.worker import parse_handicap
 from bench.workload import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
 
 DEFAULT_OUTPUT = Path("results/latest.json")
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, help="results file to write")
     run.add_argument("--history", type=Path, default=None, metavar="DIR",
                      help="also keep a copy in DIR named by date and commit")
+    # Only for checking that the regression gate catches a real slowdown (docs/regressions.md).
+    run.add_argument("--handicap", type=parse_handicap, default=None, help=argparse.SUPPRESS)
     run.add_argument("--once", action="store_true",
                      help="one in-process run per scheduler, no pyperf, no results file")
 
@@ -71,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="print the summary tables of a results file")
     show.add_argument("file", type=Path)
+
+    compare_cli.add_compare_parser(sub)
+    compare_cli.add_export_parser(sub)
     return parser
 
 
@@ -114,6 +120,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         output=ns.output, run_limit_s=ns.run_limit,
         memory_limit_mb=ns.memory_limit or DEFAULT_MEMORY_LIMIT_MB, switch_processes=ns.processes,
         timed_processes=ns.processes, command=command_line(sys.argv[1:]),
+        extra_env={"SCHEDBENCH_HANDICAP": f"{ns.handicap[0]}:{ns.handicap[1]}"} if ns.handicap else {},
     )
     jobs = spec.plan()
     print(f"schedbench: {len(jobs)} jobs ({', '.join(e.name for e in entries)}; {', '.join(modes)}"
@@ -185,7 +192,10 @@ def cmd_run_once(ns: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "scale": cmd_scale, "show": cmd_show}
+COMMANDS = {
+    "list": cmd_list, "run": cmd_run, "scale": cmd_scale, "show": cmd_show,
+    "compare": compare_cli.cmd_compare, "export": compare_cli.cmd_export,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

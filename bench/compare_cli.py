@@ -1,0 +1,272 @@
+"""``python -m bench compare`` and ``python -m bench export``: parsers, commands, formatting.
+
+``bench.cli`` adds the two sub-commands with ``add_compare_parser`` / ``add_export_parser``
+and dispatches to ``cmd_compare`` / ``cmd_export``. Bad input raises ``CLIError``; an
+unreadable results file raises ``ResultsError``; the CLI turns both into one line on
+stderr and exit 2. ``cmd_compare`` returns the gate's code: 0 (no figure significantly
+slower beyond the threshold, no run broken) or 1.
+
+The analysis is ``bench.compare`` and ``bench.export``; this module only formats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench import compare, export, table
+from bench.errors import EXIT_OK, CLIError
+from bench.results import atomic_write_text, load_results, section
+
+#: Largest threshold accepted: beyond 10× a "regression" gate gates nothing.
+MAX_THRESHOLD_PERCENT = 1000.0
+
+
+# ---- parsers ----------------------------------------------------------------------
+def add_compare_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "compare", help="compare two results files; exit 1 on a significant regression (the CI gate)",
+        description="Compare every figure present in both files with a Mann–Whitney U test on the per-process "
+                    "values. Exit 0: no figure significantly slower beyond the threshold; 1: at least one is, "
+                    "or a run valid in BASE is not valid in NEW; 2: bad input.")
+    p.add_argument("base", metavar="BASE", help="results file to compare against; a comma-separated list "
+                   "of files pools repeated runs (best interleaved with NEW's: BASE, NEW, BASE, NEW)")
+    p.add_argument("new", metavar="NEW", help="results file under test (or a comma-separated list)")
+    p.add_argument("--threshold", default=f"{compare.DEFAULT_THRESHOLD * 100:g}%", metavar="PERCENT",
+                   help="smallest change that counts as slower/faster, e.g. 5%% "
+                        f"(default {compare.DEFAULT_THRESHOLD * 100:g}%%, tuned on A/A runs)")
+    p.add_argument("--lateness-threshold", default=None, metavar="PERCENT",
+                   help="also gate on lateness p50/p99 beyond this change (default: lateness is shown, not "
+                        "gated; it moves by hundreds of per cent between runs on a busy machine)")
+    p.add_argument("--normalize", choices=compare.NORMALIZATIONS, default=None,
+                   help="floor: compare switch cost and CPU per wake as multiples of each file's floor, "
+                        "for results from different machines")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown report (for $GITHUB_STEP_SUMMARY)")
+    return p
+
+
+def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "export", help="write a results file's valid figures for github-action-benchmark or Bencher")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--format", required=True, choices=export.FORMATS, dest="format",
+                   help="github-action-benchmark: customSmallerIsBetter JSON; bencher: Bencher Metric Format")
+    p.add_argument("--output", "-o", type=Path, default=None, metavar="OUT", help="file to write (default: stdout)")
+    return p
+
+
+def parse_threshold(text: str, option: str = "--threshold") -> float:
+    """``"5%"`` or ``"5"`` → 0.05. Raises ``CLIError`` naming the bad value."""
+    raw = str(text).strip()
+    number = raw.removesuffix("%").strip()
+    try:
+        value = float(number)
+    except ValueError:
+        raise CLIError(f"{option} {text!r} is not a percentage; use a number ≥ 0 such as 5%") from None
+    if not math.isfinite(value) or value < 0 or value > MAX_THRESHOLD_PERCENT:
+        raise CLIError(f"{option} {text!r} is out of range; use a percentage from 0% to "
+                       f"{MAX_THRESHOLD_PERCENT:g}% such as 5%")
+    return value / 100.0
+
+
+# ---- commands ---------------------------------------------------------------------
+def cmd_compare(ns: argparse.Namespace) -> int:
+    threshold = parse_threshold(ns.threshold)
+    lateness_threshold = (None if ns.lateness_threshold is None
+                          else parse_threshold(ns.lateness_threshold, "--lateness-threshold"))
+    base_paths, new_paths = side_paths(ns.base), side_paths(ns.new)
+    base_docs = [load_results(p) for p in base_paths]
+    new_docs = [load_results(p) for p in new_paths]
+    try:
+        base = compare.pool(base_docs, [str(p) for p in base_paths])
+        new = compare.pool(new_docs, [str(p) for p in new_paths])
+        result = compare.compare_documents(base, new, threshold=threshold, lateness_threshold=lateness_threshold,
+                                           normalize=ns.normalize, base_name=str(ns.base), new_name=str(ns.new))
+    except compare.IncomparableResults as exc:
+        raise CLIError(str(exc)) from None
+    print(render_markdown(result, base, new) if getattr(ns, "markdown", False) else render(result, base, new))
+    return result.exit_code
+
+
+def side_paths(text: str | Path) -> list[Path]:
+    """One side of a comparison: a results file, or a comma-separated list to pool."""
+    path = Path(text)
+    if path.exists() or "," not in str(text):
+        return [path]
+    parts = [p.strip() for p in str(text).split(",")]
+    if any(not p for p in parts):
+        raise CLIError(f"{str(text)!r} is not a comma-separated list of results files")
+    return [Path(p) for p in parts]
+
+
+def cmd_export(ns: argparse.Namespace) -> int:
+    document = load_results(ns.file)
+    payload = export.export(document, ns.format)
+    if not payload:
+        raise CLIError(f"{ns.file}: nothing to export: it holds no valid run")
+    text = json.dumps(payload, indent=2, sort_keys=ns.format == "bencher", allow_nan=False) + "\n"
+    if ns.output is None:
+        print(text, end="")
+    else:
+        atomic_write_text(ns.output, text)
+        print(f"{ns.format}: {export.count(payload)} figures from {ns.file} → {ns.output}")
+    return EXIT_OK
+
+
+# ---- formatting -------------------------------------------------------------------
+def fmt_value(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "-"
+    if unit == "× floor":
+        return f"{value:,.1f}×" if abs(value) < 100 else f"{value:,.0f}×"
+    if unit == "ns":
+        return f"{value:,.0f} ns"
+    return f"{table.fmt_us(value)} µs"
+
+
+def fmt_change(change: float) -> str:
+    if math.isnan(change):
+        return "-"
+    if math.isinf(change):
+        return "from 0" if change > 0 else "to 0"
+    return f"{change * 100:+.1f}%"
+
+
+def fmt_p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def run_name(mode: str, scheduler: str, time_scale: float | None) -> str:
+    return f"{scheduler} {mode}" if time_scale is None or mode == "switch" else f"{scheduler} {mode} @ {time_scale:g}"
+
+
+def figure_name(row: compare.FigureRow) -> str:
+    """"heapq switch cost", "heapq timed @ 0.01 lateness p99": one figure, named once."""
+    if row.mode == "switch" and row.figure == "switch":
+        return f"{row.scheduler} switch cost"
+    return f"{run_name(row.mode, row.scheduler, row.time_scale)} {row.label}"
+
+
+def _describe(document: dict[str, Any]) -> str:
+    sb = section(document)
+    env = sb["environment"]
+    commit = (env.get("commit") or "unknown")[:12] + (" (dirty)" if env.get("dirty") else "")
+    return f"{sb.get('created_utc', '?')}, commit {commit}, preset {sb.get('preset', '?')}"
+
+
+def _workload(document: dict[str, Any]) -> str:
+    w = section(document)["workload"]
+    rockets = w.get("rockets")
+    text = f"{rockets:,} rockets" if isinstance(rockets, int) else f"{rockets} rockets"
+    text += f", seed {w.get('seed')}, {w.get('clock', 'real')} clock, modes {','.join(w.get('modes') or [])}"
+    if w.get("time_scales"):
+        text += f", time scales {','.join(f'{float(s):g}' for s in w['time_scales'])}"
+    return text
+
+
+def _method(result: compare.Comparison) -> str:
+    methods = sorted({row.test.method for row in result.figures})
+    lateness = ("not gated" if result.lateness_threshold is None
+                else f"±{result.lateness_threshold * 100:g}%")
+    return (f"test: {result.test_name} ({', '.join(methods) or 'no figures'}); significant at p < "
+            f"{result.alpha:g}; threshold ±{result.threshold * 100:g}% (lateness: {lateness}); "
+            f"base/new = median over processes")
+
+
+def _figure_cells(row: compare.FigureRow) -> list[str]:
+    return [run_name(row.mode, row.scheduler, row.time_scale), row.label, fmt_value(row.base, row.unit),
+            fmt_value(row.new, row.unit), fmt_change(row.change), fmt_p(row.test.p_value),
+            f"{row.test.n_y}/{row.test.n_x}", verdict_text(row)]
+
+
+def verdict_text(row: compare.FigureRow) -> str:
+    if row.verdict != "slower":
+        return row.verdict
+    return "SLOWER" if row.gated else "slower (not gated)"
+
+
+def _status_text(row: compare.StatusRow) -> str:
+    name = run_name(row.mode, row.scheduler, row.time_scale)
+    reasons = f" ({row.reasons})" if row.reasons else ""
+    if row.verdict == "broken":
+        return (f"{name}: valid in BASE, {str(row.new_status).upper()} in NEW{reasons}: BROKEN — fails the gate "
+                f"(a broken scheduler is worse than a slow one)")
+    if row.verdict == "valid only in NEW":
+        return f"{name}: {str(row.base_status).upper()} in BASE{reasons}, valid in NEW: nothing to compare against"
+    if row.verdict == "missing in NEW":
+        return f"{name}: {str(row.base_status).upper()} in BASE, missing in NEW: not compared"
+    if row.verdict == "only in NEW":
+        return f"{name}: only in NEW ({str(row.new_status).upper()}{', ' + row.reasons if row.reasons else ''})"
+    return (f"{name}: {str(row.base_status).upper()} in BASE, {str(row.new_status).upper()} in NEW{reasons}: "
+            f"not compared")
+
+
+def outcome(result: compare.Comparison) -> str:
+    """The one-line conclusion, ending with the exit code."""
+    threshold = f"{result.threshold * 100:g}%"
+    if result.lateness_threshold is not None and any(r.threshold != result.threshold for r in result.figures):
+        threshold += f" (lateness {result.lateness_threshold * 100:g}%)"
+    counts = {v: len(result.with_verdict(v)) for v in compare.VERDICTS}
+    tally = ", ".join(f"{counts[v]} {v}" for v in ("faster", "no change", "inconclusive") if counts[v])
+    ungated = sum(1 for r in result.figures if r.verdict == "slower" and not r.gated)
+    if ungated:
+        tally += f"{', ' if tally else ''}{ungated} lateness figure(s) slower, not gated"
+    if result.exit_code == 0:
+        return (f"result: no figure significantly slower beyond {threshold}"
+                f"{' (' + tally + ')' if tally else ''}; no run broken → exit 0")
+    parts = []
+    if result.slower:
+        listed = ", ".join(f"{figure_name(r)} {fmt_change(r.change)} "
+                           f"(p={fmt_p(r.test.p_value)})" for r in result.slower)
+        parts.append(f"{len(result.slower)} figure(s) significantly slower beyond {threshold}: {listed}")
+    if result.broken:
+        listed = ", ".join(run_name(r.mode, r.scheduler, r.time_scale) for r in result.broken)
+        parts.append(f"{len(result.broken)} run(s) valid in BASE but not in NEW: {listed}")
+    return "result: REGRESSION: " + "; ".join(parts) + " → exit 1"
+
+
+HEADERS = ("run", "figure", "base", "new", "change", "p", "n base/new", "verdict")
+
+
+def render(result: compare.Comparison, base: dict[str, Any], new: dict[str, Any]) -> str:
+    lines = [f"BASE {result.base_name}: {_describe(base)}", f"NEW  {result.new_name}: {_describe(new)}",
+             f"workload: {_workload(base)}", _method(result), ""]
+    if result.figures:
+        rows = [_figure_cells(r) for r in result.figures]
+        lines.append(table.render(HEADERS, rows, [False, False, True, True, True, True, True, False]))
+    else:
+        lines.append("no figure present in both files")
+    if result.statuses:
+        lines += ["", "Not compared:"] + [f"  {_status_text(r)}" for r in result.statuses]
+    if result.notes:
+        lines += [""] + [f"note: {n}" for n in result.notes]
+    lines += ["", outcome(result)]
+    return "\n".join(lines)
+
+
+def render_markdown(result: compare.Comparison, base: dict[str, Any], new: dict[str, Any]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["### schedbench compare", "",
+             f"- **BASE** `{result.base_name}`: {_describe(base)}", f"- **NEW** `{result.new_name}`: {_describe(new)}",
+             f"- workload: {_workload(base)}", f"- {_method(result)}", ""]
+    if result.figures:
+        lines.append("| " + " | ".join(HEADERS) + " |")
+        lines.append("|" + "|".join(["---", "---", "---:", "---:", "---:", "---:", "---:", "---"]) + "|")
+        for row in result.figures:
+            cells = _figure_cells(row)
+            if row.verdict == "slower" and row.gated:
+                cells[-1] = f"**{cells[-1]}**"
+            lines.append("| " + " | ".join(cell(c) for c in cells) + " |")
+    else:
+        lines.append("No figure present in both files.")
+    if result.statuses:
+        lines += ["", "**Not compared:**", ""] + [f"- {cell(_status_text(r))}" for r in result.statuses]
+    if result.notes:
+        lines += [""] + [f"- note: {cell(n)}" for n in result.notes]
+    lines += ["", f"**{outcome(result)}**"]
+    return "\n".join(lines)
