@@ -36,12 +36,16 @@ class AsyncioScheduler:
     # The library's own coroutine function, not a wrapper: no extra frame per sleep.
     sleep = staticmethod(asyncio.sleep)
 
+    # An explicit loop factory: the result must not depend on a globally installed
+    # policy (uvloop's, for instance). Subclasses on the asyncio API swap only this.
+    @staticmethod
+    def new_event_loop() -> asyncio.AbstractEventLoop:
+        return asyncio.SelectorEventLoop()
+
     def run(self, coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
         async def main() -> None:
             await asyncio.gather(*coroutines)
 
-        # An explicit selector loop: the result must not depend on a globally installed
-        # policy (uvloop's, for instance).
-        with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+        with asyncio.Runner(loop_factory=self.new_event_loop) as runner:
             runner.run(main())
         return None

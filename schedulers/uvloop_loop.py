@@ -25,30 +25,20 @@ Counters: like asyncio, uvloop does not count resumes, so ``run`` returns ``None
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable
-from typing import Any, ClassVar, Literal
+from typing import ClassVar
 
 import uvloop
 
-from schedulers.protocol import Clock
+from schedulers.asyncio_loop import AsyncioScheduler
 
 
-class UvloopScheduler:
+class UvloopScheduler(AsyncioScheduler):
+    """The asyncio workload, line for line; only the loop underneath differs."""
+
     name: ClassVar[str] = "uvloop"
-    dialect: ClassVar[Literal["async"]] = "async"
     supports_virtual_clock: ClassVar[bool] = False  # libuv reads its own clock
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    # The library's own coroutine function, not a wrapper: no extra frame per sleep.
-    sleep = staticmethod(asyncio.sleep)
-
-    def run(self, coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
-        async def main() -> None:
-            await asyncio.gather(*coroutines)
-
-        # An explicit loop factory rather than a globally installed policy.
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main())
-        return None
+    @staticmethod
+    def new_event_loop() -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
