@@ -13,7 +13,8 @@ sides:
 
 The samples are the per-process values, not the individual pyperf values: values inside
 one process share its memory layout, hash seed and neighbours, so they are not
-independent; processes are. That makes samples small (4 against 4 with ``--fast``).
+independent; processes are. That makes samples small (8 against 8 switch processes, 4 against 4 timed ones, with
+``--fast``).
 
 Test. A two-sided Mann–Whitney U test on those samples (``bench.stats``): rank-based,
 so one process that ran while the machine was busy cannot swing it, and exact at small
