@@ -13,14 +13,16 @@ from bench.scale import growth
 from bench.summary import growth_class
 
 
+def run_scale(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "bench", "scale", *args, "-o", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 def test_small_sweep_is_well_formed(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "scale", "-s", "heapq,busywait", "--sizes", "100,1000",
-         "--budget", "60", "-o", str(out)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_scale(out, "-s", "heapq,busywait", "--sizes", "100,1000", "--budget", "60")
     scaling = section(load_results(out))["scaling"]
     assert scaling["sizes"] == [100, 1000]
     series = {(p["scheduler"], p["mode"]) for p in scaling["points"]}
@@ -36,23 +38,14 @@ def test_small_sweep_is_well_formed(tmp_path: Path) -> None:
 def test_sweep_merges_into_existing_results(pipeline_results: Path, tmp_path: Path) -> None:
     target = tmp_path / "merged.json"
     target.write_text(pipeline_results.read_text())
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "scale", "-s", "heapq", "--sizes", "100", "-o", str(target)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    run_scale(target, "-s", "heapq", "--sizes", "100")
     sb = section(load_results(target))
     assert sb["scaling"]["points"] and sb["runs"] == section(load_results(pipeline_results))["runs"]
 
 
 def test_budget_stops_a_series_and_marks_the_rest(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "scale", "-s", "listscan", "--sizes", "100,20000,40000",
-         "--budget", "3", "-o", str(out)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    run_scale(out, "-s", "listscan", "--sizes", "100,20000,40000", "--budget", "3")
     points = [p for p in section(load_results(out))["scaling"]["points"] if p["mode"] == "virtual"]
     assert [p["status"] for p in points] == ["ok", "stopped", "stopped"]
     assert "exceeded the 3 s budget at N=20,000" in points[1]["reason"]
