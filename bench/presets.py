@@ -36,7 +36,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "quick": Preset("quick", rockets=3_000, switch_processes=8, switch_values=2, switch_warmups=1,
+    "quick": Preset("quick", rockets=3_000, switch_processes=7, switch_values=2, switch_warmups=1,
                     timed_processes={0.01: 4}),
     "default": Preset("default", rockets=10_000, switch_processes=6, switch_values=3, switch_warmups=1,
                       timed_processes={1.0: 1, 0.1: 3, 0.01: 5}),

@@ -50,6 +50,12 @@ JOB_STARTUP_S = 15.0
 DEFAULT_MEMORY_LIMIT_MB = 8 * 1024
 
 
+#: Sends per floor value: ~95 ms at the ~45 ns a send costs on the development VM, about
+#: pyperf's default minimum time per value (0.1 s); a faster machine gets shorter values,
+#: still thousands of times the clock's resolution.
+FLOOR_LOOPS = 2**21
+
+
 def run_limit(workload: Workload) -> float:
     return (LIMIT_MAKESPAN_FACTOR * workload.ideal_makespan_s
             + LIMIT_PER_RESUME_S * workload.expected_resumes + LIMIT_MARGIN_S)
@@ -235,8 +241,10 @@ class Suite:
         if job.kind == "timed":
             cmd += ["--time-scale", repr(job.time_scale), "-n", "1", "-w", "0", "-l", "1"]
         elif job.kind == "floor":
-            # A single send is nanoseconds: pyperf calibrates how many make one value.
-            cmd += ["-n", str(spec.preset.switch_values), "-w", str(spec.preset.switch_warmups)]
+            # A single send is nanoseconds, so one value is many sends. A fixed count
+            # instead of pyperf's calibration saves the calibration process.
+            cmd += ["-n", str(spec.preset.switch_values), "-w", str(spec.preset.switch_warmups),
+                    "-l", str(FLOOR_LOOPS)]
         else:
             # One run per value: a run of the workload lasts milliseconds, far above the
             # clock's resolution, so pyperf's loop calibration (and its extra process)
