@@ -66,19 +66,19 @@ def process_summary(records: Sequence[dict[str, Any]], workload: Workload) -> di
     return out
 
 
-def switch_figures(benchmark: Any, floor_s: float | None) -> dict[str, Any]:
-    """Seconds per resume from pyperf: mean ± std over all values, and per process."""
+def pyperf_summary(benchmark: Any) -> dict[str, Any]:
+    """Mean ± std and median over all of a pyperf benchmark's values, and the mean of each
+    worker process (the independent samples ``compare`` tests)."""
     values = [float(v) for v in benchmark.get_values()]
     per_process = [sum(run.values) / len(run.values) for run in benchmark.get_runs() if run.values]
     mean, std = figures.mean_std(values)
-    out: dict[str, Any] = {
-        "mean_s": mean,
-        "std_s": std,
-        "median_s": float(benchmark.median()),
-        "values_s": per_process,
-        "x_floor": None,
-        "overhead_ns": None,
-    }
+    return {"mean_s": mean, "std_s": std, "median_s": float(benchmark.median()), "values_s": per_process}
+
+
+def switch_figures(benchmark: Any, floor_s: float | None) -> dict[str, Any]:
+    """Seconds per resume from pyperf, and the same as a multiple of the floor."""
+    out: dict[str, Any] = {**pyperf_summary(benchmark), "x_floor": None, "overhead_ns": None}
+    mean = out["mean_s"]
     if floor_s:
         out["x_floor"] = mean / floor_s
         out["overhead_ns"] = (mean - floor_s) * 1e9

@@ -151,6 +151,14 @@ class Suite:
         self.floor: dict[str, Any] | None = None
         self.interrupted = False
         self.environment = environment.capture(spec.clock)
+        # The rocket list's totals, for the file's workload section: computed once, not
+        # on every save.
+        reference = Workload.generate(spec.rockets, spec.seed, "timed", 1.0)
+        self.workload_totals = {
+            "total_sleeps": reference.total_sleeps,
+            "expected_resumes": reference.expected_resumes,
+            "ideal_makespan_ticks": reference.ideal_makespan_s,  # at 1 s per tick
+        }
 
     # ---- running ------------------------------------------------------------------
     def run(self) -> None:
@@ -167,7 +175,7 @@ class Suite:
                     progress.done(index, job, started, "stopped", "interrupted by Ctrl-C")
                     break
                 progress.done(index, job, started, status, note)
-                self.save(complete=index == len(jobs))
+                self.save(complete=False)
         self.save(complete=not self.interrupted)
 
     def run_job(self, job: Job, workdir: Path, index: int, progress: Progress) -> tuple[str, str]:
@@ -258,12 +266,8 @@ class Suite:
             return "failed", "; ".join(reasons) or "floor benchmark failed"
         benchmark = pyperf.Benchmark.load(str(output))
         self.benchmarks.append(benchmark)
-        values = [float(v) for v in benchmark.get_values()]
-        per_process = [sum(r.values) / len(r.values) for r in benchmark.get_runs() if r.values]
-        mean = sum(values) / len(values)
-        self.floor = {"benchmark": "floor", "mean_s": mean, "std_s": float(benchmark.stdev()) if len(values) > 1
-                      else 0.0, "median_s": float(benchmark.median()), "values_s": per_process}
-        return "valid", f"{mean * 1e9:.1f} ns per send"
+        self.floor = {"benchmark": "floor", **aggregate.pyperf_summary(benchmark)}
+        return "valid", f"{self.floor['mean_s'] * 1e9:.1f} ns per send"
 
     def base_entry(self, job: Job, status: str, reasons: list[str], elapsed: float) -> dict[str, Any]:
         entry = job.entry
@@ -307,7 +311,6 @@ class Suite:
                 path = Path(tmp) / "suite.json"
                 pyperf.BenchmarkSuite(list(self.benchmarks)).dump(str(path))
                 pyperf_part = json.loads(path.read_text())
-        workload = Workload.generate(spec.rockets, spec.seed, "timed", 1.0)
         schedbench = {
             "format": "schedbench-results", "version": 1,
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -317,9 +320,7 @@ class Suite:
             "workload": {
                 "rockets": spec.rockets, "seed": spec.seed, "modes": list(spec.modes),
                 "time_scales": list(spec.time_scales) if "timed" in spec.modes else [],
-                "clock": spec.clock, "total_sleeps": workload.total_sleeps,
-                "expected_resumes": workload.expected_resumes,
-                "ideal_makespan_ticks": workload.ideal_makespan_s,
+                "clock": spec.clock, **self.workload_totals,
             },
             "settings": {
                 "switch": {"processes": spec.switch_processes or spec.preset.switch_processes,

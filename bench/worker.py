@@ -106,17 +106,10 @@ def measured_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind,
     try:
         with time_limit(limit):
             outcome = execute_once(entry, workload, clock)
-    except SchedulerCrashed as exc:
-        recorder.failure(str(exc))
-        sys.exit(EXIT_RUN_FAILED)
-    except RunTimeout as exc:
-        recorder.failure(str(exc))
-        sys.exit(EXIT_RUN_FAILED)
-    except MemoryError:
-        recorder.failure("killed: out of memory (MemoryError)")
-        sys.exit(EXIT_RUN_FAILED)
-    except RecursionError as exc:
-        recorder.failure(f"RecursionError: {exc}")
+    except (SchedulerCrashed, RunTimeout, MemoryError) as exc:
+        # SchedulerCrashed already names the exception (RecursionError included);
+        # execute_once lets MemoryError through unwrapped.
+        recorder.failure("killed: out of memory (MemoryError)" if isinstance(exc, MemoryError) else str(exc))
         sys.exit(EXIT_RUN_FAILED)
     recorder.outcome(outcome)
     if not outcome.verdict.valid:
