@@ -1,13 +1,13 @@
 """Turn raw measurements into the figures of DESIGN §4. Pure functions over numbers.
 
 Lateness distributions are kept as a log-spaced histogram (fine enough for a CDF chart,
-constant size whatever the number of wakes, mergeable across worker processes by adding
-counts) plus exact percentiles computed from the raw samples of each process.
+constant size whatever the number of wakes) built from every process's raw samples, plus
+exact percentiles computed from those samples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -49,38 +49,6 @@ def lateness_histogram(lateness_s: Sequence[float]) -> dict[str, Any]:
         "zero": int(np.count_nonzero(values == 0)),
         "early": int(np.count_nonzero(values < 0)),
     }
-
-
-def merge_histograms(histograms: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
-    merged: dict[str, Any] | None = None
-    for h in histograms:
-        if merged is None:
-            merged = {"edges_s": list(h["edges_s"]), "counts": list(h["counts"]),
-                      "zero": h["zero"], "early": h["early"]}
-            continue
-        merged["counts"] = [a + b for a, b in zip(merged["counts"], h["counts"], strict=True)]
-        merged["zero"] += h["zero"]
-        merged["early"] += h["early"]
-    return merged
-
-
-def histogram_percentile(hist: dict[str, Any], q: float) -> float:
-    """Approximate percentile (µs) from a merged histogram: upper edge of the bin reached.
-
-    Early wakes count as 0 lateness here (their exact values are in the per-process data).
-    """
-    counts = np.asarray(hist["counts"], dtype=float)
-    below = hist["zero"] + hist["early"]
-    total = below + counts.sum()
-    if total == 0:
-        return float("nan")
-    rank = q / 100.0 * total
-    if rank <= below:
-        return 0.0
-    cum = below + np.cumsum(counts)
-    i = int(np.searchsorted(cum, rank))
-    i = min(i, len(counts) - 1)
-    return float(hist["edges_s"][i + 1] * 1e6)
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

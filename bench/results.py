@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -143,9 +142,3 @@ def run_key(run: dict[str, Any]) -> tuple[str, str, float | None]:
     """(mode, scheduler, time_scale): identifies one run across results files."""
     scale = run.get("time_scale")
     return run["mode"], run["scheduler"], None if scale is None else float(scale)
-
-
-def finite_or_none(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return value
