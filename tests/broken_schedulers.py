@@ -39,13 +39,24 @@ class WakesEarly(HeapqScheduler):
         yield seconds / 2
 
 
-class ReordersCountdown(HeapqScheduler):
-    name: ClassVar[str] = "reorders-countdown"
+class _TampersWithTrace(HeapqScheduler):
+    """Runs correctly, then edits the trace through ``tamper``."""
 
     def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
         coros = list(coroutines)
         events = _events_sink(coros[0]) if coros else []
         counters = super().run(coros)
+        self.tamper(events)
+        return counters
+
+    def tamper(self, events: list[tuple[int, int]]) -> None:
+        raise NotImplementedError
+
+
+class ReordersCountdown(_TampersWithTrace):
+    name: ClassVar[str] = "reorders-countdown"
+
+    def tamper(self, events: list[tuple[int, int]]) -> None:
         # Swap the first two countdown steps of the first rocket that has two.
         first_step: dict[int, int] = {}
         for i, (rocket, step) in enumerate(events):
@@ -56,19 +67,14 @@ class ReordersCountdown(HeapqScheduler):
                 events[i], events[j] = events[j], events[i]
                 break
             first_step[rocket] = i
-        return counters
 
 
-class LaunchesTwice(HeapqScheduler):
+class LaunchesTwice(_TampersWithTrace):
     name: ClassVar[str] = "launches-twice"
 
-    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
-        coros = list(coroutines)
-        events = _events_sink(coros[0]) if coros else []
-        counters = super().run(coros)
+    def tamper(self, events: list[tuple[int, int]]) -> None:
         launch = next(e for e in events if e[1] == 0)
         events.append(launch)
-        return counters
 
 
 class MiscountsResumes(HeapqScheduler):
