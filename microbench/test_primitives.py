@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bench.clocks import make_clock
-from bench.registry import discover
-from bench.workload import Workload, build_coroutines
+from bench.measure.clocks import make_clock
+from bench.measure.registry import discover
+from bench.workload.rockets import Workload, build_coroutines
 
 TASKS = 10_000
 #: Switches per call where one switch is too short to time alone or cannot be isolated.

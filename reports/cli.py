@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.args import OneLineParser
-from bench.results import ResultsError, load_results
+from bench.cli.args import OneLineParser
+from bench.results.store import ResultsError, load_results
 
 PROG = "python -m reports"
 DEFAULT_OUTPUT = Path("results/report")

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.results import section
+from bench.results.store import section
 
 CHARTED_STATUSES = ("valid", "early")
 FLAGGED_STATUSES = ("early",)

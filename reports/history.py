@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.results import ResultsError, load_results, section
+from bench.results.store import ResultsError, load_results, section
 
 #: What must match for two results files to be on one trend line.
 WORKLOAD_KEYS = ("rockets", "seed", "clock")

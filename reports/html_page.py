@@ -20,7 +20,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from bench.results import section
+from bench.results.store import section
 from reports import tables
 from reports.charts import ChartFile
 from reports.history import History

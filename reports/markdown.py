@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bench.results import section
+from bench.results.store import section
 from reports import tables
 
 #: Characters that change meaning inside a GFM table cell: emphasis, code, links, the

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.results import RANKED_STATUSES, section
+from bench.results.store import RANKED_STATUSES, section
 
 DASH = "–"
 

@@ -8,7 +8,7 @@ measures both with the settings CI uses (``make bench-quick`` = ``python -m benc
 * ``collect`` runs ``--pairs`` A/A pairs (two quick suites of the same code, back to
   back, like CI's base-then-head) and ``--slow-pairs`` pairs whose second suite makes
   one scheduler slower on purpose (``SCHEDBENCH_HANDICAP=heapq:200``, see
-  ``bench/worker.py``). Files go to ``--dir``; a manifest lists the pairs. Collecting is
+  ``bench/measure/worker.py``). Files go to ``--dir``; a manifest lists the pairs. Collecting is
   resumable: finished files are kept and skipped.
 * ``calibrate`` measures, in one process with interleaved runs, how much slower the
   handicap really makes the scheduler (the wrapper costs a little on top of its ns).
@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.compare import (  # noqa: E402
+from bench.gate.compare import (  # noqa: E402
     DEFAULT_LATENESS_THRESHOLD,
     DEFAULT_THRESHOLD,
     Comparison,
@@ -52,7 +52,7 @@ from bench.compare import (  # noqa: E402
     decide,
     pool,
 )
-from bench.results import load_results  # noqa: E402
+from bench.results.store import load_results  # noqa: E402
 
 DEFAULT_DIR = ROOT / "results" / "scratch" / "aa-check"
 DEFAULT_HANDICAP = "heapq:200"
@@ -97,10 +97,10 @@ def collect(ns: argparse.Namespace) -> int:
 
 # ---- calibrate --------------------------------------------------------------------
 def calibrate(ns: argparse.Namespace) -> int:
-    from bench.execute import execute_once
-    from bench.registry import load_named
-    from bench.worker import handicapped, parse_handicap
-    from bench.workload import Workload
+    from bench.measure.execute import execute_once
+    from bench.measure.registry import load_named
+    from bench.measure.worker import handicapped, parse_handicap
+    from bench.workload.rockets import Workload
 
     name, amount = parse_handicap(ns.handicap)
     workload = Workload.generate(2_000, 1969, "switch", 1.0)  # the quick preset's switch workload

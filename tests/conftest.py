@@ -20,7 +20,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 ROOT = TESTS_DIR.parent
 sys.path.insert(0, str(TESTS_DIR))
 
-from bench.registry import ENTRY_POINT_GROUP  # noqa: E402
+from bench.measure.registry import ENTRY_POINT_GROUP  # noqa: E402
 
 InstallPlugins = Callable[[Mapping[str, str]], dict[str, str]]
 

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import compare, compare_cli, stats
-from bench.args import OneLineParser
-from bench.errors import EXIT_USAGE, CLIError
-from bench.results import ResultsError
+from bench.cli import compare_cmd as compare_cli
+from bench.cli.args import OneLineParser
+from bench.cli.errors import EXIT_USAGE, CLIError
+from bench.gate import compare, stats
+from bench.results.store import ResultsError
 
 # ---- synthetic results ------------------------------------------------------------
 

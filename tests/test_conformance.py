@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.execute import execute_once
-from bench.registry import SchedulerEntry, discover
-from bench.workload import Workload
+from bench.measure.execute import execute_once
+from bench.measure.registry import SchedulerEntry, discover
+from bench.workload.rockets import Workload
 
 ENTRIES = list(discover().values())
 SMALL = 200

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from test_compare import make_document, run_cli, standard_runs, switch_run, timed_run, write
 
-from bench import export
+from bench.gate import export
 
 GAB_REQUIRED = {"name": str, "unit": str, "value": (int, float)}
 GAB_OPTIONAL = {"range": str, "extra": str}
@@ -146,7 +146,7 @@ def test_export_does_not_modify_the_document() -> None:
 @pytest.mark.parametrize(("fmt", "check"), [("github-action-benchmark", check_github_action_benchmark),
                                             ("bencher", check_bencher)])
 def test_real_results_file(pipeline_results: Path, fmt: str, check: Any) -> None:
-    from bench.results import load_results
+    from bench.results.store import load_results
 
     payload = export.export(load_results(pipeline_results), fmt)
     check(payload)

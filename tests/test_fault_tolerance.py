@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TESTS_DIR, run_pipeline, write_plugin_distribution
 
-from bench.results import load_results, section
+from bench.results.store import load_results, section
 
 MISBEHAVING = {
     "raises-mid-run": "broken_schedulers:RaisesMidRun",

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bench.clocks import RealClock, VirtualClock
-from bench.execute import execute_once
-from bench.registry import SchedulerEntry, discover
-from bench.workload import Workload, build_coroutines
+from bench.measure.clocks import RealClock, VirtualClock
+from bench.measure.execute import execute_once
+from bench.measure.registry import SchedulerEntry, discover
+from bench.workload.rockets import Workload, build_coroutines
 from schedulers.hybrid import (
     DEFAULT_SPIN_BUDGET,
     DEFAULT_SPIN_MARGIN_S,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyperf
 import pytest
 
-from bench.results import load_results, section
+from bench.results.store import load_results, section
 
 
 def test_pyperf_reads_the_results_file(pipeline_results: Path) -> None:
@@ -98,7 +98,7 @@ def test_show_prints_the_summary(pipeline_results: Path) -> None:
 
 
 def test_results_round_trip(pipeline_results: Path, tmp_path: Path) -> None:
-    from bench.results import dump_results
+    from bench.results.store import dump_results
 
     document = load_results(pipeline_results)
     sb = document.pop("schedbench")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-from bench.results import load_results, section
+from bench.results.store import load_results, section
 from reports import build, charts, data, markdown
 from reports.history import load_history
 from reports.palette import BUILTIN_COLOURS, PLUGIN_COLOURS, Palette
@@ -30,7 +30,7 @@ BROKEN = "loses-rocket"
 BASE_CHARTS = (charts.SWITCH_COST, charts.LATENESS_CDF, charts.CPU_COST, charts.LATENESS_VS_LOAD)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: What the report package must never import: it reads results files only.
-FORBIDDEN_MODULES = ("schedulers", "bench.registry", "bench.suite", "bench.worker")
+FORBIDDEN_MODULES = ("schedulers", "bench.measure.registry", "bench.measure.suite", "bench.measure.worker")
 
 
 def reports_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

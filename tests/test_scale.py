@@ -8,9 +8,9 @@ from pathlib import Path
 
 from conftest import ROOT
 
-from bench.results import load_results, section
-from bench.scale import growth
-from bench.summary import growth_class
+from bench.measure.scale import growth
+from bench.present.summary import growth_class
+from bench.results.store import load_results, section
 
 
 def run_scale(out: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import InstallPlugins
 
-from bench.execute import SchedulerCrashed, execute_once
-from bench.registry import discover
-from bench.validation import check_trace, validate
-from bench.workload import Workload
+from bench.measure.execute import SchedulerCrashed, execute_once
+from bench.measure.registry import discover
+from bench.workload.checks import check_trace, validate
+from bench.workload.rockets import Workload
 
 BROKEN = {
     "loses-rocket": "broken_schedulers:LosesRocket",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.workload import MAX_COUNTDOWN, MAX_DELAY_TICKS, Workload, make_rockets
+from bench.workload.rockets import MAX_COUNTDOWN, MAX_DELAY_TICKS, Workload, make_rockets
 
 
 def test_same_seed_same_rockets() -> None:

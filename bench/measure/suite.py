@@ -1,6 +1,6 @@
 """The measurement suite: every (scheduler × mode × scale) job in its own pyperf process tree.
 
-Isolation is the point of the design. Each job is ``python -m bench.worker …`` in a new
+Isolation is the point of the design. Each job is ``python -m bench.measure.worker …`` in a new
 process session: a scheduler that raises, hangs, recurses without end or exhausts memory
 takes down its own job and nothing else. The worker stops a run that exceeds its time
 limit (SIGALRM); this process kills a job that exceeds the job limit (a hang in C code,
@@ -31,12 +31,13 @@ from typing import Any, TextIO
 
 import pyperf
 
-from bench import aggregate, environment
-from bench.clocks import ClockKind
-from bench.presets import Preset
-from bench.registry import SchedulerEntry
-from bench.results import dump_results
-from bench.workload import Workload
+from bench.measure import environment
+from bench.measure.clocks import ClockKind
+from bench.measure.presets import Preset
+from bench.measure.registry import SchedulerEntry
+from bench.results import aggregate
+from bench.results.store import dump_results
+from bench.workload.rockets import Workload
 
 #: Per-run time allowance: 10 × the ideal makespan, plus 20 µs per resume (≈ 10× the
 #: slowest seed scheduler's switch cost), plus a fixed margin for start-up and GC.
@@ -240,7 +241,7 @@ class Suite:
     def worker_command(self, job: Job, workload: Workload, processes: int, limit: float,
                        records: Path, output: Path) -> list[str]:
         spec = self.spec
-        cmd = [sys.executable, "-m", "bench.worker", "--job", job.kind, "--record-dir", str(records),
+        cmd = [sys.executable, "-m", "bench.measure.worker", "--job", job.kind, "--record-dir", str(records),
                "--rockets", str(spec.rockets), "--seed", str(spec.seed), "--clock", spec.clock,
                "--run-limit", f"{limit:.3f}", "--memory-limit-mb", str(spec.memory_limit_mb),
                "-o", str(output), "-p", str(processes)]

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.results import section
+from bench.results.store import section
 
 
 def history_name(document: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyperf
 
-from bench.clocks import ClockKind, describe_clock
+from bench.measure.clocks import ClockKind, describe_clock
 
 
 def _read(path: str) -> str | None:

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import figures
-from bench.workload import Workload
+from bench.results import distributions as figures
+from bench.workload.rockets import Workload
 
 
 def read_records(directory: Path) -> list[list[dict[str, Any]]]:

@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import table
-from bench.results import RANKED_STATUSES, section
+from bench.present import text as table
+from bench.results.store import RANKED_STATUSES, section
 
 BEST = "*"
 
@@ -145,7 +145,7 @@ def header(doc: dict[str, Any]) -> str:
 
 def scaling_table(scaling: dict[str, Any]) -> str:
     """ns/resume and bytes/rocket per series and N, with the measured growth exponent."""
-    from bench.scale import growth
+    from bench.measure.scale import growth
 
     points = scaling["points"]
     sizes = scaling["sizes"]

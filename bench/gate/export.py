@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.results import RANKED_STATUSES, section
+from bench.results.store import RANKED_STATUSES, section
 
 FORMATS = ("github-action-benchmark", "bencher")
 

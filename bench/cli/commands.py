@@ -11,17 +11,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import args as A
-from bench import compare_cli, oneshot, scale, summary, table
-from bench.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
-from bench.history import keep_history
-from bench.presets import PRESETS
-from bench.registry import SchedulerEntry, discover
-from bench.results import ResultsError, load_results
-from bench.scale import DEFAULT_BUDGET_S, DEFAULT_SIZES
-from bench.suite import DEFAULT_MEMORY_LIMIT_MB, Suite, SuiteSpec, command_line
-from bench.worker import parse_handicap
-from bench.workload import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
+from bench.cli import args as A
+from bench.cli import compare_cmd as compare_cli
+from bench.cli import oneshot
+from bench.cli.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
+from bench.gate.history import keep_history
+from bench.measure import scale
+from bench.measure.presets import PRESETS
+from bench.measure.registry import SchedulerEntry, discover
+from bench.measure.scale import DEFAULT_BUDGET_S, DEFAULT_SIZES
+from bench.measure.suite import DEFAULT_MEMORY_LIMIT_MB, Suite, SuiteSpec, command_line
+from bench.measure.worker import parse_handicap
+from bench.present import summary
+from bench.present import text as table
+from bench.results.store import ResultsError, load_results
+from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
 
 DEFAULT_OUTPUT = Path("results/latest.json")
 

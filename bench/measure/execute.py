@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.clocks import ClockKind, make_clock
-from bench.registry import SchedulerEntry
-from bench.validation import Verdict, validate
-from bench.workload import Workload, build_coroutines
+from bench.measure.clocks import ClockKind, make_clock
+from bench.measure.registry import SchedulerEntry
+from bench.workload.checks import Verdict, validate
+from bench.workload.rockets import Workload, build_coroutines
 
 
 class SchedulerCrashed(Exception):

@@ -1,12 +1,12 @@
 """``python -m bench compare`` and ``python -m bench export``: parsers, commands, formatting.
 
-``bench.cli`` adds the two sub-commands with ``add_compare_parser`` / ``add_export_parser``
+``bench.cli.commands`` adds the two sub-commands with ``add_compare_parser`` / ``add_export_parser``
 and dispatches to ``cmd_compare`` / ``cmd_export``. Bad input raises ``CLIError``; an
 unreadable results file raises ``ResultsError``; the CLI turns both into one line on
 stderr and exit 2. ``cmd_compare`` returns the gate's code: 0 (no figure significantly
 slower beyond the threshold, no run broken) or 1.
 
-The analysis is ``bench.compare`` and ``bench.export``; this module only formats.
+The analysis is ``bench.gate.compare`` and ``bench.gate.export``; this module only formats.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench import compare, export, table
-from bench.errors import EXIT_OK, CLIError
-from bench.results import atomic_write_text, load_results, section
+from bench.cli.errors import EXIT_OK, CLIError
+from bench.gate import compare, export
+from bench.present import text as table
+from bench.results.store import atomic_write_text, load_results, section
 
 #: Largest threshold accepted: beyond 10× a "regression" gate gates nothing.
 MAX_THRESHOLD_PERCENT = 1000.0

@@ -1,6 +1,6 @@
 """A pyperf program measuring one job: the floor, or one scheduler in one mode and scale.
 
-Run as ``python -m bench.worker --job switch --scheduler heapq … -o out.json``. It is a
+Run as ``python -m bench.measure.worker --job switch --scheduler heapq … -o out.json``. It is a
 standard ``pyperf.Runner`` script: the first process is pyperf's manager, which spawns
 worker processes (calibration, warm-ups, values) running this same module with
 ``--worker``. Our options reach them through ``add_cmdline_args``.
@@ -36,11 +36,11 @@ from typing import Any
 
 import pyperf
 
-from bench.clocks import CLOCK_KINDS, ClockKind
-from bench.execute import RunOutcome, SchedulerCrashed, execute_once
-from bench.floor import floor_time_func
-from bench.registry import SchedulerEntry, load_named
-from bench.workload import MODES, Workload
+from bench.measure.clocks import CLOCK_KINDS, ClockKind
+from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
+from bench.measure.floor import floor_time_func
+from bench.measure.registry import SchedulerEntry, load_named
+from bench.workload.rockets import MODES, Workload
 
 EXIT_RUN_FAILED = 3
 
@@ -196,7 +196,7 @@ def limit_memory(megabytes: int) -> None:
 
 
 def main() -> None:
-    runner = pyperf.Runner(add_cmdline_args=forward_job_arguments, program_args=("-m", "bench.worker"))
+    runner = pyperf.Runner(add_cmdline_args=forward_job_arguments, program_args=("-m", "bench.measure.worker"))
     add_job_arguments(runner.argparser)
     args = runner.parse_args()
     if args.handicap is None and os.environ.get(HANDICAP_ENV):

@@ -12,7 +12,7 @@ must be honest at that size, so:
   for n = 2. With 4 against 4 the smallest two-sided p is 2/70 ≈ 0.029: only a complete
   separation (every new value above every base value) is significant at 0.05. (The
   p-value assumes independent values; processes of one run share the machine's load at
-  that moment, which is why ``bench.compare`` also needs a threshold.)
+  that moment, which is why ``bench.gate.compare`` also needs a threshold.)
 * with **ties**, exact by enumerating every split of the pooled values while that is
   cheap (≤ ``EXACT_TIES_LIMIT`` splits), else the normal approximation with the tie and
   continuity corrections.

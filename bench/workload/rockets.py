@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from bench import bodies
+from bench.workload import bodies
 
 Mode = Literal["switch", "timed"]
 MODES: tuple[Mode, ...] = ("switch", "timed")

@@ -1,6 +1,6 @@
 """Compare two results files figure by figure: the analysis behind ``python -m bench compare``.
 
-Pure functions over loaded documents; formatting lives in ``bench.compare_cli``.
+Pure functions over loaded documents; formatting lives in ``bench.cli.compare_cmd``.
 
 What is compared. Runs are paired by (mode, scheduler, time scale). For each pair whose
 runs are both ``valid``, every figure that has one value per worker process on both
@@ -16,7 +16,7 @@ one process share its memory layout, hash seed and neighbours, so they are not
 independent; processes are. That makes samples small (8 against 8 switch processes, 4 against 4 timed ones, with
 ``--fast``).
 
-Test. A two-sided Mann–Whitney U test on those samples (``bench.stats``): rank-based,
+Test. A two-sided Mann–Whitney U test on those samples (``bench.gate.stats``): rank-based,
 so one process that ran while the machine was busy cannot swing it, and exact at small
 n, so its p-values mean what they say. With 4 against 4 the smallest p is 2/70 ≈ 0.029:
 a figure is significant at ``ALPHA`` = 0.05 only when every new value lies beyond every
@@ -76,8 +76,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench import stats
-from bench.results import run_key, section
+from bench.gate import stats
+from bench.results.store import run_key, section
 
 #: Tuned with scripts/aa_check.py (docs/regressions.md): the smallest threshold at which
 #: back-to-back A/A pairs of the quick suite, on a shared 2-core machine, failed the gate

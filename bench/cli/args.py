@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from bench.clocks import CLOCK_KINDS
-from bench.workload import MODES
+from bench.measure.clocks import CLOCK_KINDS
+from bench.workload.rockets import MODES
 
 
 def positive_int(text: str) -> int:

@@ -1,6 +1,6 @@
 """Measure one point of the scaling sweep: one scheduler, one mode, N rockets.
 
-Run as ``python -m bench.scale_point --scheduler heapq --mode switch --rockets 100000``
+Run as ``python -m bench.measure.scale_point --scheduler heapq --mode switch --rockets 100000``
 in a fresh process, so peak RSS belongs to this point alone. Prints one JSON object.
 
 Two separate passes, because tracing memory distorts time:
@@ -22,17 +22,17 @@ import statistics
 import sys
 import tracemalloc
 
-from bench.clocks import ClockKind
-from bench.execute import execute_once
-from bench.registry import load_named
-from bench.workload import Mode, Workload, build_coroutines
+from bench.measure.clocks import ClockKind
+from bench.measure.execute import execute_once
+from bench.measure.registry import load_named
+from bench.workload.rockets import Mode, Workload, build_coroutines
 
 MIN_TOTAL_S = 0.3
 MAX_REPEATS = 15
 
 
 def measure_memory(entry: object, workload: Workload, clock: str) -> float:
-    from bench.clocks import make_clock
+    from bench.measure.clocks import make_clock
 
     cls = entry.cls  # type: ignore[attr-defined]
     tracemalloc.start()

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bench.workload import Event, Workload
+from bench.workload.rockets import Event, Workload
 from schedulers.protocol import COUNTER_RESUMES, COUNTER_WASTED
 
 Status = Literal["valid", "early", "invalid"]

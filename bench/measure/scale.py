@@ -1,6 +1,6 @@
 """The scaling sweep: cost per resume and memory per rocket as N grows (DESIGN §4).
 
-Every (scheduler, mode, N) point runs in its own process (``bench.scale_point``) under a
+Every (scheduler, mode, N) point runs in its own process (``bench.measure.scale_point``) under a
 time budget. A point that exceeds it is stopped and marked ``stopped`` with the reason,
 and the larger sizes of that series are marked ``stopped`` too ("not run: stopped at a
 smaller N"), so a quadratic design shows where it gave up instead of silently vanishing.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.registry import SchedulerEntry
+from bench.measure.registry import SchedulerEntry
 
 DEFAULT_SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
 #: Seconds one point may take, set-up and memory pass included. Generous for linear
@@ -38,7 +38,7 @@ def series(entries: Sequence[SchedulerEntry]) -> list[tuple[SchedulerEntry, str]
 
 
 def run_point(entry: SchedulerEntry, mode: str, rockets: int, seed: int, budget: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.scale_point", "--scheduler", entry.name, "--mode", mode,
+    cmd = [sys.executable, "-m", "bench.measure.scale_point", "--scheduler", entry.name, "--mode", mode,
            "--rockets", str(rockets), "--seed", str(seed)]
     started = time.monotonic()
     try:
@@ -111,7 +111,7 @@ def growth(points: Sequence[dict[str, Any]]) -> dict[tuple[str, str], float | No
 
 def merge_into(path: Path, scaling: dict[str, Any], make_empty: Any) -> None:
     """Put ``scaling`` into the results file at ``path`` (created if missing), atomically."""
-    from bench.results import ResultsError, dump_results, load_results
+    from bench.results.store import ResultsError, dump_results, load_results
 
     try:
         document = load_results(path)

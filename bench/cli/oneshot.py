@@ -10,12 +10,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import table
-from bench.clocks import ClockKind
-from bench.execute import RunOutcome, SchedulerCrashed, execute_once
-from bench.figures import lateness_summary
-from bench.registry import SchedulerEntry
-from bench.workload import Workload
+from bench.measure.clocks import ClockKind
+from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
+from bench.measure.registry import SchedulerEntry
+from bench.present import text as table
+from bench.results.distributions import lateness_summary
+from bench.workload.rockets import Workload
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Stage 5, the command line: argument validation at the boundary and one function per command."""
