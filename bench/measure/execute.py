@@ -13,12 +13,24 @@ import gc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bench.measure.clocks import ClockKind, make_clock
 from bench.measure.registry import SchedulerEntry
 from bench.workload.checks import Verdict, validate
 from bench.workload.rockets import Workload, build_coroutines
+
+
+class Probe(Protocol):
+    """Something switched on immediately before ``scheduler.run`` and off right after it.
+
+    The Valgrind instruction counter uses it (Callgrind client requests), so the count
+    covers ``run`` alone. ``start``/``stop`` must cost nothing per resume.
+    """
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class SchedulerCrashed(Exception):
@@ -46,8 +58,12 @@ class RunOutcome:
         return self.workload.expected_resumes
 
 
-def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKind = "real") -> RunOutcome:
-    """Build, run (timed) and validate one run. Raises ``SchedulerCrashed`` on error."""
+def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKind = "real",
+                 probe: Probe | None = None) -> RunOutcome:
+    """Build, run (timed) and validate one run. Raises ``SchedulerCrashed`` on error.
+
+    ``probe``, when given, is started right before ``run`` and stopped right after it.
+    """
     cls = entry.cls
     assert cls is not None, "execute_once needs an available scheduler"
     clock = make_clock(clock_kind)
@@ -61,6 +77,8 @@ def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKin
     run = scheduler.run
     cpu0 = time.process_time()
     t0 = time.perf_counter()
+    if probe is not None:
+        probe.start()
     try:
         counters = run(coros)
     except MemoryError:
@@ -72,6 +90,9 @@ def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKin
     except Exception as exc:
         _close_all(coros)
         raise SchedulerCrashed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if probe is not None:
+            probe.stop()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     _close_all(coros)  # a scheduler that lost a rocket leaves a suspended coroutine behind
