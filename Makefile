@@ -26,7 +26,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,loops]'
+	$(BIN)/pip install --quiet -e '.[test,loops]' -c constraints/loops.txt
 	touch $(STAMP)
 
 test: $(STAMP) lint

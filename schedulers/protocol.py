@@ -13,8 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-Dialect = Literal["generator", "async"]
-DIALECTS: tuple[Dialect, ...] = ("generator", "async")
+#: How a rocket body is written, and so what ``run`` receives and what ``sleep`` returns:
+#:
+#: * ``"generator"``: ``run`` gets unstarted generators; ``sleep(s)`` returns an iterable
+#:   the body drives with ``yield from``.
+#: * ``"async"``: ``run`` gets unstarted coroutine objects; ``sleep(s)`` returns an
+#:   awaitable.
+#: * ``"greenlet"`` (stackful: gevent, plain greenlets): ``run`` gets unstarted
+#:   *zero-argument callables*, one per rocket, each a plain function that returns when
+#:   the rocket has launched; ``sleep(s)`` is a plain blocking function that suspends the
+#:   calling stack (a greenlet switch) and returns when the sleep is over. ``run`` starts
+#:   each callable on a stack of its own. The callables have no ``close``: whatever a
+#:   scheduler leaves unfinished is its own to clean up.
+Dialect = Literal["generator", "async", "greenlet"]
+DIALECTS: tuple[Dialect, ...] = ("generator", "async", "greenlet")
 
 #: Counter names the harness understands in the mapping ``run`` returns.
 #: ``resumes``: how many times a rocket was resumed (required when counters are returned).
@@ -42,12 +54,16 @@ class Scheduler(Protocol):
     """What an entry point in ``schedbench.schedulers`` must load.
 
     ``sleep(seconds)`` returns, for the generator dialect, an iterable the rocket body
-    runs with ``yield from``; for the async dialect, an awaitable. It must suspend the
-    caller at least once even for 0 seconds (switch mode relies on that).
+    runs with ``yield from``; for the async dialect, an awaitable; for the greenlet
+    dialect it *is* the sleep: a blocking call that switches stacks and returns when the
+    time is up. It must suspend the caller exactly once even for 0 seconds (switch mode
+    relies on that).
 
-    ``run(coroutines)`` drives every rocket coroutine to completion and returns counters
-    (see ``COUNTER_*``) or ``None`` when the loop cannot count without instrumenting the
-    resume path (asyncio, uvloop, trio).
+    ``run(coroutines)`` drives every rocket to completion and returns counters (see
+    ``COUNTER_*``) or ``None`` when the loop cannot count without instrumenting the
+    resume path (asyncio, uvloop, trio). What it receives depends on the dialect (see
+    ``Dialect``): generators, coroutine objects, or, for ``"greenlet"``, unstarted
+    zero-argument callables.
     """
 
     name: ClassVar[str]
@@ -68,4 +84,13 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = {
     # True for designs that resume a task to ask whether it is due; their ``resumes`` may
     # exceed one per sleep plus one per start, the excess being wasted polls.
     "polling": False,
+    # True when ``run`` can be called only once per process (Twisted's reactor cannot be
+    # restarted). The harness must then give every run a fresh process: one value per
+    # worker process, no warm-up run, and in-process loops (one-shot runs, tests) must
+    # start a child process for each run.
+    "one_run_per_process": False,
+    # The version of the library the scheduler wraps (``importlib.metadata.version`` of
+    # its distribution), recorded with the results so a change of library version is
+    # visible next to a change of figures; None for schedulers that wrap no library.
+    "version": None,
 }

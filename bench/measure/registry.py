@@ -49,6 +49,17 @@ class SchedulerEntry:
     def polling(self) -> bool:
         return bool(self.option("polling"))
 
+    @property
+    def one_run_per_process(self) -> bool:
+        """True when the scheduler's loop runs once per process (Twisted's reactor)."""
+        return bool(self.option("one_run_per_process"))
+
+    @property
+    def version(self) -> str | None:
+        """The wrapped library's version, when the scheduler declares one."""
+        value = self.option("version")
+        return None if value is None else str(value)
+
     def option(self, attribute: str) -> object:
         return getattr(self.cls, attribute, OPTIONAL_DEFAULTS[attribute])
 

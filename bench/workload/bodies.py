@@ -1,4 +1,4 @@
-"""The rocket body, written once per dialect (generator and async/await).
+"""The rocket body, written once per dialect (generator, async/await and greenlet).
 
 Each dialect has the body in two variants that differ only in measurement:
 
@@ -9,7 +9,13 @@ Each dialect has the body in two variants that differ only in measurement:
   reading taken *after* ours, so a correct scheduler can never appear early.
 
 ``steps`` holds the pre-built "T-minus" event tuples, ``launch`` the "launched" one.
-Keep the four functions in lockstep: they are the workload.
+Keep the six functions in lockstep: they are the workload.
+
+The greenlet dialect (stackful schedulers such as gevent) is the same body as a plain
+function: ``sleep`` is a blocking call that switches stacks and returns when the sleep is
+over, so there is no ``yield from`` or ``await`` and the body returns ``None`` when the
+rocket has launched. ``build_coroutines`` hands such schedulers the bodies as unstarted
+zero-argument callables.
 """
 
 from __future__ import annotations
@@ -83,7 +89,43 @@ async def timed_rocket_async(
     record(launch)
 
 
-SWITCH_BODIES: dict[str, Callable[..., Generator[Any, Any, None] | Coroutine[Any, Any, None]]]
-SWITCH_BODIES = {"generator": switch_rocket_gen, "async": switch_rocket_async}
-TIMED_BODIES: dict[str, Callable[..., Generator[Any, Any, None] | Coroutine[Any, Any, None]]]
-TIMED_BODIES = {"generator": timed_rocket_gen, "async": timed_rocket_async}
+def switch_rocket_greenlet(
+    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record
+) -> None:
+    sleep(0.0)
+    for step in steps:
+        record(step)
+        sleep(0.0)
+    record(launch)
+
+
+def timed_rocket_greenlet(
+    steps: tuple[tuple[int, int], ...],
+    launch: tuple[int, int],
+    delay: float,
+    tick: float,
+    sleep: Sleep,
+    now: Callable[[], float],
+    record: Record,
+    late: Callable[[float], None],
+) -> None:
+    due = now() + delay
+    sleep(delay)
+    late(now() - due)
+    for step in steps:
+        record(step)
+        due = now() + tick
+        sleep(tick)
+        late(now() - due)
+    record(launch)
+
+
+Body = Callable[..., Generator[Any, Any, None] | Coroutine[Any, Any, None] | None]
+SWITCH_BODIES: dict[str, Body] = {
+    "generator": switch_rocket_gen, "async": switch_rocket_async, "greenlet": switch_rocket_greenlet,
+}
+TIMED_BODIES: dict[str, Body] = {
+    "generator": timed_rocket_gen, "async": timed_rocket_async, "greenlet": timed_rocket_greenlet,
+}
+#: Dialects whose bodies are handed to ``run`` unstarted, as zero-argument callables.
+CALLABLE_DIALECTS = frozenset({"greenlet"})

@@ -18,6 +18,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, NamedTuple
 
 from bench.workload import bodies
@@ -121,17 +122,24 @@ def build_coroutines(
 
     Everything a body needs (its event tuples, its sleep durations) is computed here so
     the timed region holds only the scheduler's work and the body's minimal bookkeeping.
+
+    For the generator and async dialects the list holds unstarted generators / coroutine
+    objects. For the greenlet dialect it holds unstarted zero-argument callables (a
+    ``functools.partial`` of the body): a stackful scheduler starts each on a stack of its
+    own, and calling one runs the whole rocket.
     """
     trace = Trace()
     record = trace.events.append
+    mode_bodies = bodies.SWITCH_BODIES if workload.mode == "switch" else bodies.TIMED_BODIES
+    body: Callable[..., Any] = mode_bodies[dialect]
+    if dialect in bodies.CALLABLE_DIALECTS:
+        body = partial(partial, body)  # body(*args) now binds the arguments, runs nothing
     if workload.mode == "switch":
-        body = bodies.SWITCH_BODIES[dialect]
         coros = [
             body(_steps(i, r.countdown), (i, 0), sleep, record)
             for i, r in enumerate(workload.rockets)
         ]
     else:
-        body = bodies.TIMED_BODIES[dialect]
         tick = workload.time_scale
         late = trace.lateness.append
         coros = [

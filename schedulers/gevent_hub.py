@@ -1,0 +1,77 @@
+"""``gevent``: one greenlet per rocket on gevent's hub, ``gevent.sleep`` as the sleep.
+
+The workload is written as a gevent user would write it: ``gevent.spawn`` each rocket,
+``gevent.joinall`` them. gevent is *stackful*: the rocket is the greenlet dialect's plain
+function (see ``bench.workload.bodies``), and ``gevent.sleep`` is an ordinary blocking
+call that switches from the rocket's stack to the hub's and back. No coroutine objects,
+no ``await``.
+
+How it sleeps: ``gevent.sleep(0)`` queues the sleeper's ``switch`` with
+``loop.run_callback`` and switches to the hub, which runs its callback queue (FIFO) and
+switches back: exactly one suspension per zero sleep, the same trip ``gevent.spawn``'s
+start takes. ``gevent.sleep(s)`` for ``s > 0`` refreshes the loop's cached time
+(``loop.update_now()``), starts a loop timer and switches to the hub until it fires.
+
+The loop under the hub is libev on Linux and macOS (gevent's default, the Cython
+``libev-cext`` build) and libuv on Windows:
+
+* libev keeps timer deadlines as doubles on CLOCK_MONOTONIC (the clock
+  ``time.perf_counter`` reads) and fires a timer only once the refreshed loop time has
+  passed it, so wakes are never early; it hands epoll a timeout in milliseconds rounded
+  up, and never less than 1 ms (``backend_mintime``), so sub-millisecond sleeps wake up
+  to ~1 ms late. ``loop.now()`` itself reports wall time (``ev_now``), not the clock the
+  timers run on.
+* libuv (``GEVENT_LOOP=libuv``, the Windows default) keeps loop time in whole
+  milliseconds and gevent passes it ``int(seconds * 1000)``: truncated, and sub-ms sleeps
+  raised to 1 ms, so there wakes *can* come up to ~1 ms early (reported as EARLY).
+
+Cost model: a switch is a greenlet stack switch into the hub, a callback-queue pop and
+a switch back; a timed sleep adds a libev timer watcher object and a heap insert in C.
+No Task or Future objects, but greenlets share the C stack by copying slices of it to
+the heap and back on every switch, so the cost grows with the number of live greenlets:
+measured on the development VM, ``gevent.sleep(0)`` costs ~1.8 µs with one greenlet and
+~5.8 µs each with 10,000; the rocket workload at 10,000 comes to ~8 µs CPU per resume
+(asyncio: ~2.8 µs).
+
+Where it breaks down: the hub's time is its own (libev reads CLOCK_MONOTONIC itself),
+so gevent cannot run on the harness's virtual clock (``supports_virtual_clock`` is
+False). Greenlets each hold a slice of C stack, so memory per rocket is higher than a
+generator frame's. gevent must not be monkey-patched here: the harness's own
+``time.sleep`` and signals must stay the standard library's.
+
+Counters: gevent does not count switches, so ``run`` returns ``None``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable, Iterable
+from typing import ClassVar, Literal
+
+import gevent
+
+from schedulers.protocol import Clock
+
+
+class GeventScheduler:
+    name: ClassVar[str] = "gevent"
+    dialect: ClassVar[Literal["greenlet"]] = "greenlet"
+    supports_virtual_clock: ClassVar[bool] = False  # the hub reads its own clock
+    version: ClassVar[str] = importlib.metadata.version("gevent")
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    # The library's own blocking sleep, not a wrapper: no extra frame per sleep.
+    sleep = staticmethod(gevent.sleep)
+
+    def run(self, coroutines: Iterable[Callable[[], None]]) -> None:
+        greenlets = [gevent.spawn(rocket) for rocket in coroutines]
+        try:
+            # raise_error: the first rocket that raised makes joinall raise it here.
+            gevent.joinall(greenlets, raise_error=True)
+        finally:
+            # After a failure the others are still scheduled on the hub, which outlives
+            # this run: kill them so they cannot run during a later one.
+            gevent.killall(greenlets)
+        return None

@@ -1,0 +1,122 @@
+"""``twisted``: Twisted's reactor running every rocket as a coroutine on Deferreds.
+
+The workload is written as a Twisted user would write it with async/await: each rocket
+coroutine awaits ``task.deferLater(reactor, seconds)`` and is wrapped with
+``Deferred.fromCoroutine``; ``defer.gatherResults`` joins them and the reactor runs
+until that Deferred fires, then stops. ``task.react`` is not used: it calls
+``sys.exit``. ``run`` starts the rockets from ``reactor.callWhenRunning``, so they start
+inside the running reactor as they would in an application.
+
+How it sleeps: ``deferLater`` creates a Deferred and a ``DelayedCall`` at
+``reactor.seconds() + delay`` (``callLater``). New delayed calls are pushed on the
+reactor's heap at the start of its next iteration, and each iteration fires every call
+whose time is ``<= reactor.seconds()``, so ``deferLater(0)`` suspends the rocket exactly
+once: it resumes in the next iteration, never in the one that scheduled it. The reactor
+(epoll on Linux) blocks for the time to the earliest call; ``select.epoll.poll`` rounds
+that timeout up to whole milliseconds, so sub-millisecond sleeps wake up to ~1 ms late.
+
+Time: the reactor's clock is ``reactor.seconds``, which is ``time.time``: the *wall*
+clock, not the monotonic clock (``time.perf_counter``) the harness measures lateness
+with. The two advance at the same rate (NTP slews both), so lateness is measured
+correctly unless the wall clock is *stepped* during a run: a step forward fires timers
+early on the monotonic clock (counted as early wakes, status EARLY), a step back makes
+them late by the step. ``time.time`` is a double near 1.8·10⁹, so deadlines are
+quantised to ~0.24 µs; the rocket's own deadline is read microseconds earlier, which
+hides that. The reactor cannot be handed another clock, so no virtual clock.
+
+Cost model: every resume goes through Twisted's Deferred callback chain and the
+``inlineCallbacks`` driver behind ``fromCoroutine``, all pure Python, plus a
+``DelayedCall`` object and a heap push per sleep, even a zero one. The highest switch
+cost of the real loops here: ~16 µs CPU per resume at 10,000 rockets on the development
+VM (asyncio: ~2.8 µs).
+
+Where it breaks down: the global reactor can run only once per process
+(``ReactorNotRestartable``), so this class declares ``one_run_per_process``: the harness
+must give every run a fresh process and cannot warm up. A second ``run`` in one process
+raises at once instead of hanging. Signal handlers are not installed
+(``installSignalHandlers=False``): the harness owns the process's signals (its run time
+limit uses SIGALRM and Ctrl-C must stop the suite).
+
+Importing this module does not install a reactor; building the scheduler imports
+``twisted.internet.reactor``, which installs the platform default unless the process
+installed another one first.
+
+Counters: the reactor does not count resumes, so ``run`` returns ``None``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Coroutine, Iterable
+from functools import partial
+from typing import Any, ClassVar, Literal
+
+from twisted.internet import defer, task
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ReactorNotRestartable
+from twisted.python.failure import Failure
+
+from schedulers.protocol import Clock
+
+
+class ReactorAlreadyRan(RuntimeError):
+    """A second ``run`` in one process: Twisted's reactor cannot be restarted."""
+
+
+class TwistedScheduler:
+    name: ClassVar[str] = "twisted"
+    dialect: ClassVar[Literal["async"]] = "async"
+    supports_virtual_clock: ClassVar[bool] = False  # the reactor reads time.time itself
+    one_run_per_process: ClassVar[bool] = True  # the reactor cannot be restarted
+    version: ClassVar[str] = importlib.metadata.version("twisted")
+
+    def __init__(self, clock: Clock) -> None:
+        from twisted.internet import reactor  # installs the default reactor if none is
+
+        self.clock = clock
+        self._reactor: Any = reactor
+        # Twisted's own function with the reactor bound: no frame of ours per sleep.
+        self.sleep = partial(task.deferLater, reactor)  # type: ignore[method-assign]
+
+    def sleep(self, seconds: float) -> Deferred[None]:
+        """``deferLater(reactor, seconds)``; each instance replaces it with a ``partial``."""
+        return task.deferLater(self._reactor, seconds)
+
+    def run(self, coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+        reactor = self._reactor
+        failures: list[BaseException] = []
+
+        def stop(result: object) -> None:
+            if isinstance(result, Failure):
+                failures.append(_first_exception(result))
+            reactor.stop()
+
+        def start() -> None:
+            try:
+                rockets = [Deferred.fromCoroutine(coro) for coro in coroutines]
+                defer.gatherResults(rockets, consumeErrors=True).addBoth(stop)
+            except BaseException as exc:
+                # Raised here, the reactor would only log it and the run would hang.
+                failures.append(exc)
+                reactor.stop()
+
+        reactor.callWhenRunning(start)
+        try:
+            reactor.run(installSignalHandlers=False)
+        except ReactorNotRestartable:
+            raise ReactorAlreadyRan(
+                "Twisted's reactor already ran in this process and cannot be restarted "
+                "(one_run_per_process: give every run a fresh process)"
+            ) from None
+        if failures:
+            raise failures[0]
+        return None
+
+
+def _first_exception(failure: Failure) -> BaseException:
+    """The exception of the first rocket that failed, unwrapped from ``FirstError``."""
+    value = failure.value
+    if isinstance(value, defer.FirstError):
+        value = value.subFailure.value
+    assert value is not None
+    return value
