@@ -23,7 +23,7 @@ help:
 setup: $(STAMP)
 
 # Re-install whenever the project's dependencies change.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints/loops.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,loops]' -c constraints/loops.txt

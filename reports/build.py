@@ -10,12 +10,12 @@ given) are removed, so the directory always matches its page.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bench.results.model import Document
+from bench.results.store import atomic_write
 from reports import charts, data, html_page, markdown
 from reports.history import History
 from reports.palette import Palette
@@ -36,21 +36,11 @@ class Report:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with UTF-8 ``text``.
-
-    Not ``bench.results.atomic_write_text``: that one fsyncs (a report can be rebuilt, a
-    results file cannot) and creates its file private to the user (mkstemp), while a
-    report is meant to be served or uploaded. This honours the umask instead.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Every report file goes through the one atomic writer the results use."""
+    atomic_write(path, text)
 
 
-def palette_for(document: dict[str, Any], history: History | None) -> Palette:
+def palette_for(document: Document, history: History | None) -> Palette:
     """One palette for every name in the report, history included, so colours agree."""
     names = data.scheduler_names(document)
     for doc in history.documents if history else ():
@@ -58,7 +48,7 @@ def palette_for(document: dict[str, Any], history: History | None) -> Palette:
     return Palette(names)
 
 
-def build(document: dict[str, Any], source: Path, out: Path, history: History | None = None) -> Report:
+def build(document: Document, source: Path, out: Path, history: History | None = None) -> Report:
     """Write the report into ``out`` (created if needed). OSError propagates to the caller."""
     out.mkdir(parents=True, exist_ok=True)
     palette = palette_for(document, history)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.cli.args import OneLineParser
-from bench.results.store import ResultsError, load_results
+from bench.results.store import ResultsError, load
 
 PROG = "python -m reports"
 DEFAULT_OUTPUT = Path("results/report")
@@ -42,7 +42,7 @@ def error(message: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
-        document = load_results(ns.results)
+        document = load(ns.results)
     except ResultsError as exc:
         return error(str(exc))
     # Imported here, after the cheap checks: matplotlib takes most of a second to import,

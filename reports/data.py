@@ -19,10 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.results.store import section
-
-CHARTED_STATUSES = ("valid", "early")
-FLAGGED_STATUSES = ("early",)
+from bench.results.model import Document, Histogram, RunRecord, Status
 
 
 @dataclass(frozen=True)
@@ -49,6 +46,8 @@ class SwitchBar:
     std_ns: float
     x_floor: float | None
     early: bool
+    body_floor_ns: float | None = None  # the body floor of its dialect, same file
+    dialect: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class TimedPoint:
     early_wakes: int
     worst_early_us: float
     lateness_us: dict[str, float]
-    hist: dict[str, Any] | None
+    hist: Histogram | None
     cpu_per_wake_us: float | None
     cpu_per_wake_std_us: float | None
     wasted_per_wake: float | None  # None: the scheduler does not count its polls
@@ -88,73 +87,50 @@ class TimedData:
         return sorted((p for p in self.points if p.scheduler == scheduler), key=lambda p: -p.time_scale)
 
 
-def chartable(run: dict[str, Any]) -> bool:
-    return run.get("status") in CHARTED_STATUSES
+def excluded(run: RunRecord) -> Excluded:
+    return Excluded(run.scheduler, run.mode, run.time_scale, run.status.value, run.reasons)
 
 
-def excluded(run: dict[str, Any]) -> Excluded:
-    scale = run.get("time_scale")
-    return Excluded(str(run["scheduler"]), str(run["mode"]), None if scale is None else float(scale),
-                    str(run["status"]), tuple(str(r) for r in run.get("reasons") or ()))
-
-
-def scheduler_names(doc: dict[str, Any]) -> list[str]:
+def scheduler_names(doc: Document) -> list[str]:
     """Every scheduler named in the document (runs and scaling points), in first-seen order."""
-    sb = section(doc)
-    names = [str(r["scheduler"]) for r in sb["runs"]]
-    names += [str(p.get("scheduler")) for p in (sb.get("scaling") or {}).get("points") or []]
+    names = [r.scheduler for r in doc.runs]
+    names += [p.scheduler for p in (doc.scaling.points if doc.scaling else ())]
     return list(dict.fromkeys(names))
 
 
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def switch_data(doc: dict[str, Any]) -> SwitchData:
-    sb = section(doc)
+def switch_data(doc: Document) -> SwitchData:
     bars, out = [], []
-    for run in sb["runs"]:
-        if run["mode"] != "switch":
-            continue
-        sw = run.get("switch") or {}
-        mean = _finite(sw.get("mean_s"))
-        if not chartable(run) or mean is None or mean <= 0:
+    for run in doc.runs_in("switch"):
+        sw = run.switch
+        if not run.status.charted or sw is None or sw.mean_s <= 0:
             out.append(excluded(run))
             continue
-        bars.append(SwitchBar(str(run["scheduler"]), mean * 1e9, (_finite(sw.get("std_s")) or 0.0) * 1e9,
-                              _finite(sw.get("x_floor")), run["status"] in FLAGGED_STATUSES))
-    floor = sb.get("floor") or {}
-    floor_s, floor_std = _finite(floor.get("mean_s")), _finite(floor.get("std_s"))
+        bars.append(SwitchBar(run.scheduler, sw.mean_ns, sw.std_s * 1e9, doc.x_floor(run),
+                              run.status is Status.EARLY, doc.body_floor_ns(run.dialect), run.dialect))
+    floor = doc.floor
     return SwitchData(sorted(bars, key=lambda b: b.mean_ns),
-                      None if floor_s is None else floor_s * 1e9,
-                      None if floor_std is None else floor_std * 1e9, out)
+                      None if floor is None else floor.mean_ns,
+                      None if floor is None else floor.std_s * 1e9, out)
 
 
-def timed_data(doc: dict[str, Any]) -> TimedData:
-    sb = section(doc)
+def timed_data(doc: Document) -> TimedData:
     points, out = [], []
-    for run in sb["runs"]:
-        if run["mode"] != "timed":
-            continue
-        t = run.get("timed")
-        scale = _finite(run.get("time_scale"))
-        if not chartable(run) or not t or scale is None:
+    for run in doc.runs_in("timed"):
+        t = run.timed
+        if not run.status.charted or t is None or run.time_scale is None:
             out.append(excluded(run))
             continue
-        cpu_values = [v for v in (_finite(x) for x in t.get("cpu_per_wake_us_values") or ()) if v is not None]
+        cpu_values = t.cpu_per_wake_us_values
         std = None
         if len(cpu_values) > 1:
             mean = sum(cpu_values) / len(cpu_values)
             std = math.sqrt(sum((v - mean) ** 2 for v in cpu_values) / (len(cpu_values) - 1))
-        lateness = {k: f for k, v in (t.get("lateness_us") or {}).items() if (f := _finite(v)) is not None}
         points.append(TimedPoint(
-            scheduler=str(run["scheduler"]), time_scale=scale, early=run["status"] in FLAGGED_STATUSES,
-            early_wakes=int(t.get("early_wakes") or 0), worst_early_us=_finite(t.get("worst_early_us")) or 0.0,
-            lateness_us=lateness, hist=t.get("lateness_hist"),
-            cpu_per_wake_us=_finite(t.get("cpu_per_wake_us")), cpu_per_wake_std_us=std,
-            wasted_per_wake=_finite(t.get("wasted_per_wake")), makespan_x_ideal=_finite(t.get("makespan_x_ideal")),
+            scheduler=run.scheduler, time_scale=run.time_scale, early=run.status is Status.EARLY,
+            early_wakes=t.early_wakes, worst_early_us=t.worst_early_us,
+            lateness_us={k: t.lateness_us.get(k) for k in (*t.lateness_us.KEYS, "mean")},
+            hist=t.lateness_hist, cpu_per_wake_us=t.cpu_per_wake_us, cpu_per_wake_std_us=std,
+            wasted_per_wake=t.wasted_per_wake, makespan_x_ideal=t.makespan_x_ideal,
         ))
     scales = sorted({p.time_scale for p in points} | {e.time_scale for e in out if e.time_scale is not None},
                     reverse=True)
@@ -177,13 +153,13 @@ class Cdf:
     total: int
 
 
-def cdf(hist: dict[str, Any] | None) -> Cdf | None:
+def cdf(hist: Histogram | None) -> Cdf | None:
     """The CDF of a lateness histogram, trimmed to the bins that hold wakes."""
-    if not hist:
+    if hist is None:
         return None
-    counts = [int(c) for c in hist.get("counts") or ()]
-    edges = [float(e) for e in hist.get("edges_s") or ()]
-    early, zero = int(hist.get("early") or 0), int(hist.get("zero") or 0)
+    counts = list(hist.counts)
+    edges = list(hist.edges_s)
+    early, zero = hist.early, hist.zero
     total = sum(counts) + early + zero
     if total == 0 or len(edges) != len(counts) + 1:
         return None
@@ -234,47 +210,40 @@ class ScalingData:
     notes: list[ScalingNote] = field(default_factory=list)
 
 
-def scaling_data(doc: dict[str, Any]) -> ScalingData | None:
+def scaling_data(doc: Document) -> ScalingData | None:
     """The scaling section as curves, or None when the file has none (it is optional).
 
     Points with status ``ok`` are values. A ``stopped`` point (time budget exceeded)
-    ends its curve: the chart marks the last plotted point. ``failed``/``skipped``
-    points and anything else become notes. Points of schedulers that are INVALID in this
-    file's runs are still plotted: the scaling job validates its own runs and reports
-    them through its own status.
+    ends its curve: the chart marks the size that stopped. ``failed``/``skipped`` points
+    and anything else become notes.
     """
-    scaling = section(doc).get("scaling")
-    if not isinstance(scaling, dict):
+    scaling = doc.scaling
+    if scaling is None:
         return None
-    points = [p for p in scaling.get("points") or () if isinstance(p, dict) and p.get("scheduler") is not None]
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for p in points:
-        groups.setdefault((str(p["scheduler"]), str(p.get("mode") or "?")), []).append(p)
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for p in scaling.points:
+        groups.setdefault((p.scheduler, p.mode), []).append(p)
     series, notes = [], []
     for (name, mode), group in groups.items():
-        group.sort(key=lambda p: p.get("rockets") or 0)
-        ok = [p for p in group if p.get("status") == "ok" and isinstance(p.get("rockets"), int)]
-        stopped = next((p for p in group if p.get("status") == "stopped"), None)
+        group.sort(key=lambda p: p.rockets)
+        ok = [p for p in group if p.status == "ok"]
+        stopped = next((p for p in group if p.status == "stopped"), None)
         for p in group:
-            if p.get("status") not in ("ok", "stopped") or (p is stopped and not ok):
-                notes.append(ScalingNote(name, mode, p.get("rockets"), str(p.get("status")), p.get("reason")))
+            if p.status not in ("ok", "stopped") or (p is stopped and not ok):
+                notes.append(ScalingNote(name, mode, p.rockets, p.status, p.reason))
         if not ok:
             continue
         series.append(ScalingSeries(
-            name, mode, [int(p["rockets"]) for p in ok],
-            [_positive(p.get("ns_per_resume")) for p in ok],
-            [_positive(p.get("tracemalloc_bytes_per_rocket")) for p in ok],
-            None if stopped is None else stopped.get("rockets"),
-            None if stopped is None else stopped.get("reason"),
+            name, mode, [p.rockets for p in ok], [_positive(p.ns_per_resume) for p in ok],
+            [_positive(p.tracemalloc_bytes_per_rocket) for p in ok],
+            None if stopped is None else stopped.rockets, None if stopped is None else stopped.reason,
         ))
-    sizes = sorted(int(s) for s in scaling.get("sizes") or () if isinstance(s, int))
-    return ScalingData(sizes, _finite(scaling.get("budget_s")), series, notes)
+    return ScalingData(sorted(scaling.sizes), scaling.budget_s, series, notes)
 
 
-def _positive(value: Any) -> float | None:
+def _positive(value: float | None) -> float | None:
     """A value a log axis can show; anything else is left out of the curve."""
-    f = _finite(value)
-    return f if f is not None and f > 0 else None
+    return value if value is not None and math.isfinite(value) and value > 0 else None
 
 
 # ---- history -----------------------------------------------------------------------
@@ -282,7 +251,7 @@ def _positive(value: Any) -> float | None:
 @dataclass(frozen=True)
 class TrendData:
     labels: list[str]  # one per results file, oldest first: "date\ncommit"
-    switch_ns: dict[str, list[float | None]]  # scheduler → value per file (None: not charted)
+    switch_ns: dict[str, list[float | None]]  # scheduler → × floor per file (None: not charted)
     p99_us: dict[tuple[str, float], list[float | None]]  # (scheduler, scale) → value per file
 
     @property
@@ -290,24 +259,22 @@ class TrendData:
         return list(dict.fromkeys([*self.switch_ns, *(name for name, _ in self.p99_us)]))
 
 
-def order_by_date(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(docs, key=lambda d: str(section(d).get("created_utc") or ""))
+def order_by_date(docs: Iterable[Document]) -> list[Document]:
+    return sorted(docs, key=lambda d: d.created_utc)
 
 
-def trend_label(doc: dict[str, Any]) -> str:
-    sb = section(doc)
-    date = str(sb.get("created_utc") or "?")[:10]
-    commit = str(sb["environment"].get("commit") or "?")[:7]
-    return f"{date}\n{commit}{'+' if sb['environment'].get('dirty') else ''}"
+def trend_label(doc: Document) -> str:
+    return f"{doc.created_utc[:10]}\n{doc.environment.commit_label[:7]}{'+' if doc.environment.dirty else ''}"
 
 
-def trend_data(docs: Sequence[dict[str, Any]]) -> TrendData:
-    """Switch cost and timed p99 per scheduler across files (give them oldest first)."""
+def trend_data(docs: Sequence[Document]) -> TrendData:
+    """Switch cost (× the bare send of the same file: machine-independent) and timed p99 per
+    scheduler across files (give them oldest first)."""
     switch: dict[str, list[float | None]] = {}
     p99: dict[tuple[str, float], list[float | None]] = {}
     for i, doc in enumerate(docs):
         for bar in switch_data(doc).bars:
-            switch.setdefault(bar.scheduler, [None] * len(docs))[i] = bar.mean_ns
+            switch.setdefault(bar.scheduler, [None] * len(docs))[i] = bar.x_floor
         for point in timed_data(doc).points:
             value = point.lateness_us.get("p99")
             if value is not None:

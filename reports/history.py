@@ -20,34 +20,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.results.store import ResultsError, load_results, section
+from bench.results.model import Document
+from bench.results.store import ResultsError, load
 
 #: What must match for two results files to be on one trend line.
-WORKLOAD_KEYS = ("rockets", "seed", "clock")
+WORKLOAD_KEYS = ("rockets", "seed", "clock", "measure")
 
 
 @dataclass
 class History:
-    files: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)  # oldest first
+    files: list[tuple[Path, Document]] = field(default_factory=list)  # oldest first
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
-    def documents(self) -> list[dict[str, Any]]:
+    def documents(self) -> list[Document]:
         return [doc for _, doc in self.files]
 
 
-def identity(doc: dict[str, Any]) -> tuple[str, str, str]:
+def identity(doc: Document) -> tuple[str, str, str]:
     """What makes two files copies of one run: when it was made, from which commit, how."""
-    sb = section(doc)
-    return str(sb.get("created_utc")), str(sb["environment"].get("commit")), str(sb.get("command"))
+    return doc.created_utc, str(doc.environment.commit), doc.command
 
 
-def workload_of(doc: dict[str, Any]) -> tuple[Any, ...]:
-    w = section(doc)["workload"]
-    return tuple(w.get(k) for k in WORKLOAD_KEYS)
+def workload_of(doc: Document) -> tuple[Any, ...]:
+    return tuple(getattr(doc.workload, k) for k in WORKLOAD_KEYS)
 
 
-def load_history(directory: Path, current: dict[str, Any], current_path: Path,
+def load_history(directory: Path, current: Document, current_path: Path,
                  warn: Callable[[str], None] | None = None) -> History:
     """Every ``*.json`` in ``directory`` that loads and matches ``current``'s workload.
 
@@ -58,7 +57,7 @@ def load_history(directory: Path, current: dict[str, Any], current_path: Path,
     wanted = workload_of(current)
     for path in sorted(directory.glob("*.json")):
         try:
-            doc = load_results(path)
+            doc = load(path)
         except ResultsError as exc:
             say(f"skipped history file {exc}")
             history.skipped.append((path, str(exc)))
@@ -72,5 +71,5 @@ def load_history(directory: Path, current: dict[str, Any], current_path: Path,
         history.files.append((path, doc))
     if identity(current) not in {identity(doc) for _, doc in history.files}:
         history.files.append((current_path, current))
-    history.files.sort(key=lambda item: str(section(item[1]).get("created_utc") or ""))
+    history.files.sort(key=lambda item: item[1].created_utc)
     return history

@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
 
-from bench.results.store import section
-from reports import tables
+from bench.present import tables
+from bench.results.model import Document
 from reports.charts import ChartFile
 from reports.history import History
 from reports.palette import Palette
@@ -35,12 +34,14 @@ h1 { margin-bottom: 0.1em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15em 1.2em; margin: 1em 0; }
 dl.meta dt { font-weight: 600; color: #444; } dl.meta dd { margin: 0; }
 nav a { margin-right: 1em; }
-table { border-collapse: collapse; margin: 0.8em 0 1.6em; font-variant-numeric: tabular-nums; }
+.scroll { max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; margin: 0.8em 0 0.4em; font-variant-numeric: tabular-nums; }
+p.foot { color: #555; font-size: 0.85em; margin: 0 0 1.6em; }
 caption { text-align: left; font-weight: 600; padding: 0.3em 0; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
 th { background: #f3f3f3; text-align: left; }
 td.num { text-align: right; white-space: nowrap; }
-td.note { max-width: 32em; color: #333; }
+td.note { min-width: 12em; max-width: 28em; color: #333; font-size: 0.9em; }
 tr.not-ranked td.num { color: #888; }
 strong.best { color: #000; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #333; margin-right: 0.4em;
@@ -48,7 +49,7 @@ strong.best { color: #000; }
 .status { font-weight: 600; font-size: 0.85em; padding: 0.05em 0.4em; border-radius: 3px; border: 1px solid; }
 .status-valid { color: #1b5e20; border-color: #1b5e20; }
 .status-early { color: #7a5a00; border-color: #b58900; background: #fff8e1; }
-.status-invalid, .status-failed { color: #fff; background: #b00020; border-color: #b00020; }
+.status-invalid, .status-failed, .status-suspect { color: #fff; background: #b00020; border-color: #b00020; }
 .status-other { color: #333; background: #eee; border-color: #999; }
 ul.problems li { margin: 0.3em 0; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -60,7 +61,7 @@ footer { margin-top: 3em; color: #777; font-size: 0.85em; }
 
 @dataclass(frozen=True)
 class PageInput:
-    document: dict[str, Any]
+    document: Document
     source: Path
     charts: Sequence[ChartFile]
     missing_charts: Sequence[tuple[str, str]]  # (chart title, why it is not there)
@@ -73,12 +74,17 @@ GOOD_STATUSES = ("valid", "ok")
 
 
 def status_badge(status: str) -> str:
-    kind = "valid" if status in GOOD_STATUSES else status if status in ("early", "invalid", "failed") else "other"
+    kind = "valid" if status in GOOD_STATUSES else status if status in ("early", "invalid", "failed", "suspect") \
+        else "other"
     return f'<span class="status status-{kind}">{escape(status.upper())}</span>'
 
 
 def scheduler_cell(name: str, palette: Palette) -> str:
-    return f'<span class="swatch" style="background:{palette.colour(name)}"></span>{escape(name)}'
+    try:
+        colour = palette.colour(name)
+    except KeyError:  # a floor's row, not a scheduler: no colour of its own
+        return escape(name)
+    return f'<span class="swatch" style="background:{colour}"></span>{escape(name)}'
 
 
 def render_table(table: tables.Table, palette: Palette, table_id: str = "") -> str:
@@ -91,19 +97,20 @@ def render_table(table: tables.Table, palette: Palette, table_id: str = "") -> s
             if cell.best:
                 text = f'<strong class="best" title="best VALID value">{text}</strong>'
             cells.append(f'<td class="num">{text}</td>' if cell.number else f"<td>{text}</td>")
-        ranked = "" if row.status in GOOD_STATUSES else ' class="not-ranked"'
-        body.append(f"<tr{ranked}><td>{scheduler_cell(row.scheduler, palette)}</td><td>{status_badge(row.status)}</td>"
+        ranked = "" if row.status.ranked else ' class="not-ranked"'
+        body.append(f"<tr{ranked}><td>{scheduler_cell(row.scheduler, palette)}</td>"
+                    f"<td>{status_badge(row.status.value)}</td>"
                     f"{''.join(cells)}<td class=\"note\">{escape(row.note)}</td></tr>")
     ident = f' id="{escape(table_id)}"' if table_id else ""
-    return (f"<table{ident}><caption>{escape(table.title)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    foot = f'<p class="foot">{escape(table.footnote)}</p>' if table.footnote else ""
+    return (f'<div class="scroll"><table{ident}><caption>{escape(table.title)}</caption><thead><tr>{head}</tr>'
+            f"</thead><tbody>{''.join(body)}</tbody></table></div>{foot}")
 
 
 def _header(page: PageInput) -> str:
-    sb = section(page.document)
     parts = ["<h1>schedbench report</h1>",
              f'<p class="sub">results file <code>{escape(str(page.source))}</code></p>']
-    if not sb.get("complete", True):
+    if not page.document.complete:
         parts.append('<div class="banner" role="alert">INCOMPLETE (interrupted): the run was stopped before every '
                      "job finished; only the finished jobs are shown.</div>")
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in tables.header_fields(page.document))
@@ -112,30 +119,41 @@ def _header(page: PageInput) -> str:
 
 
 def _problems(page: PageInput) -> str:
-    runs = tables.problem_runs(page.document)
+    runs = page.document.problem_runs
     if not runs:
         return '<h2 id="problems">Failures and INVALID runs</h2><p>None: every run is VALID.</p>'
     items = []
     for run in runs:
-        why = tables.reasons(run) or "no reason recorded"
-        items.append(f"<li>{status_badge(str(run['status']))} <strong>{escape(tables.run_label(run))}</strong>: "
+        why = run.note or "no reason recorded"
+        items.append(f"<li>{status_badge(run.status.value)} <strong>{escape(run.label)}</strong>: "
                      f"{escape(why)}</li>")
     return ('<h2 id="problems">Failures, INVALID and EARLY runs</h2>'
-            "<p>INVALID, FAILED and SKIPPED runs are never charted or ranked; EARLY runs (valid trace, some wakes "
-            "before their deadline) are charted hatched or dashed and never ranked.</p>"
+            "<p>INVALID, SUSPECT, FAILED and SKIPPED runs are never charted or ranked; EARLY runs (valid trace, "
+            "some wakes before their deadline) are charted hatched or dashed and never ranked.</p>"
             f'<ul class="problems">{"".join(items)}</ul>')
 
 
-def _figures(page: PageInput) -> str:
-    parts = ['<h2 id="figures">Figures</h2>',
-             "<p><strong>Bold</strong>: best VALID value of the column. Greyed numbers: not ranked (not VALID).</p>"]
-    switch = tables.switch_table(page.document)
-    if switch:
-        parts.append(render_table(switch, page.palette, "switch"))
-    for i, table in enumerate(tables.timed_tables(page.document)):
-        parts.append(render_table(table, page.palette, f"timed-{i}"))
-    if not switch and not tables.timed_tables(page.document):
+def _answer(page: PageInput) -> str:
+    """The page opens with the answer: the ranking, then lateness and CPU per time scale."""
+    doc = page.document
+    parts = ['<h2 id="answer">The answer</h2>']
+    ranking = tables.ranking_table(doc)
+    if ranking is not None:
+        parts.append(render_table(ranking, page.palette, "ranking"))
+    for i, table in enumerate(tables.timer_answer_tables(doc)):
+        parts.append(render_table(table, page.palette, f"answer-timed-{i}"))
+    if len(parts) == 1:
         parts.append("<p>No runs in this results file.</p>")
+    return "\n".join(parts)
+
+
+def _figures(page: PageInput) -> str:
+    doc = page.document
+    parts = ['<h2 id="figures">Details</h2>',
+             "<p><strong>Bold</strong>: best VALID value of the column. Greyed rows: not ranked (not VALID).</p>"]
+    for i, table in enumerate(t for t in (tables.floors_table(doc), tables.switch_table(doc),
+                                          *tables.timed_tables(doc), tables.instruction_table(doc)) if t):
+        parts.append(render_table(table, page.palette, f"details-{i}"))
     return "\n".join(parts)
 
 
@@ -161,7 +179,7 @@ def _scaling(page: PageInput) -> str:
 def _history(page: PageInput) -> str:
     if page.history is None:
         return ""
-    used = "".join(f"<li><code>{escape(str(path))}</code> — {escape(str(section(doc).get('created_utc')))}"
+    used = "".join(f"<li><code>{escape(str(path))}</code> — {escape(doc.created_utc)}"
                    f"{' (this report’s results file)' if doc is page.document else ''}</li>"
                    for path, doc in page.history.files)
     skipped = "".join(f"<li>{escape(why)}</li>" for _, why in page.history.skipped)
@@ -173,15 +191,15 @@ def _history(page: PageInput) -> str:
 
 
 def render(page: PageInput) -> str:
-    sb = section(page.document)
-    title = f"schedbench report — {sb.get('created_utc') or ''}"
-    nav = ['<a href="#problems">failures</a>', '<a href="#figures">figures</a>', '<a href="#charts">charts</a>']
+    title = f"schedbench report — {page.document.created_utc}"
+    nav = ['<a href="#answer">answer</a>', '<a href="#problems">failures</a>', '<a href="#figures">details</a>',
+           '<a href="#charts">charts</a>']
     if tables.scaling_table(page.document) is not None:
         nav.append('<a href="#scaling">scaling</a>')
     if page.history is not None:
         nav.append('<a href="#history">history</a>')
     body = [
-        _header(page), f"<nav>{''.join(nav)}</nav>", _problems(page), _figures(page), _charts(page),
+        _header(page), f"<nav>{''.join(nav)}</nav>", _answer(page), _problems(page), _charts(page), _figures(page),
         _scaling(page), _history(page),
         "<footer>Built by <code>python -m reports</code> from the results file alone. "
         "Charts: one colour per scheduler (Okabe–Ito), the same in every chart.</footer>",

@@ -14,10 +14,9 @@ GitHub's renderer.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from bench.results.store import section
-from reports import tables
+from bench.present import tables, units
+from bench.results.model import Document
 
 #: Characters that change meaning inside a GFM table cell: emphasis, code, links, the
 #: cell separator, strikethrough, and the escape character itself. ``(``, ``#``, ``+``
@@ -36,46 +35,52 @@ def cell(c: tables.Cell) -> str:
     return f"**{escape(c.text)}**" if c.best else escape(c.text)
 
 
-def render(doc: dict[str, Any], charts: list[str] | None = None) -> str:
-    sb = section(doc)
-    env, w = sb["environment"], sb["workload"]
-    table = tables.scheduler_table(doc)
-    commit = str(env.get("commit") or "unknown")[:7] + ("+dirty" if env.get("dirty") else "")
-    lines = [f"## schedbench: {len(table.rows)} scheduler(s), {escape(str(sb.get('created_utc') or '?'))}",
-             ""]
-    if not sb.get("complete", True):
+def table_lines(table: tables.Table) -> list[str]:
+    headers = ["scheduler", "status", *table.headers, "note"]
+    lines = [f"**{escape(table.title)}**", "",
+             "| " + " | ".join(escape(h) for h in headers) + " |",
+             "|" + "|".join(["---", "---", *["--:"] * len(table.headers), "---"]) + "|"]
+    for row in table.rows:
+        status = row.status.label if row.status.ranked else f"**{row.status.label}**"
+        lines.append("| " + " | ".join([escape(row.scheduler), status, *(cell(c) for c in row.cells),
+                                        escape(row.note)]) + " |")
+    if table.footnote:
+        lines += ["", escape(table.footnote)]
+    return [*lines, ""]
+
+
+def render(doc: Document, charts: list[str] | None = None) -> str:
+    """The answer first (ranking, lateness and CPU per time scale), then key figures per scheduler."""
+    env, w = doc.environment, doc.workload
+    summary = tables.scheduler_table(doc)
+    lines = [f"## schedbench: {len(summary.rows)} scheduler(s), {escape(doc.created_utc)}", ""]
+    if not doc.complete:
         lines += ["> [!WARNING]",
                   "> **INCOMPLETE (interrupted)**: the run was stopped before every job finished; "
                   "only finished jobs are shown.", ""]
-    floor = tables.num((sb.get("floor") or {}).get("mean_s"))
-    slack = tables.num(env.get("timer_slack_ns"))
-    rockets = w.get("rockets")
+    slack = env.timer_slack_ns
     facts = [
-        f"{rockets:,} rockets" if isinstance(rockets, int) else f"{rockets} rockets",
-        f"seed {w.get('seed')}", f"{w.get('clock') or 'real'} clock",
-        f"Python {env.get('python') or '?'} on {env.get('cpu_model') or '?'} ({env.get('cpu_count') or '?'} CPUs)",
+        f"{w.rockets:,} rockets", f"seed {w.seed}", f"{w.clock} clock", f"measure {w.measure}",
+        f"Python {env.python} on {env.cpu_model} ({env.cpu_count or '?'} CPUs)",
+        f"workers: {' '.join(env.python_flags) or 'no interpreter flags'}",
         f"timer slack {'?' if slack is None else f'{slack / 1000:g} µs'}",
-        f"GC {'on' if env.get('gc_enabled') else 'off'}",
-        f"commit {commit}", f"preset {sb.get('preset') or '?'}",
+        f"GC {'on' if env.gc_enabled else 'off'}",
+        f"commit {', '.join(doc.commit_labels)}", f"preset {doc.preset}",
     ]
-    if floor:
-        facts.append(f"floor {floor * 1e9:.1f} ns per send")
+    if doc.floor is not None:
+        facts.append(f"bare send {units.ns(doc.floor.mean_ns)} ns")
     lines += [" · ".join(escape(f) for f in facts), ""]
-    if not table.rows:
+    if not summary.rows:
         lines += ["_No runs in this results file._", ""]
         return "\n".join(lines)
-    headers = ["scheduler", "status", *table.headers, "note"]
-    lines.append("| " + " | ".join(escape(h) for h in headers) + " |")
-    lines.append("|" + "|".join(["---", "---", *["--:"] * len(table.headers), "---"]) + "|")
-    for row in table.rows:
-        status = row.status.upper()
-        status = status if row.status == "valid" else f"**{status}**"
-        lines.append("| " + " | ".join([escape(row.scheduler), status, *(cell(c) for c in row.cells),
-                                        escape(row.note)]) + " |")
-    lines += ["", "**Bold** figure: best VALID value of the column. Switch cost is wall time per resume (switch "
-              "mode); p99 is timer lateness after the deadline; CPU/wake is process CPU per useful wake. "
-              "INVALID, FAILED and SKIPPED runs are never ranked; EARLY runs (valid trace, some wakes before "
-              "their deadline) are shown but not ranked."]
+    for table in (tables.ranking_table(doc), *tables.timer_answer_tables(doc)):
+        if table is not None and table.rows:
+            lines += table_lines(table)
+    lines += table_lines(summary)
+    lines += ["**Bold** figure: best VALID value of the column. Overhead is switch cost minus the body floor of "
+              "the scheduler's dialect; p99 is timer lateness after the deadline; CPU/wake is process CPU per "
+              "useful wake. INVALID, SUSPECT, FAILED and SKIPPED runs are never ranked; EARLY runs (valid trace, "
+              "some wakes before their deadline) are shown but not ranked."]
     if charts:
         lines += ["", "Charts in the full report: " + ", ".join(f"`{c}`" for c in charts) + "."]
     return "\n".join(lines) + "\n"

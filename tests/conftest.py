@@ -8,11 +8,13 @@ same ``importlib.metadata`` path a pip-installed plugin takes.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,19 @@ ROOT = TESTS_DIR.parent
 sys.path.insert(0, str(TESTS_DIR))
 
 from bench.measure.registry import ENTRY_POINT_GROUP  # noqa: E402
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """A results file as raw JSON, after checking it loads through the results model."""
+    from bench.results.store import load
+
+    load(path)
+    return json.loads(Path(path).read_text())  # type: ignore[no-any-return]
+
+
+def section(document: dict[str, Any]) -> dict[str, Any]:
+    return document["schedbench"]  # type: ignore[no-any-return]
+
 
 InstallPlugins = Callable[[Mapping[str, str]], dict[str, str]]
 

@@ -23,6 +23,7 @@ from bench.cli import compare_cmd as compare_cli
 from bench.cli.args import OneLineParser
 from bench.cli.errors import EXIT_USAGE, CLIError
 from bench.gate import compare, stats
+from bench.results.model import Document, Status
 from bench.results.store import ResultsError
 
 # ---- synthetic results ------------------------------------------------------------
@@ -59,8 +60,11 @@ def timed_run(scheduler: str, cpu_us: Sequence[float], p50_us: Sequence[float], 
         "benchmark": f"timed/{scale:g}/{scheduler}", "processes": processes, "switch": None,
         "timed": None if status != "valid" else {
             "runs": len(cpu_us), "cpu_per_wake_us": float(np.mean(cpu_us)), "cpu_per_wake_us_values": list(cpu_us),
-            "lateness_us": {"p50": float(np.median(p50_us)), "p99": float(np.max(p99_us)),
+            "lateness_us": {"p50": float(np.median(p50_us)), "p90": float(np.median(p99_us)) * 0.5,
+                            "p99": float(np.max(p99_us)), "p99_9": float(np.max(p99_us)) * 2,
                             "max": float(np.max(p99_us)) * 3, "mean": float(np.mean(p50_us))},
+            "wakes": 100, "lateness_hist": {"edges_s": [1e-6, 1e-5], "counts": [100], "zero": 0, "early": 0},
+            "makespan_std_s": 0.0, "makespan_values_s": [0.1], "wasted_resumes": 0.0,
             "early_wakes": 0, "worst_early_us": 0.0, "utilisation": 0.5, "wasted_per_wake": 0.0,
             "makespan_s": 0.1, "makespan_x_ideal": 1.05, "ideal_makespan_s": 0.095,
         },
@@ -88,6 +92,11 @@ def make_document(runs: Sequence[dict[str, Any]], *, rockets: int = 2_000, seed:
             "runs": list(runs), "scaling": None,
         },
     }
+
+
+def doc(raw: dict[str, Any]) -> Document:
+    """A synthetic results dict through the results model, as ``load`` would give it."""
+    return Document.from_json(raw, "test")
 
 
 def write(path: Path, document: dict[str, Any]) -> Path:
@@ -145,7 +154,7 @@ def compare_files(tmp_path: Path, base: dict[str, Any], new: dict[str, Any], *ex
 
 
 def rows(base: dict[str, Any], new: dict[str, Any], **kwargs: Any) -> dict[tuple[str, str], str]:
-    result = compare.compare_documents(base, new, **kwargs)
+    result = compare.compare_documents(doc(base), doc(new), **kwargs)
     return {(r.scheduler, f"{r.mode}:{r.figure}"): r.verdict for r in result.figures}
 
 
@@ -269,7 +278,7 @@ class TestGate:
         assert verdicts[("listscan", "switch:switch")] == "no change"
         # lateness gets a verdict but does not gate unless asked to
         assert verdicts[("heapq", "timed:lateness_p99")] == "slower"
-        result = compare.compare_documents(base, new, threshold=0.05)
+        result = compare.compare_documents(doc(base), doc(new), threshold=0.05)
         assert {(r.scheduler, r.figure) for r in result.slower} == {("heapq", "switch"), ("heapq", "cpu_per_wake")}
 
     def test_lateness_gates_only_when_asked(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -286,7 +295,7 @@ class TestGate:
     def test_default_thresholds_are_stated(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         doc = make_document(standard_runs())
         assert compare_files(tmp_path, doc, doc) == 0
-        assert f"threshold ±{compare.DEFAULT_THRESHOLD * 100:g}% (lateness: not gated)" in capsys.readouterr().out
+        assert f"threshold ±{compare.DEFAULT_THRESHOLD * 100:g}% (lateness: not gated;" in capsys.readouterr().out
 
     def test_twenty_percent_slower_under_huge_noise_is_inconclusive(self, tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -504,10 +513,10 @@ class TestPooling:
     def test_pooled_status_is_the_worst(self) -> None:
         runs = standard_runs()
         runs[0] = switch_run("heapq", [], status="failed", reasons=["timed out"])
-        pooled = compare.pool([make_document(standard_runs()), make_document(runs)], ["n1", "n2"])
-        heapq = next(r for r in pooled["schedbench"]["runs"] if r["scheduler"] == "heapq" and r["mode"] == "switch")
-        assert heapq["status"] == "failed" and heapq["reasons"] == ["timed out"]
-        result = compare.compare_documents(make_document(standard_runs()), pooled)
+        pooled = compare.pool([doc(make_document(standard_runs())), doc(make_document(runs))], ["n1", "n2"])
+        heapq = next(r for r in pooled.runs if r.scheduler == "heapq" and r.mode == "switch")
+        assert heapq.status is Status.FAILED and heapq.reasons == ("timed out",)
+        result = compare.compare_documents(doc(make_document(standard_runs())), pooled)
         assert [r.scheduler for r in result.broken] == ["heapq"]
 
     def test_pooling_different_workloads_is_refused(self, tmp_path: Path,

@@ -34,13 +34,31 @@ def _bad_status(good: str) -> str:
     return json.dumps(doc)
 
 
+def _set_switch(good: str, key: str, value: object) -> str:
+    """A wrong inner field of the first switch run: the file's top level stays right."""
+    doc = json.loads(good)
+    run = next(r for r in doc["schedbench"]["runs"] if r.get("switch"))
+    run["switch"][key] = value
+    return json.dumps(doc)
+
+
+def _set_floor(good: str, key: str, value: object) -> str:
+    doc = json.loads(good)
+    doc["schedbench"]["floor"][key] = value
+    return json.dumps(doc)
+
+
 CASES: dict[str, tuple[Callable[[str], str] | None, str]] = {
     "empty": (lambda good: "", "empty file"),
     "truncated": (_truncated, "not valid JSON (truncated or corrupted?)"),
     "not-json": (lambda good: "hello\n", "not valid JSON"),
     "unknown-version": (_unknown_version, "results format version 99 is not supported"),
     "pyperf-only": (_plain_pyperf, "not a schedbench results file"),
-    "bad-status": (_bad_status, "unknown status 'great'"),
+    "bad-status": (_bad_status, "runs[0].status: 'great' is not one of valid, early"),
+    "string-number": (lambda good: _set_switch(good, "mean_s", "fast"), "switch.mean_s: expected a finite number"),
+    "missing-mean": (lambda good: _set_switch(good, "mean_s", None), "switch.mean_s: missing"),
+    "nan": (lambda good: _set_switch(good, "std_s", float("nan")), "switch.std_s: expected a finite number"),
+    "bool-count": (lambda good: _set_floor(good, "std_s", True), "floor.std_s: expected a finite number"),
     "missing": (None, "no such file"),
 }
 

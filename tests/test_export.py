@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_compare import doc as as_document
 from test_compare import make_document, run_cli, standard_runs, switch_run, timed_run, write
 
 from bench.gate import export
@@ -65,7 +66,7 @@ def document_with_broken_runs() -> dict[str, Any]:
 
 
 def test_github_action_benchmark_format() -> None:
-    payload = export.github_action_benchmark(document_with_broken_runs())
+    payload = export.github_action_benchmark(as_document(document_with_broken_runs()))
     check_github_action_benchmark(payload)
     by_name = {e["name"]: e for e in payload}
     assert set(by_name) == {
@@ -81,7 +82,7 @@ def test_github_action_benchmark_format() -> None:
 
 
 def test_bencher_format() -> None:
-    payload = export.bencher(document_with_broken_runs())
+    payload = export.bencher(as_document(document_with_broken_runs()))
     check_bencher(payload)
     assert set(payload) == {"switch/heapq", "switch/listscan", "timed/0.01/heapq", "timed/0.01/listscan"}
     assert set(payload["switch/heapq"]) == {"latency"}
@@ -93,7 +94,7 @@ def test_bencher_format() -> None:
 
 @pytest.mark.parametrize("fmt", export.FORMATS)
 def test_only_valid_runs_are_exported(fmt: str) -> None:
-    text = json.dumps(export.export(document_with_broken_runs(), fmt))
+    text = json.dumps(export.export(as_document(document_with_broken_runs()), fmt))
     for name in ("loses-rocket", "crashes", "early-bird"):
         assert name not in text
 
@@ -136,7 +137,7 @@ def test_cli_rejects_an_unknown_format(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_export_does_not_modify_the_document() -> None:
-    doc = document_with_broken_runs()
+    doc = as_document(document_with_broken_runs())
     before = copy.deepcopy(doc)
     for fmt in export.FORMATS:
         export.export(doc, fmt)
@@ -146,8 +147,8 @@ def test_export_does_not_modify_the_document() -> None:
 @pytest.mark.parametrize(("fmt", "check"), [("github-action-benchmark", check_github_action_benchmark),
                                             ("bencher", check_bencher)])
 def test_real_results_file(pipeline_results: Path, fmt: str, check: Any) -> None:
-    from bench.results.store import load_results
+    from bench.results.store import load
 
-    payload = export.export(load_results(pipeline_results), fmt)
+    payload = export.export(load(pipeline_results), fmt)
     check(payload)
     assert "loses-rocket" not in json.dumps(payload)  # the fixture's INVALID plugin

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_results, section
 
-from bench.results.store import load_results, section
+from bench.results.fields import Fields
+from bench.results.model import Document, Histogram
+from bench.results.store import load
 from reports import build, charts, data, markdown
 from reports.history import load_history
 from reports.palette import BUILTIN_COLOURS, PLUGIN_COLOURS, Palette
@@ -99,7 +101,11 @@ def add_scaling(sb: dict[str, Any]) -> None:
                point("asyncio", "switch", 10_000, "stopped", "time budget 5 s exceeded")]
     points += [point("listscan", "switch", 100), point("listscan", "switch", 1000, "failed", "MemoryError")]
     points += [point("busywait", "virtual", 100, "skipped", "does not support the virtual clock")]
-    sb["scaling"] = {"sizes": sizes, "budget_s": 5.0, "points": points}
+    sb["scaling"] = {"seed": 1969, "sizes": sizes, "budget_s": 5.0, "points": points}
+
+
+def model(raw: dict[str, Any]) -> Document:
+    return Document.from_json(raw, "test")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +128,7 @@ def cli_report(pipeline_results: Path, tmp_path_factory: pytest.TempPathFactory)
 def scaling_report(pipeline_results: Path, tmp_path_factory: pytest.TempPathFactory) -> build.Report:
     where = tmp_path_factory.mktemp("scaling")
     results = write_variant(pipeline_results, where / "results.json", add_scaling)
-    return build.build(load_results(results), results, where / "report")
+    return build.build(load(results), results, where / "report")
 
 
 # ---- the charts -------------------------------------------------------------------------
@@ -136,10 +142,10 @@ def test_every_chart_is_a_png_of_the_requested_size(scaling_report: build.Report
 
 
 def test_chart_size_is_what_was_asked_of_matplotlib(document: dict[str, Any], tmp_path: Path) -> None:
-    palette = build.palette_for(document, None)
-    chart = charts.switch_cost(data.switch_data(document), palette, tmp_path / "s.png")
+    palette = build.palette_for(model(document), None)
+    chart = charts.switch_cost(data.switch_data(model(document)), palette, tmp_path / "s.png")
     assert chart is not None
-    bars = len(data.switch_data(document).bars)
+    bars = len(data.switch_data(model(document)).bars)
     # The switch chart asks for max(800, 130 px per bar + 260) × 560 at DPI 100.
     assert png_size(tmp_path / "s.png") == (max(800, 130 * bars + 260), 560)
 
@@ -184,14 +190,14 @@ def test_page_lists_the_invalid_plugin_with_its_reason(cli_report: Path) -> None
     text = " ".join(parse_page(cli_report / "index.html").text)
     assert "INVALID" in text and BROKEN in text and "rocket lost" in text
     for heading in ("p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "CPU/wake µs", "CPU/wall", "wasted/wake",
-                    "makespan s (× ideal)", "early wakes", "× floor", "overhead ns"):
+                    "makespan s (× ideal)", "early wakes", "× bare send", "overhead ns", "body floor ns"):
         assert heading in text, heading
 
 
 def test_incomplete_run_gets_a_banner(pipeline_results: Path, tmp_path: Path) -> None:
     results = write_variant(pipeline_results, tmp_path / "r.json",
                             lambda sb: sb.update(complete=False, interrupted=True))
-    report = build.build(load_results(results), results, tmp_path / "report")
+    report = build.build(load(results), results, tmp_path / "report")
     assert "INCOMPLETE (interrupted)" in report.index.read_text(encoding="utf-8")
     assert "INCOMPLETE (interrupted)" in report.summary.read_text(encoding="utf-8")
 
@@ -206,7 +212,7 @@ def test_text_from_the_file_is_escaped(pipeline_results: Path, tmp_path: Path) -
                 run["reasons"] = ["<script>alert(2)</script> | `x`"]
 
     results = write_variant(pipeline_results, tmp_path / "r.json", rename)
-    report = build.build(load_results(results), results, tmp_path / "report")
+    report = build.build(load(results), results, tmp_path / "report")
     html = report.index.read_text(encoding="utf-8")
     assert "<script>" not in html and "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;" in html
@@ -222,10 +228,12 @@ def test_markdown_has_one_row_per_scheduler(cli_report: Path, document: dict[str
     md = (cli_report / "summary.md").read_text(encoding="utf-8")
     rows = markdown_rows(md)
     names = list(dict.fromkeys(r["scheduler"] for r in section(document)["runs"]))
-    assert sorted(markdown.escape(n) for n in names) == sorted(r[0] for r in rows)
-    header = next(line for line in md.splitlines() if line.startswith("| scheduler"))
+    # The key-figures table is the last one: one row per scheduler.
+    key_rows = rows[-len(names):]
+    assert sorted(markdown.escape(n) for n in names) == sorted(r[0] for r in key_rows)
+    header = [line for line in md.splitlines() if line.startswith("| scheduler")][-1]
     assert "switch ns" in header and "p99 µs @ 0.01" in header and "CPU/wake µs @ 0.002" in header
-    broken = next(r for r in rows if r[0] == markdown.escape(BROKEN))
+    broken = next(r for r in key_rows if r[0] == markdown.escape(BROKEN))
     assert "INVALID" in broken[1] and "rocket lost" in broken[-1]
     assert all(cell in ("–", "") for cell in broken[2:-1])  # no figures for an INVALID scheduler
     heapq = next(r for r in rows if r[0] == "heapq")
@@ -242,18 +250,18 @@ def test_markdown_escape() -> None:
 # ---- what is charted ----------------------------------------------------------------------
 
 def test_invalid_runs_are_not_chart_data(document: dict[str, Any]) -> None:
-    switch = data.switch_data(document)
+    switch = data.switch_data(model(document))
     assert BROKEN not in {b.scheduler for b in switch.bars}
     assert {b.scheduler for b in switch.bars} == {"heapq", "listscan", "asyncio"}
     assert [(e.scheduler, e.status) for e in switch.excluded] == [(BROKEN, "invalid")]
     assert any("rocket lost" in r for r in switch.excluded[0].reasons)
     assert [b.mean_ns for b in switch.bars] == sorted(b.mean_ns for b in switch.bars)
-    timed = data.timed_data(document)
+    timed = data.timed_data(model(document))
     assert BROKEN not in {p.scheduler for p in timed.points}
     assert {(e.scheduler, e.time_scale) for e in timed.excluded} == {(BROKEN, 0.01), (BROKEN, 0.002)}
     assert timed.scales == [0.01, 0.002]
     assert all(not p.early and p.hist for p in timed.points)
-    trend = data.trend_data([document])
+    trend = data.trend_data([model(document)])
     assert BROKEN not in trend.switch_ns and BROKEN not in {name for name, _ in trend.p99_us}
 
 
@@ -267,8 +275,8 @@ def test_only_valid_and_early_runs_are_charted(document: dict[str, Any], status:
     for run in section(doc)["runs"]:
         if run["scheduler"] == "heapq":
             run["status"] = status
-    bars = {b.scheduler: b for b in data.switch_data(doc).bars}
-    points = [p for p in data.timed_data(doc).points if p.scheduler == "heapq"]
+    bars = {b.scheduler: b for b in data.switch_data(model(doc)).bars}
+    points = [p for p in data.timed_data(model(doc)).points if p.scheduler == "heapq"]
     assert ("heapq" in bars) is charted
     assert bool(points) is charted
     if charted:
@@ -277,33 +285,29 @@ def test_only_valid_and_early_runs_are_charted(document: dict[str, Any], status:
 
 def test_cdf_of_a_histogram() -> None:
     hist = {"edges_s": [1e-6, 1e-5, 1e-4, 1e-3], "counts": [0, 3, 5], "zero": 1, "early": 1}
-    curve = data.cdf(hist)
+    curve = data.cdf(Histogram.from_json(Fields(hist, "hist")))
     assert curve is not None
     assert curve.total == 10 and curve.early == 1
     assert curve.x_us == pytest.approx([10, 100, 1000])
     assert curve.y == pytest.approx([0.2, 0.5, 1.0])  # starts at the early + on-time share
-    assert data.cdf({"edges_s": [1, 2], "counts": [0], "zero": 0, "early": 0}) is None
+    assert data.cdf(Histogram((1.0, 2.0), (0,), 0, 0)) is None
 
 
 def test_odd_but_legal_files_still_build(pipeline_results: Path, tmp_path: Path) -> None:
-    """No floor, one scale, a run with every wake exactly on time, one without a histogram."""
+    """No floor, one scale, a run with every wake exactly on time."""
 
     def oddities(sb: dict[str, Any]) -> None:
         sb["floor"] = None
         sb["runs"] = [r for r in sb["runs"] if r["time_scale"] in (None, 0.01)]
         for run in sb["runs"]:
-            if run.get("switch"):
-                run["switch"].update(x_floor=None, overhead_ns=None)
             t = run.get("timed")
             if t and run["scheduler"] == "heapq":
                 t["lateness_us"] = {k: 0.0 for k in t["lateness_us"]}
                 hist = t["lateness_hist"]
                 hist["zero"], hist["counts"] = sum(hist["counts"]), [0] * len(hist["counts"])
-            if t and run["scheduler"] == "listscan":
-                t["lateness_hist"] = None
 
     results = write_variant(pipeline_results, tmp_path / "odd.json", oddities)
-    report = build.build(load_results(results), results, tmp_path / "report")
+    report = build.build(load(results), results, tmp_path / "report")
     assert {c.name for c in report.charts} == set(BASE_CHARTS)
     for chart in report.charts:
         assert png_size(report.directory / chart.name) == (chart.width_px, chart.height_px)
@@ -312,7 +316,7 @@ def test_odd_but_legal_files_still_build(pipeline_results: Path, tmp_path: Path)
 def test_a_file_without_runs_builds_a_page_without_charts(pipeline_results: Path, tmp_path: Path) -> None:
     results = write_variant(pipeline_results, tmp_path / "none.json",
                             lambda sb: sb.update(runs=[], floor=None, complete=False))
-    report = build.build(load_results(results), results, tmp_path / "report")
+    report = build.build(load(results), results, tmp_path / "report")
     assert report.charts == [] and len(report.missing) == 5
     assert "No runs in this results file" in report.summary.read_text(encoding="utf-8")
     assert "INCOMPLETE (interrupted)" in report.index.read_text(encoding="utf-8")
@@ -322,7 +326,7 @@ def test_a_file_without_runs_builds_a_page_without_charts(pipeline_results: Path
 
 def test_scaling_section_is_charted_with_stops_and_failures(scaling_report: build.Report) -> None:
     doc = load_results(scaling_report.directory.parent / "results.json")
-    scaling = data.scaling_data(doc)
+    scaling = data.scaling_data(model(doc))
     assert scaling is not None and scaling.sizes == [100, 1000, 10_000] and scaling.budget_s == 5.0
     series = {(s.scheduler, s.mode): s for s in scaling.series}
     assert set(series) == {("heapq", "switch"), ("heapq", "virtual"), ("asyncio", "switch"), ("listscan", "switch")}
@@ -334,12 +338,12 @@ def test_scaling_section_is_charted_with_stops_and_failures(scaling_report: buil
     assert {(n.scheduler, n.status) for n in scaling.notes} == {("listscan", "failed"), ("busywait", "skipped")}
     html = scaling_report.index.read_text(encoding="utf-8")
     assert 'src="scaling.png"' in html and "MemoryError" in html and "STOPPED" in html
-    assert data.scaling_data(load_results(scaling_report.directory.parent / "results.json")) is not None
+    assert data.scaling_data(load(scaling_report.directory.parent / "results.json")) is not None
 
 
 def test_no_scaling_section_means_no_scaling_chart(document: dict[str, Any]) -> None:
     assert section(document)["scaling"] is None
-    assert data.scaling_data(document) is None
+    assert data.scaling_data(model(document)) is None
 
 
 def test_history_of_two_files_draws_trends(pipeline_results: Path, tmp_path: Path) -> None:
@@ -362,8 +366,8 @@ def test_history_of_two_files_draws_trends(pipeline_results: Path, tmp_path: Pat
     assert png_size(out / charts.TRENDS)[0] > 0
     assert 'src="trends.png"' in (out / "index.html").read_text(encoding="utf-8")
     # Oldest first, and the reported file joins the trend.
-    loaded = load_history(history, load_results(pipeline_results), pipeline_results, warn=lambda _: None)
-    dates = [str(section(doc)["created_utc"])[:10] for doc in loaded.documents]
+    loaded = load_history(history, load(pipeline_results), pipeline_results, warn=lambda _: None)
+    dates = [doc.created_utc[:10] for doc in loaded.documents]
     assert dates[:2] == ["2026-01-01", "2026-01-02"] and len(dates) == 3
     assert len(loaded.skipped) == 2
 
@@ -373,7 +377,7 @@ def test_history_skips_other_workloads(pipeline_results: Path, tmp_path: Path) -
     history.mkdir()
     write_variant(pipeline_results, history / "big.json", lambda sb: sb["workload"].update(rockets=10_000))
     said: list[str] = []
-    loaded = load_history(history, load_results(pipeline_results), pipeline_results, warn=said.append)
+    loaded = load_history(history, load(pipeline_results), pipeline_results, warn=said.append)
     assert len(loaded.files) == 1 and len(said) == 1 and "different workload" in said[0]
 
 
@@ -381,7 +385,7 @@ def test_stale_charts_are_removed(document: dict[str, Any], pipeline_results: Pa
     out = tmp_path / "report"
     out.mkdir()
     (out / charts.TRENDS).write_bytes(b"old")
-    report = build.build(document, pipeline_results, out)
+    report = build.build(model(document), pipeline_results, out)
     assert not (out / charts.TRENDS).exists()
     assert ("Trends over history" not in {c.title for c in report.charts})
 
@@ -401,9 +405,9 @@ def test_palette_is_fixed_for_builtins_and_deterministic_for_plugins() -> None:
 
 
 def test_one_colour_per_scheduler_across_the_page(cli_report: Path, document: dict[str, Any]) -> None:
-    palette = build.palette_for(document, None)
+    palette = build.palette_for(model(document), None)
     html = (cli_report / "index.html").read_text(encoding="utf-8")
-    for name in data.scheduler_names(document):
+    for name in data.scheduler_names(model(document)):
         assert f'background:{palette.colour(name)}"></span>{name}<' in html
     assert palette.colour(BROKEN) == PLUGIN_COLOURS[0]
 

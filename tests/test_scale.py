@@ -6,11 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, load_results, section
 
-from bench.measure.scale import growth
-from bench.present.summary import growth_class
-from bench.results.store import load_results, section
+from bench.measure.scale import growth, growth_class
+from bench.results.model import ScalingPoint
 
 
 def run_scale(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -26,13 +25,18 @@ def test_small_sweep_is_well_formed(tmp_path: Path) -> None:
     scaling = section(load_results(out))["scaling"]
     assert scaling["sizes"] == [100, 1000]
     series = {(p["scheduler"], p["mode"]) for p in scaling["points"]}
-    # busywait cannot run on the virtual clock, so it has no virtual series.
-    assert series == {("heapq", "switch"), ("heapq", "virtual"), ("busywait", "switch")}
+    # busywait cannot run on the virtual clock, so it has no virtual series; both are
+    # generator-dialect designs, so one body floor series is measured beside them.
+    assert series == {("heapq", "switch"), ("heapq", "virtual"), ("busywait", "switch"),
+                      ("body-floor/generator", "switch")}
     for p in scaling["points"]:
         assert p["status"] == "ok", p
         assert p["ns_per_resume"] > 0 and p["tracemalloc_bytes_per_rocket"] > 0
         assert p["peak_rss_bytes"] > 1_000_000
+    heapq = [p for p in scaling["points"] if (p["scheduler"], p["mode"]) == ("heapq", "switch")]
+    assert all(p["body_floor_ns"] > 0 for p in heapq)  # the floor at the same N rides along
     assert "growth of ns/resume" in proc.stdout
+    assert "too few points" in proc.stdout  # two sizes are not enough for a growth exponent
 
 
 def test_sweep_merges_into_existing_results(pipeline_results: Path, tmp_path: Path) -> None:
@@ -48,18 +52,20 @@ def test_budget_stops_a_series_and_marks_the_rest(tmp_path: Path) -> None:
     run_scale(out, "-s", "listscan", "--sizes", "100,20000,40000", "--budget", "3")
     points = [p for p in section(load_results(out))["scaling"]["points"] if p["mode"] == "virtual"]
     assert [p["status"] for p in points] == ["ok", "stopped", "stopped"]
-    assert "exceeded the 3 s budget at N=20,000" in points[1]["reason"]
+    assert "exceeded the 3 s budget at N=20,000" in points[1]["reason"]  # counted on run() alone
     assert "not run: stopped at N=20,000" in points[2]["reason"]
 
 
 def test_growth_classification() -> None:
-    def pts(costs: dict[int, float]) -> list[dict[str, object]]:
-        return [{"scheduler": "s", "mode": "switch", "rockets": n, "status": "ok", "ns_per_resume": c}
-                for n, c in costs.items()]
+    def pts(costs: dict[int, float]) -> list[ScalingPoint]:
+        return [ScalingPoint("s", "switch", n, "ok", ns_per_resume=c) for n, c in costs.items()]
 
-    flat = growth(pts({100: 100.0, 1_000_000: 102.0}))[("s", "switch")]
-    logn = growth(pts({100: 100.0, 1_000_000: 300.0}))[("s", "switch")]
-    linear = growth(pts({100: 100.0, 10_000: 10_000.0}))[("s", "switch")]
-    assert flat is not None and growth_class(flat) == "constant"
-    assert logn is not None and growth_class(logn) == "≈ log N"
-    assert linear is not None and growth_class(linear) == "linear in N per wake"
+    flat = growth(pts({100: 100.0, 1_000: 101.0, 10_000: 100.5, 1_000_000: 102.0}))[("s", "switch")]
+    logn = growth(pts({100: 100.0, 1_000: 150.0, 100_000: 220.0, 1_000_000: 300.0}))[("s", "switch")]
+    linear = growth(pts({100: 100.0, 1_000: 1_000.0, 3_000: 3_100.0, 10_000: 10_000.0}))[("s", "switch")]
+    assert flat is not None and growth_class(flat.slope) == "constant"
+    assert logn is not None and growth_class(logn.slope) == "≈ log N"
+    assert linear is not None and growth_class(linear.slope) == "linear in N per wake"
+    assert linear.stderr < 0.05 and linear.points == 4
+    # Three points give no exponent at all: too few to tell a curve from noise.
+    assert growth(pts({100: 100.0, 1_000: 150.0, 10_000: 300.0}))[("s", "switch")] is None

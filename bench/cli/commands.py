@@ -7,6 +7,7 @@ line on stderr and exit code 2, before anything runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,16 +19,19 @@ from bench.cli.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
 from bench.gate.history import keep_history
 from bench.measure import scale
 from bench.measure.presets import PRESETS
-from bench.measure.registry import SchedulerEntry, discover
+from bench.measure.registry import SchedulerEntry
+from bench.measure.registry_child import discover_isolated
 from bench.measure.scale import DEFAULT_BUDGET_S, DEFAULT_SIZES
 from bench.measure.suite import DEFAULT_MEMORY_LIMIT_MB, Suite, SuiteSpec, command_line
 from bench.measure.worker import parse_handicap
-from bench.present import summary
-from bench.present import text as table
-from bench.results.store import ResultsError, load_results
+from bench.present import tables, text
+from bench.results import store
+from bench.results.model import Document
+from bench.results.store import ResultsError
 from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
 
 DEFAULT_OUTPUT = Path("results/latest.json")
+DEFAULT_SCALING_OUTPUT = Path("results/scaling.json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     preset.add_argument("--fast", dest="preset", action="store_const", const="quick", help="= --preset quick")
     preset.add_argument("--rigorous", dest="preset", action="store_const", const="rigorous",
                         help="= --preset rigorous")
-    run.add_argument("--processes", "-p", type=A.positive_int, default=None,
+    run.add_argument("--processes", "-p", type=A.processes, default=None,
                      help="worker processes per job (overrides the preset)")
-    run.add_argument("--run-limit", type=A.time_scale, default=None, metavar="SECONDS",
+    run.add_argument("--run-limit", type=A.run_limit, default=None, metavar="SECONDS",
                      help="stop any single run after this long (default: 10 × ideal makespan + margin)")
     run.add_argument("--memory-limit", type=A.positive_int, default=None, metavar="MB",
                      help="address-space limit per worker process (default: 8192)")
@@ -64,7 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     # Only for checking that the regression gate catches a real slowdown (docs/regressions.md).
     run.add_argument("--handicap", type=parse_handicap, default=None, help=argparse.SUPPRESS)
     run.add_argument("--once", action="store_true",
-                     help="one in-process run per scheduler, no pyperf, no results file")
+                     help="one run per scheduler in a child process, no pyperf, no results file")
+    run.add_argument("--replace", action="store_true",
+                     help="replace an existing output file of a different workload (default: refuse; a run of "
+                          "the same workload merges into it)")
+    run.add_argument("--python-flags", type=A.python_flags, default=(), metavar="FLAGS",
+                     help="interpreter flags for the worker processes, e.g. -O (recorded in the results)")
+    run.add_argument("--python", type=A.interpreter, default=None, metavar="PYTHON",
+                     help="run the workers under another interpreter (it needs pyperf and the loops installed)")
 
     scale_cmd = sub.add_parser("scale", help="scaling sweep: cost per resume and memory per rocket as N grows")
     scale_cmd.add_argument("--scheduler", "-s", type=A.names, default=None)
@@ -73,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     scale_cmd.add_argument("--budget", type=A.time_scale, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                        help="time budget per point; a series that exceeds it is stopped and marked")
     scale_cmd.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
-    scale_cmd.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT,
-                       help="results file to put the sweep into (created if missing)")
+    scale_cmd.add_argument("--output", "-o", type=Path, default=DEFAULT_SCALING_OUTPUT,
+                       help="results file for the sweep (default: results/scaling.json; a sweep of the same "
+                            "seed merges into it)")
 
     show = sub.add_parser("show", help="print the summary tables of a results file")
     show.add_argument("file", type=Path)
@@ -102,20 +114,21 @@ def select(
 
 def cmd_list(_: argparse.Namespace) -> int:
     rows = []
-    for entry in discover().values():
+    for entry in discover_isolated().values():
         rows.append([
             entry.name, entry.dialect, entry.origin,
             ("yes" if entry.supports_virtual_clock else "no") if entry.available else "-",
             "available" if entry.available else f"unavailable: {entry.error}",
         ])
-    print(table.render(("scheduler", "dialect", "origin", "virtual clock", "status"), rows))
+    print(text.render(("scheduler", "dialect", "origin", "virtual clock", "status"), rows))
     return EXIT_OK
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    A.check_run(ns, DEFAULT_MEMORY_LIMIT_MB)  # bounded inputs: refused before anything runs
     if ns.once:
         return cmd_run_once(ns)
-    entries = select(discover(), ns.scheduler)
+    entries = select(discover_isolated(), ns.scheduler)
     preset = PRESETS[ns.preset or "default"]
     modes = ns.mode or ["switch", "timed"]
     spec = SuiteSpec(
@@ -123,59 +136,93 @@ def cmd_run(ns: argparse.Namespace) -> int:
         rockets=ns.rockets or preset.rockets, seed=ns.seed, clock=ns.clock, preset=preset,
         output=ns.output, run_limit_s=ns.run_limit,
         memory_limit_mb=ns.memory_limit or DEFAULT_MEMORY_LIMIT_MB, switch_processes=ns.processes,
-        timed_processes=ns.processes, command=command_line(sys.argv[1:]),
-        extra_env={"SCHEDBENCH_HANDICAP": f"{ns.handicap[0]}:{ns.handicap[1]}"} if ns.handicap else {},
+        timed_processes=ns.processes, command=command_line(sys.argv[1:]), handicap=ns.handicap,
+        python_flags=tuple(ns.python_flags), python=ns.python,
     )
-    jobs = spec.plan()
-    print(f"schedbench: {len(jobs)} jobs ({', '.join(e.name for e in entries)}; {', '.join(modes)}"
-          f"{'; scales ' + ','.join(f'{s:g}' for s in spec.time_scales) if 'timed' in modes else ''}), "
-          f"{spec.rockets:,} rockets, seed {spec.seed}, preset {preset.name} → {spec.output}", file=sys.stderr)
-    suite = Suite(spec)
-    suite.run()
-    document = load_results(spec.output)
-    print(summary.render(document))
-    if ns.history is not None:
+    with store.ResultsLock(spec.output):
+        previous = existing_results(spec, ns.replace)
+        jobs = spec.plan()
+        print(f"schedbench: {len(jobs)} jobs ({', '.join(e.name for e in entries)}; {', '.join(modes)}"
+              f"{'; scales ' + ','.join(f'{s:g}' for s in spec.time_scales) if 'timed' in modes else ''}), "
+              f"{spec.rockets:,} rockets, seed {spec.seed}, preset {preset.name} → {spec.output}"
+              f"{' (merging)' if previous else ''}", file=sys.stderr)
+        suite = Suite(spec, previous)
+        suite.run()
+        if not suite.saved:
+            print(f"\n{suite.interrupted or 'stopped'} before any job finished: {spec.output} untouched",
+                  file=sys.stderr)
+            return 130
+        document = store.load(spec.output)
+    print(text.render_document(document))
+    if ns.history is not None and suite.interrupted is None:
         kept = keep_history(spec.output, ns.history, document)
         print(f"\nhistory: {kept}")
     if suite.interrupted:
-        print(f"\ninterrupted: kept {len(suite.runs)} finished run(s) in {spec.output}", file=sys.stderr)
+        print(f"\ninterrupted: kept {len(suite.runs)} finished run(s) in {spec.output} ({suite.interrupted})",
+              file=sys.stderr)
         return 130
     print(f"\nresults: {spec.output}")
     if suite.failures:
-        print(f"{len(suite.failures)} run(s) failed or were INVALID (see the note column)", file=sys.stderr)
+        print(f"{len(suite.failures)} run(s) failed or were INVALID/SUSPECT (see the notes)", file=sys.stderr)
         return EXIT_FAILURES
     return EXIT_OK
 
 
+def existing_results(spec: SuiteSpec, replace: bool) -> Document | None:
+    """What ``spec.output`` holds now, to merge into; refuse a different workload before anything runs."""
+    if not spec.output.exists():
+        return None
+    store.refuse_unsafe_output(spec.output)
+    try:
+        previous = store.load(spec.output)
+    except ResultsError as exc:
+        if replace:
+            return None
+        raise CLIError(f"{exc}; use --replace to overwrite it") from None
+    planned = Suite(spec).document(complete=False)
+    mismatch = store.identity_mismatch(previous, planned)
+    if mismatch is None:
+        return previous
+    if replace:
+        return None
+    raise CLIError(f"{spec.output} holds a different workload ({mismatch}); use --replace to overwrite it, "
+                   f"or --output another file")
+
+
 def cmd_scale(ns: argparse.Namespace) -> int:
-    entries = select(discover(), ns.scheduler)
-    if ns.output.exists():
-        load_results(ns.output)  # refuse to merge into a corrupted file before spending minutes
-    print(f"scaling sweep: {', '.join(e.name for e in entries)} over N = "
-          f"{', '.join(f'{n:,}' for n in ns.sizes)}; budget {ns.budget:g} s per point", file=sys.stderr)
-    sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=lambda line: print(line, flush=True))
-
-    def empty_document() -> dict[str, object]:
-        spec = SuiteSpec(entries=[], modes=[], time_scales=[], rockets=max(ns.sizes), seed=ns.seed,
-                         clock="real", preset=PRESETS["default"], output=ns.output,
-                         command=command_line(sys.argv[1:]))
-        pyperf_part, schedbench = Suite(spec).document(complete=True)
-        return {**pyperf_part, "schedbench": schedbench}
-
-    scale.merge_into(ns.output, sweep, empty_document)
-    print()
-    print(summary.scaling_table(sweep))
+    entries = select(discover_isolated(), ns.scheduler)
+    with store.ResultsLock(ns.output):
+        previous = store.load(ns.output) if ns.output.exists() else None  # refuse a bad file before minutes of work
+        if previous is not None and previous.scaling is not None and previous.scaling.seed != ns.seed:
+            raise CLIError(f"{ns.output} holds a sweep of seed {previous.scaling.seed}, not {ns.seed}; "
+                           "use another --output")
+        print(f"scaling sweep: {', '.join(e.name for e in entries)} over N = "
+              f"{', '.join(f'{n:,}' for n in ns.sizes)}; budget {ns.budget:g} s per point", file=sys.stderr)
+        sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=lambda line: print(line, flush=True))
+        document = scale.merge_into(ns.output, sweep, previous, command_line(sys.argv[1:]))
+    table = tables.scaling_table(document)
+    if table is not None:
+        print()
+        print(text.render_table(table))
+    print(scale.growth_summary(sweep))
     print(f"\nscaling results: {ns.output}")
+    failed = [p for p in sweep.points if p.status == "failed"]
+    if sweep.interrupted:
+        print(f"interrupted: kept {len(sweep.points)} finished point(s)", file=sys.stderr)
+        return 130
+    if failed:
+        print(f"{len(failed)} point(s) failed", file=sys.stderr)
+        return EXIT_FAILURES
     return EXIT_OK
 
 
 def cmd_show(ns: argparse.Namespace) -> int:
-    print(summary.render(load_results(ns.file)))
+    print(text.render_document(store.load(ns.file)))
     return EXIT_OK
 
 
 def cmd_run_once(ns: argparse.Namespace) -> int:
-    entries = select(discover(), ns.scheduler, available_only=ns.scheduler is None)
+    entries = select(discover_isolated(), ns.scheduler, available_only=ns.scheduler is None)
     modes = ns.mode or ["switch"]
     scales = ns.time_scale or [1.0]
     ns.rockets = ns.rockets or DEFAULT_ROCKETS
@@ -187,11 +234,11 @@ def cmd_run_once(ns: argparse.Namespace) -> int:
             if mode == "timed":
                 ideal = workload.ideal_makespan_s
                 head += f", time scale {time_scale:g} (ideal makespan {ideal:.3f} s), {ns.clock} clock"
-            print(head)
-            rows = oneshot.run_all(entries, workload, ns.clock)
-            print(oneshot.format_rows(rows))
+            print(head, flush=True)
+            rows = oneshot.run_all(entries, workload, ns.clock, run_limit_s=ns.run_limit,
+                                   memory_limit_mb=ns.memory_limit or DEFAULT_MEMORY_LIMIT_MB)
             print()
-            if any(r.outcome is None or not r.outcome.verdict.valid for r in rows):
+            if any(row.failed for row in rows):
                 status = EXIT_FAILURES
     return status
 
@@ -213,6 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # ``show … | head``: the reader left; end quietly, as ``cat`` does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ from typing import Any
 
 from bench.cli.errors import EXIT_OK, CLIError
 from bench.gate import compare, export
+from bench.gate.stats import MannWhitney
 from bench.present import text as table
-from bench.results.store import atomic_write_text, load_results, section
+from bench.present import units
+from bench.results import store
+from bench.results.model import Document
 
 #: Largest threshold accepted: beyond 10× a "regression" gate gates nothing.
 MAX_THRESHOLD_PERCENT = 1000.0
@@ -42,6 +45,9 @@ def add_compare_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--lateness-threshold", default=None, metavar="PERCENT",
                    help="also gate on lateness p50/p99 beyond this change (default: lateness is shown, not "
                         "gated; it moves by hundreds of per cent between runs on a busy machine)")
+    p.add_argument("--instr-threshold", default=f"{compare.DEFAULT_INSTR_THRESHOLD * 100:g}%", metavar="PERCENT",
+                   help="instruction counts: smallest change that counts, on top of each scheduler's measured "
+                        f"drift (default {compare.DEFAULT_INSTR_THRESHOLD * 100:g}%%)")
     p.add_argument("--normalize", choices=compare.NORMALIZATIONS, default=None,
                    help="floor: compare switch cost and CPU per wake as multiples of each file's floor, "
                         "for results from different machines")
@@ -79,13 +85,15 @@ def cmd_compare(ns: argparse.Namespace) -> int:
     lateness_threshold = (None if ns.lateness_threshold is None
                           else parse_threshold(ns.lateness_threshold, "--lateness-threshold"))
     base_paths, new_paths = side_paths(ns.base), side_paths(ns.new)
-    base_docs = [load_results(p) for p in base_paths]
-    new_docs = [load_results(p) for p in new_paths]
+    instr_threshold = parse_threshold(ns.instr_threshold, "--instr-threshold")
+    base_docs = [store.load(p) for p in base_paths]
+    new_docs = [store.load(p) for p in new_paths]
     try:
         base = compare.pool(base_docs, [str(p) for p in base_paths])
         new = compare.pool(new_docs, [str(p) for p in new_paths])
         result = compare.compare_documents(base, new, threshold=threshold, lateness_threshold=lateness_threshold,
-                                           normalize=ns.normalize, base_name=str(ns.base), new_name=str(ns.new))
+                                           normalize=ns.normalize, instr_threshold=instr_threshold,
+                                           base_name=str(ns.base), new_name=str(ns.new))
     except compare.IncomparableResults as exc:
         raise CLIError(str(exc)) from None
     print(render_markdown(result, base, new) if getattr(ns, "markdown", False) else render(result, base, new))
@@ -104,7 +112,9 @@ def side_paths(text: str | Path) -> list[Path]:
 
 
 def cmd_export(ns: argparse.Namespace) -> int:
-    document = load_results(ns.file)
+    if ns.output is not None:
+        store.refuse_unsafe_output(ns.output, (ns.file,))
+    document = store.load(ns.file)
     payload = export.export(document, ns.format)
     if not payload:
         raise CLIError(f"{ns.file}: nothing to export: it holds no valid run")
@@ -112,7 +122,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
     if ns.output is None:
         print(text, end="")
     else:
-        atomic_write_text(ns.output, text)
+        store.atomic_write(ns.output, text)
         print(f"{ns.format}: {export.count(payload)} figures from {ns.file} → {ns.output}")
     return EXIT_OK
 
@@ -124,8 +134,10 @@ def fmt_value(value: float, unit: str) -> str:
     if unit == "× floor":
         return f"{value:,.1f}×" if abs(value) < 100 else f"{value:,.0f}×"
     if unit == "ns":
-        return f"{value:,.0f} ns"
-    return f"{table.fmt_us(value)} µs"
+        return f"{units.ns(value)} ns"
+    if unit == "µs":
+        return f"{units.us(value)} µs"
+    return units.value_in(value, unit)
 
 
 def fmt_change(change: float) -> str:
@@ -136,8 +148,10 @@ def fmt_change(change: float) -> str:
     return f"{change * 100:+.1f}%"
 
 
-def fmt_p(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+def fmt_p(test: MannWhitney | None) -> str:
+    if test is None:
+        return "exact"
+    return "<0.001" if test.p_value < 0.001 else f"{test.p_value:.3f}"
 
 
 def run_name(mode: str, scheduler: str, time_scale: float | None) -> str:
@@ -151,36 +165,34 @@ def figure_name(row: compare.FigureRow) -> str:
     return f"{run_name(row.mode, row.scheduler, row.time_scale)} {row.label}"
 
 
-def _describe(document: dict[str, Any]) -> str:
-    sb = section(document)
-    env = sb["environment"]
-    commit = (env.get("commit") or "unknown")[:12] + (" (dirty)" if env.get("dirty") else "")
-    return f"{sb.get('created_utc', '?')}, commit {commit}, preset {sb.get('preset', '?')}"
+def _describe(document: Document) -> str:
+    state = "" if document.complete else ", INCOMPLETE (interrupted)"
+    return (f"{document.created_utc}, commit {', '.join(document.commit_labels)}, preset {document.preset}"
+            f"{state}")
 
 
-def _workload(document: dict[str, Any]) -> str:
-    w = section(document)["workload"]
-    rockets = w.get("rockets")
-    text = f"{rockets:,} rockets" if isinstance(rockets, int) else f"{rockets} rockets"
-    text += f", seed {w.get('seed')}, {w.get('clock', 'real')} clock, modes {','.join(w.get('modes') or [])}"
-    if w.get("time_scales"):
-        text += f", time scales {','.join(f'{float(s):g}' for s in w['time_scales'])}"
+def _workload(document: Document) -> str:
+    w = document.workload
+    text = f"{w.rockets:,} rockets, seed {w.seed}, measure {w.measure}, {w.clock} clock, modes {','.join(w.modes)}"
+    if w.time_scales:
+        text += f", time scales {','.join(f'{s:g}' for s in w.time_scales)}"
     return text
 
 
 def _method(result: compare.Comparison) -> str:
-    methods = sorted({row.test.method for row in result.figures})
+    methods = sorted({row.test.method for row in result.figures if row.test is not None})
     lateness = ("not gated" if result.lateness_threshold is None
                 else f"±{result.lateness_threshold * 100:g}%")
     return (f"test: {result.test_name} ({', '.join(methods) or 'no figures'}); significant at p < "
-            f"{result.alpha:g}; threshold ±{result.threshold * 100:g}% (lateness: {lateness}); "
+            f"{result.alpha:g}; threshold ±{result.threshold * 100:g}% (lateness: {lateness}; instruction "
+            f"counts: exact, ±{result.instr_threshold * 100:g}% plus measured drift); "
             f"base/new = median over processes")
 
 
 def _figure_cells(row: compare.FigureRow) -> list[str]:
     return [run_name(row.mode, row.scheduler, row.time_scale), row.label, fmt_value(row.base, row.unit),
-            fmt_value(row.new, row.unit), fmt_change(row.change), fmt_p(row.test.p_value),
-            f"{row.test.n_y}/{row.test.n_x}", verdict_text(row)]
+            fmt_value(row.new, row.unit), fmt_change(row.change), fmt_p(row.test),
+            f"{len(row.base_values)}/{len(row.new_values)}", verdict_text(row)]
 
 
 def verdict_text(row: compare.FigureRow) -> str:
@@ -221,7 +233,7 @@ def outcome(result: compare.Comparison) -> str:
     parts = []
     if result.slower:
         listed = ", ".join(f"{figure_name(r)} {fmt_change(r.change)} "
-                           f"(p={fmt_p(r.test.p_value)})" for r in result.slower)
+                           f"(p={fmt_p(r.test)})" for r in result.slower)
         parts.append(f"{len(result.slower)} figure(s) significantly slower beyond {threshold}: {listed}")
     if result.broken:
         listed = ", ".join(run_name(r.mode, r.scheduler, r.time_scale) for r in result.broken)
@@ -232,7 +244,7 @@ def outcome(result: compare.Comparison) -> str:
 HEADERS = ("run", "figure", "base", "new", "change", "p", "n base/new", "verdict")
 
 
-def render(result: compare.Comparison, base: dict[str, Any], new: dict[str, Any]) -> str:
+def render(result: compare.Comparison, base: Document, new: Document) -> str:
     lines = [f"BASE {result.base_name}: {_describe(base)}", f"NEW  {result.new_name}: {_describe(new)}",
              f"workload: {_workload(base)}", _method(result), ""]
     if result.figures:
@@ -248,7 +260,7 @@ def render(result: compare.Comparison, base: dict[str, Any], new: dict[str, Any]
     return "\n".join(lines)
 
 
-def render_markdown(result: compare.Comparison, base: dict[str, Any], new: dict[str, Any]) -> str:
+def render_markdown(result: compare.Comparison, base: Document, new: Document) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 

@@ -54,14 +54,23 @@ Lateness is reported with a verdict but not gated by default: on a busy machine 
 by several hundred per cent between A/A runs. ``--lateness-threshold`` turns gating on.
 
 Gate (``Comparison.exit_code``): 1 when any gated figure is ``slower``, or when a run that is
-valid in BASE is not valid in NEW (invalid, early, failed or skipped): a broken scheduler
-is worse than a slow one. Otherwise 0: ``faster``, ``no change`` and ``inconclusive`` pass.
+valid in BASE is not valid in NEW (invalid, early, suspect, failed or skipped): a broken
+scheduler is worse than a slow one. Otherwise 0: ``faster``, ``no change`` and ``inconclusive`` pass.
 Runs that are not valid in BASE are never compared (their rows say why); a run present
 in only one file is listed, not gated.
 
+Instruction counts (``instructions/…`` figures, Valgrind) are deterministic: the same
+code gives the same count, so they need no significance test. A change beyond
+``--instr-threshold`` (default 1 %), widened by the larger drift either side measured for
+that scheduler over its repeats, is ``slower``/``faster``; anything else is ``no change``.
+
 Refusals (``IncomparableResults``, exit 2 at the CLI): different workloads (rockets,
-seed, modes, time scales, clock), since their figures measure different things; and
-``--normalize floor`` when a file has no floor measurement.
+seed, measure, modes, time scales, clock), since their figures measure different things;
+``--normalize floor`` when a file has no floor measurement; and nothing comparable (no
+run in common: disjoint schedulers, or an empty side). A side that is incomplete (its
+run was interrupted) is named in the verdict: runs it lacks are listed as missing, and a
+run valid in BASE but missing in an incomplete NEW fails the gate, so an interrupted
+``make baseline`` or ``make bench-check`` cannot silently disarm it.
 
 ``--normalize floor`` divides each file's switch cost and CPU per wake by that file's
 floor (the cost of one bare generator ``send``, measured in the same run), so results
@@ -72,21 +81,24 @@ by the kernel's timer slack and the clock, not by CPU speed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from bench.gate import stats
-from bench.results.store import run_key, section
+from bench.results.figures import FIGURES, Figure
+from bench.results.model import Document, RunRecord, Sample, Status, TimedFigures
 
 #: Tuned with scripts/aa_check.py (docs/regressions.md): the smallest threshold at which
 #: back-to-back A/A pairs of the quick suite, on a shared 2-core machine, failed the gate
 #: in at most 1 of 10. A pessimistic figure: re-measure on the CI runner and lower it there.
+#: Wall time is not the precise gate here; instruction counts are (``DEFAULT_INSTR_THRESHOLD``).
 DEFAULT_THRESHOLD = 0.75
+#: Instruction counts move only when the code does: 1 % is far above the drift of every
+#: deterministic scheduler and below any change worth a review.
+DEFAULT_INSTR_THRESHOLD = 0.01
 #: Lateness is not gated unless asked for (``--lateness-threshold``): between back-to-back
-#: A/A runs on the same busy machine it moved by up to +6,000 %, and even a +800 % threshold
-#: failed a third of the A/A pairs. It measures when the kernel wakes the process, which
-#: other load decides more than the scheduler does. Lateness rows still get a verdict.
+#: A/A runs on the same busy machine it moved by up to +6,000 %. It measures when the kernel
+#: wakes the process, which other load decides more than the scheduler does.
 DEFAULT_LATENESS_THRESHOLD: float | None = None
 ALPHA = 0.05
 NORMALIZATIONS = ("floor",)
@@ -101,70 +113,28 @@ class IncomparableResults(Exception):
 
 
 @dataclass(frozen=True)
-class FigureKind:
-    key: str
-    label: str
-    unit: str
-    normalizable: bool
-    lateness: bool  # judged against the lateness threshold
-    values: Callable[[dict[str, Any]], list[float]]  # from a run, in ``unit``
-
-
-def _switch_values(run: dict[str, Any]) -> list[float]:
-    sw = run.get("switch") or {}
-    return [float(v) * 1e9 for v in sw.get("values_s") or []]
-
-
-def _cpu_values(run: dict[str, Any]) -> list[float]:
-    timed = run.get("timed") or {}
-    return [float(v) for v in timed.get("cpu_per_wake_us_values") or []]
-
-
-def _lateness(key: str) -> Callable[[dict[str, Any]], list[float]]:
-    def values(run: dict[str, Any]) -> list[float]:
-        out = []
-        for process in run.get("processes") or []:
-            late = process.get("lateness_us") or {}
-            if late.get(key) is not None:
-                out.append(float(late[key]))
-        return out
-
-    return values
-
-
-FIGURES: dict[str, tuple[FigureKind, ...]] = {
-    "switch": (FigureKind("switch", "switch cost", "ns", True, False, _switch_values),),
-    "timed": (
-        FigureKind("cpu_per_wake", "CPU per wake", "µs", True, False, _cpu_values),
-        FigureKind("lateness_p50", "lateness p50", "µs", False, True, _lateness("p50")),
-        FigureKind("lateness_p99", "lateness p99", "µs", False, True, _lateness("p99")),
-    ),
-}
-
-
-@dataclass(frozen=True)
 class FigureRow:
     """One figure of one run, compared."""
 
     mode: str
     scheduler: str
     time_scale: float | None
-    figure: str  # FigureKind.key
+    figure: str  # Figure.key
     label: str
-    unit: str  # "ns", "µs" or "× floor"
+    unit: str  # "ns", "µs", "instructions" or "× floor"
     base_values: tuple[float, ...]
     new_values: tuple[float, ...]
     base: float  # median of base_values
     new: float
     change: float  # new / base - 1
-    test: stats.MannWhitney  # x = new, y = base
+    test: stats.MannWhitney | None  # x = new, y = base; None for deterministic figures
     threshold: float  # the one this figure was judged against
     verdict: str
     gated: bool = True  # False: shown, but a "slower" verdict does not fail the gate
 
     @property
     def significant(self) -> bool:
-        return self.test.p_value < ALPHA
+        return self.test is None or self.test.p_value < ALPHA
 
 
 @dataclass(frozen=True)
@@ -196,6 +166,7 @@ class Comparison:
     notes: tuple[str, ...]
     alpha: float = ALPHA
     test_name: str = TEST_NAME
+    instr_threshold: float = DEFAULT_INSTR_THRESHOLD
 
     def with_verdict(self, verdict: str) -> list[FigureRow]:
         return [row for row in self.figures if row.verdict == verdict]
@@ -215,61 +186,55 @@ class Comparison:
 
 
 # ---- checks -----------------------------------------------------------------------
-def workload_differences(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def workload_differences(base: Document, new: Document) -> list[str]:
     """What differs between two files' workloads, as "name base vs new" phrases."""
-    wb, wn = section(base)["workload"], section(new)["workload"]
+    wb, wn = base.workload, new.workload
     out = []
-    if wb.get("rockets") != wn.get("rockets"):
-        out.append(f"rockets {_fmt_int(wb.get('rockets'))} vs {_fmt_int(wn.get('rockets'))}")
-    if wb.get("seed") != wn.get("seed"):
-        out.append(f"seed {wb.get('seed')} vs {wn.get('seed')}")
-    modes_b, modes_n = sorted(wb.get("modes") or []), sorted(wn.get("modes") or [])
-    if modes_b != modes_n:
-        out.append(f"modes {','.join(modes_b) or 'none'} vs {','.join(modes_n) or 'none'}")
-    scales_b = sorted(float(s) for s in wb.get("time_scales") or [])
-    scales_n = sorted(float(s) for s in wn.get("time_scales") or [])
-    if scales_b != scales_n:
-        out.append(f"time scales {_fmt_scales(scales_b)} vs {_fmt_scales(scales_n)}")
-    if wb.get("clock", "real") != wn.get("clock", "real"):
-        out.append(f"clock {wb.get('clock', 'real')} vs {wn.get('clock', 'real')}")
+    if wb.rockets != wn.rockets:
+        out.append(f"rockets {wb.rockets:,} vs {wn.rockets:,}")
+    if wb.seed != wn.seed:
+        out.append(f"seed {wb.seed} vs {wn.seed}")
+    if wb.measure != wn.measure:
+        out.append(f"measure {wb.measure} vs {wn.measure}")
+    if sorted(wb.modes) != sorted(wn.modes):
+        out.append(f"modes {','.join(sorted(wb.modes)) or 'none'} vs {','.join(sorted(wn.modes)) or 'none'}")
+    if sorted(wb.time_scales) != sorted(wn.time_scales):
+        out.append(f"time scales {_fmt_scales(sorted(wb.time_scales))} vs {_fmt_scales(sorted(wn.time_scales))}")
+    if wb.clock != wn.clock:
+        out.append(f"clock {wb.clock} vs {wn.clock}")
+    if base.environment.python_flags != new.environment.python_flags:
+        out.append(f"interpreter flags {' '.join(base.environment.python_flags) or 'none'} vs "
+                   f"{' '.join(new.environment.python_flags) or 'none'}")
     return out
 
 
-def check_comparable(base: dict[str, Any], new: dict[str, Any], base_name: str = "BASE",
-                     new_name: str = "NEW") -> None:
+def check_comparable(base: Document, new: Document, base_name: str = "BASE", new_name: str = "NEW") -> None:
     differences = workload_differences(base, new)
     if differences:
         raise IncomparableResults(
             f"cannot compare {base_name} with {new_name}: different workloads ({'; '.join(differences)}); "
-            f"measure both with the same --rockets, --seed, --mode, --time-scale and --clock"
+            f"measure both with the same --rockets, --seed, --measure, --mode, --time-scale and --clock"
         )
 
 
-def floor_seconds(document: dict[str, Any], name: str) -> float:
-    floor = section(document).get("floor") or {}
-    mean = floor.get("mean_s")
-    if not isinstance(mean, int | float) or not math.isfinite(mean) or mean <= 0:
+def floor_seconds(document: Document, name: str) -> float:
+    if document.floor is None or document.floor.mean_s <= 0:
         raise IncomparableResults(
             f"{name} has no floor measurement (switch mode not run, or its floor job failed); "
             f"--normalize floor needs one in both files"
         )
-    return float(mean)
+    return document.floor.mean_s
 
 
 # ---- pooling repeated runs ----------------------------------------------------------
-#: Worst first wins when pooling: a run that failed in any file of a side failed.
-_STATUS_RANK = {"valid": 0, "early": 1, "skipped": 2, "invalid": 3, "failed": 4}
-
-
-def pool(documents: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+def pool(documents: Sequence[Document], names: Sequence[str]) -> Document:
     """Several results files of one side (repeated runs of the same code) as one document.
 
     Each run's per-process values are concatenated across the files, so a side measured
-    twice, interleaved with the other side (BASE, NEW, BASE, NEW), carries the noise of
-    two separate moments in its sample instead of one: a burst of load on the machine
-    during one run can no longer masquerade as a difference between the sides. A run's
-    status is its worst across the files. Raises ``IncomparableResults`` when the files'
-    workloads differ.
+    twice, interleaved with the other side (A B B A), carries the noise of two separate
+    moments in its sample instead of one: a burst of load during one run can no longer
+    masquerade as a difference between the sides. A run's status is its worst across the
+    files. Raises ``IncomparableResults`` when the files' workloads differ.
     """
     if len(documents) == 1:
         return documents[0]
@@ -279,40 +244,42 @@ def pool(documents: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str,
         if differences:
             raise IncomparableResults(f"cannot pool {names[0]} with {name}: different workloads "
                                       f"({'; '.join(differences)})")
-    groups: dict[RunKey, list[dict[str, Any]]] = {}
+    groups: dict[RunKey, list[RunRecord]] = {}
     for doc in documents:
-        for run in section(doc)["runs"]:
-            groups.setdefault(run_key(run), []).append(run)
-    runs = [_pool_runs(group, len(documents)) for group in groups.values()]
-    floors = [(section(d).get("floor") or {}).get("mean_s") for d in documents]
-    merged = dict(section(first))
-    merged["runs"] = runs
-    merged["complete"] = all(section(d).get("complete", True) for d in documents)
-    merged["pooled_files"] = len(documents)
-    if all(isinstance(f, int | float) and f > 0 for f in floors):
-        merged["floor"] = {**(section(first).get("floor") or {}),
-                           "mean_s": sum(float(f) for f in floors if f is not None) / len(floors)}
-    else:
-        merged["floor"] = None
-    return {**first, "schedbench": merged}
+        for run in doc.runs:
+            groups.setdefault(run.key, []).append(run)
+    runs = tuple(_pool_runs(group, len(documents)) for group in groups.values())
+    floors = [d.floor for d in documents]
+    floor = None
+    if all(f is not None for f in floors):
+        means = [f.mean_s for f in floors if f is not None]
+        floor = replace(floors[0], mean_s=sum(means) / len(means))  # type: ignore[type-var]
+    return replace(first, runs=runs, complete=all(d.complete for d in documents), floor=floor,
+                   command=f"{len(documents)} pooled files")
 
 
-def _pool_runs(runs: Sequence[dict[str, Any]], files: int) -> dict[str, Any]:
-    worst = max(runs, key=lambda r: _STATUS_RANK.get(r["status"], len(_STATUS_RANK)))
-    out = dict(runs[0])
-    out["status"] = worst["status"]
-    out["reasons"] = list(worst.get("reasons") or [])
+def _pool_runs(runs: Sequence[RunRecord], files: int) -> RunRecord:
+    worst = max(runs, key=lambda r: r.status.severity)
+    reasons = list(worst.reasons)
     if len(runs) < files:
-        out["reasons"].append(f"present in {len(runs)} of {files} pooled files")
-    out["processes"] = [p for r in runs for p in r.get("processes") or []]
-    if all(r.get("switch") for r in runs):
-        values = [float(v) for r in runs for v in r["switch"].get("values_s") or []]
-        out["switch"] = {**runs[0]["switch"], "values_s": values,
-                         "mean_s": sum(values) / len(values) if values else None}
-    if all(r.get("timed") for r in runs):
-        cpu = [float(v) for r in runs for v in r["timed"].get("cpu_per_wake_us_values") or []]
-        out["timed"] = {**runs[0]["timed"], "cpu_per_wake_us_values": cpu}
-    return out
+        reasons.append(f"present in {len(runs)} of {files} pooled files")
+    pooled = replace(runs[0], status=worst.status, reasons=tuple(reasons),
+                     processes=tuple(p for r in runs for p in r.processes))
+    switches = [r.switch for r in runs]
+    if all(isinstance(s, Sample) for s in switches):
+        values = tuple(v for s in switches if s is not None for v in s.values_s)
+        pooled = replace(pooled, switch=replace(switches[0], values_s=values,  # type: ignore[type-var]
+                                                mean_s=sum(values) / len(values)))
+    timed = [r.timed for r in runs]
+    if all(isinstance(t, TimedFigures) for t in timed):
+        cpu = tuple(v for t in timed if t is not None for v in t.cpu_per_wake_us_values)
+        pooled = replace(pooled, timed=replace(timed[0], cpu_per_wake_us_values=cpu))  # type: ignore[type-var]
+    instr = [r.instructions for r in runs]
+    if all(i is not None for i in instr):
+        values = tuple(v for i in instr if i is not None for v in i.values)
+        pooled = replace(pooled, instructions=replace(instr[0], values=values,  # type: ignore[type-var]
+                                                      drift=max(i.drift for i in instr if i is not None)))
+    return pooled
 
 
 # ---- comparing --------------------------------------------------------------------
@@ -335,113 +302,136 @@ def decide(change: float, test: stats.MannWhitney, threshold: float, alpha: floa
     return "inconclusive"  # significant, but ranks and medians point different ways
 
 
-def compare_figure(mode: str, scheduler: str, time_scale: float | None, kind: FigureKind,
-                   base_values: Sequence[float], new_values: Sequence[float], unit: str,
-                   threshold: float, alpha: float = ALPHA, gated: bool = True) -> FigureRow:
+def decide_exact(change: float, threshold: float) -> str:
+    """The verdict for a deterministic figure: the change itself decides, no test."""
+    if math.isnan(change) or 1.0 / (1.0 + threshold) - 1.0 < change < threshold:
+        return "no change"
+    return "slower" if change > 0 else "faster"
+
+
+def compare_figure(run: RunRecord, figure: Figure, base_values: Sequence[float], new_values: Sequence[float],
+                   unit: str, threshold: float, alpha: float = ALPHA, gated: bool = True) -> FigureRow:
     base_c, new_c = stats.median(base_values), stats.median(new_values)
     change = stats.relative_change(base_c, new_c)
-    test = stats.mann_whitney_u(new_values, base_values)
-    return FigureRow(mode, scheduler, time_scale, kind.key, kind.label, unit, tuple(base_values),
-                     tuple(new_values), base_c, new_c, change, test, threshold,
-                     decide(change, test, threshold, alpha), gated)
+    if figure.deterministic:
+        test, verdict = None, decide_exact(change, threshold)
+    else:
+        test = stats.mann_whitney_u(new_values, base_values)
+        verdict = decide(change, test, threshold, alpha)
+    return FigureRow(run.mode, run.scheduler, run.time_scale, figure.key, figure.label, unit, tuple(base_values),
+                     tuple(new_values), base_c, new_c, change, test, threshold, verdict, gated)
 
 
-def compare_documents(base: dict[str, Any], new: dict[str, Any], *, threshold: float = DEFAULT_THRESHOLD,
+def compare_documents(base: Document, new: Document, *, threshold: float = DEFAULT_THRESHOLD,
                       lateness_threshold: float | None = DEFAULT_LATENESS_THRESHOLD, normalize: str | None = None,
+                      instr_threshold: float = DEFAULT_INSTR_THRESHOLD,
                       base_name: str = "BASE", new_name: str = "NEW", alpha: float = ALPHA) -> Comparison:
     """Pair the runs of two loaded results documents and judge every shared figure.
 
-    ``threshold`` applies to the cost figures (switch cost, CPU per wake),
-    ``lateness_threshold`` to lateness p50/p99; when it is None, lateness rows are judged
-    against ``threshold`` for display but never fail the gate.
+    ``threshold`` applies to wall-time cost figures (switch cost, CPU per wake),
+    ``instr_threshold`` (plus measured drift) to instruction counts, ``lateness_threshold``
+    to lateness p50/p99; when it is None, lateness rows are judged against ``threshold``
+    for display but never fail the gate.
 
-    Raises ``IncomparableResults`` for different workloads or a missing floor.
+    Raises ``IncomparableResults`` for different workloads, a missing floor, or nothing
+    in common to compare.
     """
     if normalize is not None and normalize not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {normalize!r}")
     check_comparable(base, new, base_name, new_name)
     floors = (floor_seconds(base, base_name), floor_seconds(new, new_name)) if normalize == "floor" else None
-    base_runs = {run_key(r): r for r in section(base)["runs"]}
-    new_runs = {run_key(r): r for r in section(new)["runs"]}
+    base_runs = {r.key: r for r in base.runs}
+    new_runs = {r.key: r for r in new.runs}
+    if not base_runs or not new_runs:
+        empty = base_name if not base_runs else new_name
+        raise IncomparableResults(f"nothing to compare: {empty} holds no runs")
+    if not set(base_runs) & set(new_runs):
+        raise IncomparableResults(f"nothing to compare: {base_name} and {new_name} share no run (schedulers "
+                                  f"{', '.join(base.schedulers)} vs {', '.join(new.schedulers)})")
     figures: list[FigureRow] = []
     statuses: list[StatusRow] = []
     keys = list(base_runs) + [k for k in new_runs if k not in base_runs]
     for key in sorted(keys, key=_order):
-        mode, scheduler, scale = key
         b, n = base_runs.get(key), new_runs.get(key)
-        status = _status_row(key, b, n)
+        status = _status_row(key, b, n, new.complete)
         if status is not None:
             statuses.append(status)
             continue
         assert b is not None and n is not None
-        for kind in FIGURES.get(mode, ()):
-            bv, nv = kind.values(b), kind.values(n)
+        for figure in FIGURES:
+            if not (figure.applies(b) and figure.applies(n)):
+                continue
+            bv, nv = figure.samples(b), figure.samples(n)
             if not bv or not nv:
                 continue
-            unit = kind.unit
-            if floors is not None and kind.normalizable:
-                scale_to_s = 1e-9 if kind.unit == "ns" else 1e-6
-                bv = [v * scale_to_s / floors[0] for v in bv]
-                nv = [v * scale_to_s / floors[1] for v in nv]
+            unit = figure.unit
+            if floors is not None and figure.normalizable:
+                scale_to_s = 1e-9 if figure.unit == "ns" else 1e-6
+                bv = tuple(v * scale_to_s / floors[0] for v in bv)
+                nv = tuple(v * scale_to_s / floors[1] for v in nv)
                 unit = "× floor"
-            gated = not kind.lateness or lateness_threshold is not None
-            limit = lateness_threshold if kind.lateness and lateness_threshold is not None else threshold
-            figures.append(compare_figure(mode, scheduler, scale, kind, bv, nv, unit, limit, alpha, gated))
+            gated = not figure.lateness or lateness_threshold is not None
+            if figure.deterministic:
+                drift = max(i.drift for i in (b.instructions, n.instructions) if i is not None)
+                limit = instr_threshold + drift
+            elif figure.lateness and lateness_threshold is not None:
+                limit = lateness_threshold
+            else:
+                limit = threshold
+            figures.append(compare_figure(n, figure, bv, nv, unit, limit, alpha, gated))
     notes = _notes(base, new, "BASE", "NEW", figures, floors, alpha)
     return Comparison(base_name, new_name, threshold, lateness_threshold, normalize, tuple(figures),
-                      tuple(statuses), tuple(notes), alpha)
+                      tuple(statuses), tuple(notes), alpha, TEST_NAME, instr_threshold)
 
 
-def _status_row(key: RunKey, base: dict[str, Any] | None, new: dict[str, Any] | None) -> StatusRow | None:
+def _status_row(key: RunKey, base: RunRecord | None, new: RunRecord | None, new_complete: bool) -> StatusRow | None:
     """None when both runs are valid (compare their figures); else the row saying why not."""
     mode, scheduler, scale = key
-    bs = base["status"] if base is not None else None
-    ns = new["status"] if new is not None else None
-    if bs == "valid" and ns == "valid":
+    bs = base.status.value if base is not None else None
+    ns = new.status.value if new is not None else None
+    if bs == Status.VALID.value and ns == Status.VALID.value:
         return None
     if base is None:
-        return StatusRow(mode, scheduler, scale, None, ns, _reasons(new), "only in NEW")
+        return StatusRow(mode, scheduler, scale, None, ns, new.note if new else "", "only in NEW")
     if new is None:
+        if bs == Status.VALID.value and not new_complete:
+            # An interrupted NEW must not pass the gate by measuring less.
+            return StatusRow(mode, scheduler, scale, bs, None, "NEW was interrupted before this run", "broken")
         return StatusRow(mode, scheduler, scale, bs, None, "", "missing in NEW")
-    if bs == "valid":
-        return StatusRow(mode, scheduler, scale, bs, ns, _reasons(new), "broken")
-    if ns == "valid":
-        return StatusRow(mode, scheduler, scale, bs, ns, _reasons(base), "valid only in NEW")
-    return StatusRow(mode, scheduler, scale, bs, ns, _reasons(new) or _reasons(base), "not valid in either")
-
-
-def _reasons(run: dict[str, Any] | None) -> str:
-    if run is None:
-        return ""
-    return "; ".join(str(r) for r in run.get("reasons") or [])
+    if bs == Status.VALID.value:
+        return StatusRow(mode, scheduler, scale, bs, ns, new.note, "broken")
+    if ns == Status.VALID.value:
+        return StatusRow(mode, scheduler, scale, bs, ns, base.note, "valid only in NEW")
+    return StatusRow(mode, scheduler, scale, bs, ns, new.note or base.note, "not valid in either")
 
 
 def _order(key: RunKey) -> tuple[int, float, str]:
     mode, scheduler, scale = key
-    return (0 if mode == "switch" else 1, -(scale or 0.0), scheduler)
+    return ({"switch": 0, "virtual": 1}.get(mode, 2), -(scale or 0.0), scheduler)
 
 
-def _notes(base: dict[str, Any], new: dict[str, Any], base_name: str, new_name: str,
+def _notes(base: Document, new: Document, base_name: str, new_name: str,
            figures: Sequence[FigureRow], floors: tuple[float, float] | None, alpha: float) -> list[str]:
     notes = []
     for doc, name in ((base, base_name), (new, new_name)):
-        pooled = section(doc).get("pooled_files")
-        if pooled:
-            notes.append(f"{name} pools {pooled} results files: each run's per-process values are taken together")
-        if not section(doc).get("complete", True):
-            notes.append(f"{name} is incomplete (the run was interrupted): runs it lacks are listed, not compared")
-    eb, en = section(base)["environment"], section(new)["environment"]
-    machine_b = (eb.get("cpu_model"), eb.get("cpu_count"), eb.get("hostname"))
-    machine_n = (en.get("cpu_model"), en.get("cpu_count"), en.get("hostname"))
-    if machine_b != machine_n and floors is None:
-        notes.append(f"{base_name} and {new_name} ran on different machines ({_machine(eb)} vs {_machine(en)}): "
+        if doc.command.endswith("pooled files"):
+            notes.append(f"{name} pools {doc.command.split()[0]} results files: each run's per-process values "
+                         "are taken together")
+        if not doc.complete:
+            notes.append(f"{name} is INCOMPLETE (its run was interrupted): runs it lacks are listed"
+                         + (", and a run valid in BASE but missing here fails the gate" if name == new_name else ""))
+    eb, en = base.environment, new.environment
+    if (eb.cpu_model, eb.cpu_count, eb.hostname) != (en.cpu_model, en.cpu_count, en.hostname) and floors is None \
+            and base.workload.measure == "time":
+        notes.append(f"{base_name} and {new_name} ran on different machines ({_machine(base)} vs {_machine(new)}): "
                      f"absolute figures differ for that alone; --normalize floor compares them as × floor")
-    if eb.get("python") != en.get("python"):
-        notes.append(f"different Python versions: {eb.get('python')} vs {en.get('python')}")
+    if eb.python != en.python:
+        notes.append(f"different Python versions: {eb.python} vs {en.python}")
     if floors is not None:
         notes.append(f"switch cost and CPU per wake in multiples of each file's floor ({base_name} "
                      f"{floors[0] * 1e9:.1f} ns, {new_name} {floors[1] * 1e9:.1f} ns per send); lateness in µs")
-    weak = sorted({(r.test.n_y, r.test.n_x) for r in figures if stats.min_p_value(r.test.n_y, r.test.n_x) >= alpha})
+    weak = sorted({(r.test.n_y, r.test.n_x) for r in figures
+                   if r.test is not None and stats.min_p_value(r.test.n_y, r.test.n_x) >= alpha})
     if weak:
         sizes = ", ".join(f"{b} vs {n}" for b, n in weak)
         notes.append(f"some figures have too few processes ({sizes}) to ever reach p < {alpha:g}: they can only be "
@@ -449,12 +439,9 @@ def _notes(base: dict[str, Any], new: dict[str, Any], base_name: str, new_name: 
     return notes
 
 
-def _machine(env: dict[str, Any]) -> str:
-    return f"{env.get('cpu_model') or '?'}, {env.get('cpu_count') or '?'} CPUs, host {env.get('hostname') or '?'}"
-
-
-def _fmt_int(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
+def _machine(doc: Document) -> str:
+    env = doc.environment
+    return f"{env.cpu_model}, {env.cpu_count or '?'} CPUs, host {env.hostname or '?'}"
 
 
 def _fmt_scales(scales: Sequence[float]) -> str:

@@ -13,9 +13,10 @@ failed run has no figure worth tracking; its absence is the signal):
   on first upload. ``lower_value``/``upper_value`` are the lowest and highest value over
   the worker processes.
 
-The exported value of each figure is the one ``python -m bench show`` prints: switch cost
-is the mean over all pyperf values, CPU per wake the mean over processes, lateness
-percentiles are over all wakes pooled.
+Which figures exist, their units and values come from the figure registry
+(``bench.results.figures``), the same one ``show`` and ``compare`` use: switch cost is the
+mean over all pyperf values, CPU per wake the mean over processes, lateness percentiles are
+over all wakes pooled, instruction counts the mean over Valgrind repeats.
 """
 
 from __future__ import annotations
@@ -26,20 +27,22 @@ from typing import Any
 
 import numpy as np
 
-from bench.results.store import RANKED_STATUSES, section
+from bench.results.figures import FIGURES, benchmark_name
+from bench.results.model import Document
 
 FORMATS = ("github-action-benchmark", "bencher")
+UNITS = {"ns": "ns/switch", "µs": "µs", "instructions": "instructions"}
 
 
 @dataclass(frozen=True)
 class ExportFigure:
-    benchmark: str  # pyperf-style: "switch/heapq", "timed/0.01/heapq"
-    figure: str  # "switch cost", "CPU per wake", "lateness p50", "lateness p99"
+    benchmark: str  # pyperf-style: "switch/heapq", "timed/0.01/heapq", "instructions/switch/heapq"
+    figure: str  # the registry's label: "switch cost", "CPU per wake", …
     measure: str  # Bencher measure slug
     unit: str
     value: float
     spread: float | None  # one standard deviation, for "range"
-    lowest: float | None  # over processes
+    lowest: float | None  # over processes (or Valgrind repeats)
     highest: float | None
     processes: int
 
@@ -52,46 +55,32 @@ def _spread(values: Sequence[float]) -> tuple[float | None, float | None, float 
     return std, float(arr.min()), float(arr.max())
 
 
-def figures(document: dict[str, Any]) -> list[ExportFigure]:
+def figures(document: Document) -> list[ExportFigure]:
     """Every exportable figure of the valid runs, in results-file order."""
     out: list[ExportFigure] = []
-    for run in section(document)["runs"]:
-        if run["status"] not in RANKED_STATUSES:
+    for run in document.runs:
+        if not run.status.ranked:
             continue
-        scheduler = run["scheduler"]
-        sw, timed = run.get("switch"), run.get("timed")
-        if run["mode"] == "switch" and sw:
-            per_process = [v * 1e9 for v in sw.get("values_s") or []]
-            _, low, high = _spread(per_process)
-            std = sw.get("std_s")
-            out.append(ExportFigure(f"switch/{scheduler}", "switch cost", "latency", "ns/switch", sw["mean_s"] * 1e9,
-                                    None if std is None else std * 1e9, low, high, len(per_process)))
-        elif run["mode"] == "timed" and timed:
-            name = f"timed/{float(run['time_scale']):g}/{scheduler}"
-            cpu = [float(v) for v in timed.get("cpu_per_wake_us_values") or []]
-            std, low, high = _spread(cpu)
-            out.append(ExportFigure(name, "CPU per wake", "cpu-per-wake-us", "µs/wake", float(timed["cpu_per_wake_us"]),
-                                    std, low, high, len(cpu)))
-            late = timed.get("lateness_us") or {}
-            for key in ("p50", "p99"):
-                if late.get(key) is None:
-                    continue
-                per_process = [float(p["lateness_us"][key]) for p in run.get("processes") or []
-                               if (p.get("lateness_us") or {}).get(key) is not None]
-                std, low, high = _spread(per_process)
-                value = float(late[key])
-                # The pooled percentile can fall outside the per-process ones; widen to hold it.
-                low = None if low is None else min(low, value)
-                high = None if high is None else max(high, value)
-                out.append(ExportFigure(name, f"lateness {key}", f"lateness-{key}-us", "µs", value, std, low, high,
-                                        len(per_process)))
+        for figure in FIGURES:
+            value = figure.value(run) if figure.applies(run) else None
+            if value is None:
+                continue
+            samples = figure.samples(run)
+            std, low, high = _spread(samples)
+            if run.switch is not None and figure.key == "switch":
+                std = run.switch.std_s * 1e9
+            # A pooled percentile can fall outside the per-process ones; widen to hold it.
+            low = None if low is None else min(low, value)
+            high = None if high is None else max(high, value)
+            unit = "µs/wake" if figure.key == "cpu_per_wake" else UNITS.get(figure.unit, figure.unit)
+            out.append(ExportFigure(benchmark_name(run), figure.label, figure.bencher_measure, unit, value, std,
+                                    low, high, len(samples)))
     return out
 
 
-def github_action_benchmark(document: dict[str, Any]) -> list[dict[str, Any]]:
+def github_action_benchmark(document: Document) -> list[dict[str, Any]]:
     """customSmallerIsBetter entries: ``[{"name", "unit", "value", "range"?, "extra"?}]``."""
-    env = section(document)["environment"]
-    commit = (env.get("commit") or "unknown")[:12]
+    commit = ", ".join(document.commit_labels)
     out = []
     for f in figures(document):
         entry: dict[str, Any] = {"name": f"{f.benchmark} {f.figure}", "unit": f.unit, "value": f.value}
@@ -100,12 +89,12 @@ def github_action_benchmark(document: dict[str, Any]) -> list[dict[str, Any]]:
         extra = f"{f.processes} processes"
         if f.lowest is not None and f.highest is not None:
             extra += f"; per process {f.lowest:.4g} … {f.highest:.4g}"
-        entry["extra"] = f"{extra}; preset {section(document).get('preset', '?')}; commit {commit}"
+        entry["extra"] = f"{extra}; preset {document.preset}; commit {commit}"
         out.append(entry)
     return out
 
 
-def bencher(document: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+def bencher(document: Document) -> dict[str, dict[str, dict[str, float]]]:
     """Bencher Metric Format: ``{benchmark: {measure: {"value", "lower_value"?, "upper_value"?}}}``."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for f in figures(document):
@@ -117,7 +106,7 @@ def bencher(document: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def export(document: dict[str, Any], fmt: str) -> Any:
+def export(document: Document, fmt: str) -> Any:
     if fmt == "github-action-benchmark":
         return github_action_benchmark(document)
     if fmt == "bencher":

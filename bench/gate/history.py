@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
-import time
 from pathlib import Path
-from typing import Any
 
-from bench.results.store import section
+from bench.results.model import Document
+from bench.results.store import atomic_write
 
 
-def history_name(document: dict[str, Any]) -> str:
-    sb = section(document)
-    commit = (sb["environment"].get("commit") or "nocommit")[:10]
-    if sb["environment"].get("dirty"):
+def history_name(document: Document) -> str:
+    commit = (document.environment.commit or "nocommit")[:10]
+    if document.environment.dirty:
         commit += "-dirty"
-    stamp = sb.get("created_utc") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    stamp = stamp.replace(":", "").replace("-", "")
+    stamp = document.created_utc.replace(":", "").replace("-", "")
     return f"{stamp}-{commit}.json"
 
 
-def keep_history(results: Path, directory: Path, document: dict[str, Any]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+def keep_history(results: Path, directory: Path, document: Document) -> Path:
+    """Copy ``results`` into ``directory``; a copy already there under that name is kept."""
     target = directory / history_name(document)
-    tmp = target.with_suffix(".json.tmp")
-    shutil.copyfile(results, tmp)
-    tmp.replace(target)
+    n = 1
+    while target.exists():
+        n += 1
+        target = directory / history_name(document).replace(".json", f"-{n}.json")
+    atomic_write(target, results.read_bytes())
     return target

@@ -54,9 +54,13 @@ def git_commit(root: Path | None = None) -> dict[str, Any]:
     return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
 
 
-def capture(clock: ClockKind) -> dict[str, Any]:
+def capture(clock: ClockKind, python_flags: tuple[str, ...] = (), worker_python: str | None = None) -> dict[str, Any]:
+    """Everything that can move a figure. ``python_flags`` and ``worker_python`` are what the
+    workers run with (``-O``, another interpreter); the rest describes this process's machine."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
+        "python_flags": list(python_flags),
+        "worker_python": worker_python,
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "executable": sys.executable,

@@ -5,6 +5,9 @@ time budget. A point that exceeds it is stopped and marked ``stopped`` with the 
 and the larger sizes of that series are marked ``stopped`` too ("not run: stopped at a
 smaller N"), so a quadratic design shows where it gave up instead of silently vanishing.
 
+Every dialect's body floor is measured at the same sizes, so a scheduler whose cost per
+resume grows only as fast as its floor's is paying for cache misses, not for its design.
+
 Modes: ``switch`` (zero-length sleeps, every scheduler) and ``virtual`` (the timed
 workload at time scale 1 on the virtual clock, for schedulers that support it), which
 measures timer management at any N without waiting.
@@ -17,108 +20,203 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from bench.measure import environment
 from bench.measure.registry import SchedulerEntry
+from bench.measure.targets import BODY_FLOOR_PREFIX, body_floor_name
+from bench.present import units
+from bench.results.fields import Fields, ResultsError
+from bench.results.model import Document, Environment, Scaling, ScalingPoint, WorkloadInfo
+from bench.results.store import dump
 
 DEFAULT_SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
-#: Seconds one point may take, set-up and memory pass included. Generous for linear
-#: designs at 1M (≈ 20 s for the slowest), fatal for a quadratic one at 100k.
+#: Seconds of the scheduler's ``run`` one point may take (building, validating and the
+#: memory pass are not counted). Generous for linear designs at 1M, fatal for a quadratic
+#: one at 100k.
 DEFAULT_BUDGET_S = 90.0
+#: The child is killed after this many budgets (plus a minute): set-up and the traced
+#: memory pass of a million rockets take several times the run itself.
+HARD_LIMIT_FACTOR = 4
+#: A growth exponent from two or three points is a guess; from four it has an error bar.
+MIN_GROWTH_POINTS = 4
 
 
-def series(entries: Sequence[SchedulerEntry]) -> list[tuple[SchedulerEntry, str]]:
-    out = []
+def series(entries: Sequence[SchedulerEntry]) -> list[tuple[str, str, SchedulerEntry | None]]:
+    """(target, mode, entry) for every series: each scheduler's, and the body floor of every
+    dialect among them at the same sizes (entry None: a harness driver)."""
+    out: list[tuple[str, str, SchedulerEntry | None]] = []
+    dialects = []
     for entry in entries:
-        out.append((entry, "switch"))
+        out.append((entry.name, "switch", entry))
         if entry.available and entry.supports_virtual_clock:
-            out.append((entry, "virtual"))
+            out.append((entry.name, "virtual", entry))
+        if entry.available and entry.dialect not in dialects:
+            dialects.append(entry.dialect)
+    out += [(body_floor_name(d), "switch", None) for d in dialects]
     return out
 
 
-def run_point(entry: SchedulerEntry, mode: str, rockets: int, seed: int, budget: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.measure.scale_point", "--scheduler", entry.name, "--mode", mode,
-           "--rockets", str(rockets), "--seed", str(seed)]
+def run_point(target: str, mode: str, rockets: int, seed: int, budget: float) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.measure.scale_point", "--scheduler", target, "--mode", mode,
+           "--rockets", str(rockets), "--seed", str(seed), "--budget", repr(budget)]
     started = time.monotonic()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget, stdin=subprocess.DEVNULL)
+        # The budget is enforced on the run inside the child; this kill is the backstop
+        # for a point whose building or memory pass never ends.
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget * HARD_LIMIT_FACTOR + 60,
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return {"status": "stopped", "reason": f"exceeded the {budget:g} s budget at N={rockets:,}",
+        return {"status": "stopped", "reason": f"point killed after {budget * HARD_LIMIT_FACTOR + 60:g} s "
+                                               f"(set-up or memory pass) at N={rockets:,}",
                 "elapsed_s": time.monotonic() - started}
     elapsed = time.monotonic() - started
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"status": "failed", "reason": f"exit {proc.returncode}: {tail}", "elapsed_s": elapsed}
-    point: dict[str, Any] = json.loads(lines[-1])
+    try:
+        point = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return {"status": "failed", "reason": "point printed no JSON", "elapsed_s": elapsed}
+    if not isinstance(point, dict):
+        return {"status": "failed", "reason": "point printed no JSON object", "elapsed_s": elapsed}
     point["elapsed_s"] = elapsed
     return point
 
 
+@dataclass
+class Sweep:
+    scaling: Scaling
+    interrupted: bool
+
+    @property
+    def points(self) -> tuple[ScalingPoint, ...]:
+        return self.scaling.points
+
+
 def sweep(entries: Sequence[SchedulerEntry], sizes: Sequence[int], seed: int, budget: float,
-          report: Any = print) -> dict[str, Any]:
-    points: list[dict[str, Any]] = []
-    for entry, mode in series(entries):
-        stopped_at: int | None = None
-        for n in sizes:
-            base = {"scheduler": entry.name, "mode": mode, "rockets": n, "ns_per_resume": None,
-                    "wall_s": None, "tracemalloc_bytes_per_rocket": None, "peak_rss_bytes": None}
-            if not entry.available:
-                points.append({**base, "status": "skipped", "reason": f"unavailable: {entry.error}"})
-                continue
-            if stopped_at is not None:
-                points.append({**base, "status": "stopped",
-                               "reason": f"not run: stopped at N={stopped_at:,} (budget {budget:g} s)"})
-                continue
-            result = run_point(entry, mode, n, seed, budget)
-            point = {**base, **result}
-            points.append(point)
-            report(_progress_line(point))
-            if point["status"] == "stopped":
-                stopped_at = n
-    return {"sizes": list(sizes), "budget_s": budget, "seed": seed, "points": points}
+          report: Any = print) -> Sweep:
+    points: list[ScalingPoint] = []
+    interrupted = False
+    floor_at: dict[tuple[str, int], float] = {}
+    try:
+        for target, mode, entry in series(entries):
+            stopped_at: int | None = None
+            for n in sizes:
+                base = {"scheduler": target, "mode": mode, "rockets": n}
+                if entry is not None and not entry.available:
+                    points.append(_point({**base, "status": "skipped", "reason": f"unavailable: {entry.error}"}))
+                    continue
+                if stopped_at is not None:
+                    points.append(_point({**base, "status": "stopped",
+                                          "reason": f"not run: stopped at N={stopped_at:,} (budget {budget:g} s)"}))
+                    continue
+                point = _point({**base, **run_point(target, mode, n, seed, budget)})
+                if point.ns_per_resume is not None and target.startswith(BODY_FLOOR_PREFIX):
+                    floor_at[(target, n)] = point.ns_per_resume
+                points.append(point)
+                report(_progress_line(point))
+                if point.status == "stopped":
+                    stopped_at = n
+    except KeyboardInterrupt:
+        interrupted = True
+    # Each scheduler point carries the body floor of its dialect at the same N.
+    dialect = {e.name: e.dialect for e in entries if e.available}
+    points = [replace(p, body_floor_ns=floor_at.get((body_floor_name(dialect[p.scheduler]), p.rockets)))
+              if p.mode == "switch" and p.scheduler in dialect else p for p in points]
+    return Sweep(Scaling(tuple(sizes), budget, seed, tuple(points)), interrupted)
 
 
-def _progress_line(p: dict[str, Any]) -> str:
-    head = f"{p['scheduler']:<10} {p['mode']:<8} N={p['rockets']:>9,}"
-    if p["status"] != "ok":
-        return f"{head}  {p['status'].upper()}: {p['reason']}"
-    return (f"{head}  {p['ns_per_resume']:8,.0f} ns/resume  {p['tracemalloc_bytes_per_rocket']:8,.0f} B/rocket"
-            f"  peak RSS {p['peak_rss_bytes'] / 2**20:7,.0f} MiB  ({p['elapsed_s']:.1f} s)")
+def _point(raw: dict[str, Any]) -> ScalingPoint:
+    """A point from the child's JSON; anything malformed becomes a failed point."""
+    known = {k: raw.get(k) for k in ("scheduler", "mode", "rockets", "status", "reason", "ns_per_resume",
+                                      "wall_s", "run_s", "tracemalloc_bytes_per_rocket", "peak_rss_bytes",
+                                      "elapsed_s")}
+    try:
+        return ScalingPoint.from_json(Fields(known, "point"))
+    except ResultsError as exc:
+        return ScalingPoint(str(raw["scheduler"]), str(raw["mode"]), int(raw["rockets"]), "failed",
+                            f"malformed point: {exc}")
 
 
-def growth(points: Sequence[dict[str, Any]]) -> dict[tuple[str, str], float | None]:
-    """Log–log slope of ns/resume between the smallest and largest measured N per series.
+def _progress_line(p: ScalingPoint) -> str:
+    head = f"{p.scheduler:<22} {p.mode:<8} N={p.rockets:>9,}"
+    if p.status != "ok":
+        return f"{head}  {p.status.upper()}: {p.reason}"
+    return (f"{head}  {units.ns(p.ns_per_resume):>8} ns/resume  {units.ns(p.tracemalloc_bytes_per_rocket):>8} "
+            f"B/rocket  run {units.seconds(p.run_s)} s  ({units.seconds(p.elapsed_s)} s in all)")
+
+
+@dataclass(frozen=True)
+class Growth:
+    """The log–log slope of ns/resume against N, least squares, with its standard error."""
+
+    slope: float
+    stderr: float
+    points: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.slope:+.2f} ± {self.stderr:.2f} ({growth_class(self.slope)}, {self.points} points)"
+
+
+def growth(points: Sequence[ScalingPoint]) -> dict[tuple[str, str], Growth | None]:
+    """Growth of cost per resume per series; None with fewer than ``MIN_GROWTH_POINTS``.
 
     ≈ 0: constant cost per resume; small positive (≈ 0.05–0.15 over 4 decades): log N
     (heap depth, cache misses); ≈ 1: linear in N per resume, i.e. quadratic overall.
     """
-    import math
-
-    out: dict[tuple[str, str], float | None] = {}
-    keys = {(p["scheduler"], p["mode"]) for p in points}
-    for key in sorted(keys):
-        ok = sorted((p["rockets"], p["ns_per_resume"]) for p in points
-                    if (p["scheduler"], p["mode"]) == key and p["status"] == "ok" and p["ns_per_resume"])
-        if len(ok) < 2 or ok[0][0] == ok[-1][0]:
+    out: dict[tuple[str, str], Growth | None] = {}
+    for key in dict.fromkeys((p.scheduler, p.mode) for p in points):
+        ok = sorted((p.rockets, p.ns_per_resume) for p in points
+                    if (p.scheduler, p.mode) == key and p.status == "ok" and p.ns_per_resume)
+        if len(ok) < MIN_GROWTH_POINTS:
             out[key] = None
             continue
-        (n0, c0), (n1, c1) = ok[0], ok[-1]
-        out[key] = math.log(c1 / c0) / math.log(n1 / n0)
+        x = np.log([n for n, _ in ok])
+        y = np.log([c for _, c in ok])
+        (slope, _), cov = np.polyfit(x, y, 1, cov=True)
+        out[key] = Growth(float(slope), float(np.sqrt(cov[0, 0])), len(ok))
     return out
 
 
-def merge_into(path: Path, scaling: dict[str, Any], make_empty: Any) -> None:
-    """Put ``scaling`` into the results file at ``path`` (created if missing), atomically."""
-    from bench.results.store import ResultsError, dump_results, load_results
+def growth_class(slope: float) -> str:
+    """Name the growth of cost per resume from its log–log slope."""
+    if slope < 0.05:
+        return "constant"
+    if slope < 0.35:
+        return "≈ log N"
+    return "linear in N per wake"
 
-    try:
-        document = load_results(path)
-    except ResultsError:
-        if path.exists():
-            raise
-        document = make_empty()
-    schedbench = document.pop("schedbench")
-    schedbench["scaling"] = scaling
-    dump_results(path, document, schedbench)
+
+def growth_summary(result: Sweep) -> str:
+    lines = [f"growth of ns/resume (log–log slope ± standard error; needs ≥ {MIN_GROWTH_POINTS} points):"]
+    for (target, mode), g in growth(result.points).items():
+        lines.append(f"  {target:<22} {mode:<8} {'too few points' if g is None else g.label}")
+    return "\n".join(lines)
+
+
+def merge_into(path: Path, result: Sweep, previous: Document | None, command: str) -> Document:
+    """Write the sweep to ``path``: into its scaling section, points merged by (series, N)."""
+    scaling = result.scaling
+    if previous is not None and previous.scaling is not None:
+        mine = {(p.scheduler, p.mode, p.rockets) for p in scaling.points}
+        kept = tuple(p for p in previous.scaling.points if (p.scheduler, p.mode, p.rockets) not in mine)
+        sizes = tuple(sorted({*previous.scaling.sizes, *scaling.sizes}))
+        scaling = replace(scaling, points=kept + scaling.points, sizes=sizes)
+    if previous is None:
+        env = environment.capture("real")
+        previous = Document(
+            created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), command=command, preset="scale",
+            complete=True, interrupted=False, environment=Environment.from_json(Fields(env, "environment")),
+            environment_raw=env, workload=WorkloadInfo(max(scaling.sizes), scaling.seed, "time", (), (), "real"),
+            runs=(),
+        )
+    document = replace(previous, scaling=scaling, complete=previous.complete and not result.interrupted)
+    dump(path, document)
+    return document

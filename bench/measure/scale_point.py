@@ -1,7 +1,13 @@
 """Measure one point of the scaling sweep: one scheduler, one mode, N rockets.
 
-Run as ``python -m bench.measure.scale_point --scheduler heapq --mode switch --rockets 100000``
-in a fresh process, so peak RSS belongs to this point alone. Prints one JSON object.
+Run as ``python -m bench.measure.scale_point --scheduler heapq --mode switch --rockets 100000
+--budget 90`` in a fresh process, so peak RSS belongs to this point alone. Prints one JSON
+object. ``--scheduler body-floor/generator`` measures the body floor at the same N, so cache
+effects of N live coroutines are separated from the scheduler's own growth.
+
+The budget counts the scheduler's ``run`` alone (not building the coroutines, validating or
+tracing memory): a run is stopped by an interval timer armed only around ``run``, and the
+point is ``stopped`` once the runs together exceed the budget.
 
 Two separate passes, because tracing memory distorts time:
 
@@ -18,16 +24,40 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import signal
 import statistics
 import sys
 import tracemalloc
+from types import FrameType
+from typing import Any
 
 from bench.measure.clocks import ClockKind
 from bench.measure.execute import execute_once
-from bench.measure.registry import load_named
+from bench.measure.targets import load_target
+from bench.measure.worker import RunTimeout
 from bench.workload.rockets import Mode, Workload, build_coroutines
 
 MIN_TOTAL_S = 0.3
+
+
+class RunAlarm:
+    """A probe that arms an interval timer for ``run`` alone: the budget never pays for
+    building the coroutines or validating the trace."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.previous: Any = None
+
+    def start(self) -> None:
+        def on_alarm(signum: int, frame: FrameType | None) -> None:
+            raise RunTimeout(f"exceeded {self.seconds:g} s")
+
+        self.previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def stop(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
 MAX_REPEATS = 15
 
 
@@ -53,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("switch", "virtual"), required=True)
     parser.add_argument("--rockets", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1969)
+    parser.add_argument("--budget", type=float, default=90.0)
     args = parser.parse_args(argv)
-    entry = load_named(args.scheduler)
+    entry = load_target(args.scheduler)
     if not entry.available:
         print(json.dumps({"status": "skipped", "reason": f"unavailable: {entry.error}"}))
         return 0
@@ -64,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     per_resume: list[float] = []
     total = 0.0
     while total < MIN_TOTAL_S and len(per_resume) < MAX_REPEATS:
-        outcome = execute_once(entry, workload, clock)
+        try:
+            outcome = execute_once(entry, workload, clock, probe=RunAlarm(max(args.budget - total, 1e-3)))
+        except RunTimeout:
+            print(json.dumps({"status": "stopped", "run_s": args.budget,
+                              "reason": f"exceeded the {args.budget:g} s budget at N={args.rockets:,}"}))
+            return 0
         if not outcome.verdict.valid:
             print(json.dumps({"status": "failed", "reason": f"INVALID: {outcome.verdict.explain()}"}))
             return 0
@@ -78,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "ns_per_resume": statistics.median(per_resume) * 1e9,
         "repeats": len(per_resume),
         "wall_s": total / len(per_resume),
+        "run_s": total,
         "tracemalloc_bytes_per_rocket": bytes_per_rocket,
         "peak_rss_bytes": rss,
     }))

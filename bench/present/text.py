@@ -1,8 +1,20 @@
-"""Plain-text tables for the terminal. Formatting only: callers pass strings."""
+"""Plain-text rendering for the terminal: ``show``, the end-of-run summary, ``list``, ``compare``.
+
+Tables fit ``WIDTH`` columns: when a table's cells do not, its columns are split into
+several blocks that each repeat the scheduler and status columns; notes go under the
+table, one line per row that has one, so a long reason never widens every row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from bench.present import tables as T
+from bench.results.model import Document, Status
+
+WIDTH = 120
+BEST = "*"
+SEP = "  "
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
@@ -15,24 +27,67 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequenc
 
     def line(cells: Sequence[str]) -> str:
         parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, align, strict=True)]
-        return "  ".join(parts).rstrip()
+        return SEP.join(parts).rstrip()
 
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(row) for row in rows]
     return "\n".join(out)
 
 
-def fmt_ns(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1e9:,.0f}"
+def _cell(cell: T.Cell) -> str:
+    return f"{cell.text}{BEST}" if cell.best else (f"{cell.text} " if cell.number else cell.text)
 
 
-def fmt_us(micro: float | None) -> str:
-    if micro is None:
-        return "-"
-    if abs(micro) >= 1000:
-        return f"{micro:,.0f}"
-    return f"{micro:.1f}"
+def render_table(table: T.Table, width: int = WIDTH) -> str:
+    """One ``Table`` as text no wider than ``width`` (columns split into blocks if needed)."""
+    lead_headers = ["scheduler", "status"]
+    lead = [[row.scheduler, row.status.label] for row in table.rows]
+    cells = [[_cell(c) for c in row.cells] for row in table.rows]
+    numeric = [any(row.cells[i].number for row in table.rows) for i in range(len(table.headers))]
+    lead_width = sum(max([len(h), *(len(r[i]) for r in lead)]) for i, h in enumerate(lead_headers)) + 2 * len(SEP)
+    col_widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(table.headers)]
+    blocks: list[list[int]] = [[]]
+    used = lead_width
+    for i, w in enumerate(col_widths):
+        if blocks[-1] and used + w + len(SEP) > width:
+            blocks.append([])
+            used = lead_width
+        blocks[-1].append(i)
+        used += w + len(SEP)
+    parts = [table.title]
+    for block in blocks:
+        headers = lead_headers + [table.headers[i] for i in block]
+        rows = [lead[r] + [cells[r][i] for i in block] for r in range(len(table.rows))]
+        parts.append(render(headers, rows, [False, False, *(numeric[i] for i in block)]))
+    notes = [f"  {row.scheduler}: {row.note}" for row in table.rows if row.note]
+    if notes:
+        parts.append("notes:\n" + "\n".join(notes))
+    if table.footnote:
+        parts.append(table.footnote)
+    return "\n".join(parts)
 
 
-def fmt_s(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds:.3f}"
+def header(doc: Document) -> str:
+    fields = dict(T.header_fields(doc))
+    lines = [f"schedbench results — {doc.created_utc}, preset {doc.preset}, commit {fields['commit']}"]
+    for key in ("workload", "machine", "Python", "workers ran", "timer slack", "GC", "clock", "loop versions",
+                "plugins"):
+        lines.append(f"  {key}: {fields[key]}")
+    if not doc.complete:
+        lines.append("  INCOMPLETE: the run was interrupted; only finished jobs are shown")
+    return "\n".join(lines)
+
+
+def render_document(doc: Document) -> str:
+    """What ``show`` and the end of ``run`` print: context, the answer, then the details."""
+    parts = [header(doc)]
+    parts += [render_table(t) for t in T.all_tables(doc)]
+    parts.append(f"{BEST} best VALID value of the column. EARLY = valid trace but wakes before their deadline; "
+                 "SUSPECT = implausible figures; neither is ranked.")
+    broken = doc.broken_runs
+    if broken:
+        parts.append(f"{len(broken)} run(s) failed or were INVALID/SUSPECT: " + ", ".join(r.label for r in broken))
+    skipped = [r for r in doc.runs if r.status is Status.SKIPPED]
+    if skipped:
+        parts.append(f"{len(skipped)} run(s) skipped: " + "; ".join(f"{r.label}: {r.note}" for r in skipped))
+    return "\n\n".join(parts)

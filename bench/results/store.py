@@ -1,144 +1,213 @@
-"""The results file: a pyperf benchmark suite with schedbench's figures inside it.
+"""Results files on disk: load, write atomically, merge run by run, lock.
 
-One JSON file does both jobs. Its ``version``/``benchmarks``/``metadata`` keys are a
-standard pyperf suite (``python -m pyperf stats|hist|compare_to FILE`` read it; pyperf
-ignores other top-level keys), and the top-level ``schedbench`` key holds what pyperf
-cannot: validation status, per-process CPU and lateness figures, lateness histograms for
-CDFs, failures with reasons, the environment and the workload. Keeping both in one file
-means one atomic write and no sidecar that can go missing or out of step.
+One JSON file does two jobs: its ``version``/``benchmarks``/``metadata`` keys are a standard
+pyperf suite (``python -m pyperf stats|hist|compare_to FILE`` read it; pyperf ignores other
+top-level keys), and its ``schedbench`` key holds what pyperf cannot (``bench.results.model``).
+One file means one atomic write and no sidecar that can go missing or out of step.
 
-``schedbench`` layout (format version 1)::
+Nothing already measured is lost or silently replaced:
 
-    format: "schedbench-results"     version: 1
-    created_utc, command, preset, complete (false when interrupted), interrupted
-    environment: {python, cpu_model, timer_slack_ns, gc_enabled, commit, clock, …}
-    workload: {rockets, seed, modes, time_scales, clock, total_sleeps, expected_resumes}
-    settings: {switch: {processes, values, warmups}, timed: {scale: processes}, run_limit_s}
-    floor: {benchmark, mean_s, std_s, values_s} | null
-    runs: [ {scheduler, origin, dialect, mode, time_scale, clock, status, reasons,
-             benchmark, elapsed_s, processes: [...], switch: {...} | null,
-             timed: {...} | null} ]
-    scaling: {...} | null
-
-Status is ``valid``, ``early`` (valid trace, some wakes before their deadline),
-``invalid`` (wrong trace or resume count), ``failed`` (crashed, timed out, killed) or
-``skipped`` (the scheduler could not be loaded, or cannot run on the chosen clock; the
-reason says which). Only ``valid`` runs are ranked.
-
-Readers go through ``load_results``, which validates once at the boundary and raises
-``ResultsError`` with a one-line message; past it, code trusts the data.
+* ``atomic_write`` is the only way a file is written (results, history, report files):
+  a temporary file in the same directory, fsynced, then renamed over the target. A crash,
+  Ctrl-C or full disk leaves the old file whole. A symlinked target is written *through*
+  (the link stays a link).
+* ``merge`` puts a run into an existing file of the same identity (rockets, seed, measure,
+  interpreter flags, clock): runs it re-measured replace theirs, every other run is kept,
+  and each run keeps when and at which commit it was measured. A different identity is
+  refused with one line naming ``--replace``.
+* ``ResultsLock`` makes a second writer of the same file wait a little, then refuse.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
+import stat
 import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-FORMAT_NAME = "schedbench-results"
-FORMAT_VERSION = 1
-# History: 1 — first version (2026-11).
+from bench.results.fields import ResultsError
+from bench.results.model import Document, RunRecord
 
-STATUSES = ("valid", "early", "invalid", "failed", "skipped")
-RANKED_STATUSES = ("valid",)
+__all__ = ["ResultsError", "atomic_write", "dump", "load", "merge", "refuse_unsafe_output"]
 
-
-class ResultsError(Exception):
-    """A results file that cannot be read; the message is one line naming the file."""
+#: Larger than any results file we write (a default suite is ~1 MB); a bigger "results file"
+#: is something else, and reading it whole could exhaust memory.
+MAX_RESULTS_BYTES = 256 * 2**20
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` so that ``path`` holds either its old content or all of the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``data`` so that ``path`` holds either its old content or all of the new."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         # mkstemp creates the file 0600; a results file is meant to be shared and uploaded.
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w") as fp:
-            fp.write(text)
+        with os.fdopen(fd, "wb") as fp:
+            fp.write(data.encode() if isinstance(data, str) else data)
             fp.flush()
             os.fsync(fp.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
 
-def dump_results(path: Path, pyperf_part: dict[str, Any], schedbench: dict[str, Any]) -> None:
-    """Write one results file atomically; ``pyperf_part`` is a pyperf suite's JSON dict."""
-    document = dict(pyperf_part)
-    document.setdefault("version", "1.0")
-    document.setdefault("benchmarks", [])
-    document["schedbench"] = schedbench
-    atomic_write_text(path, json.dumps(document, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
+def dump(path: Path, document: Document) -> None:
+    text = json.dumps(document.to_json(), sort_keys=True, allow_nan=False) + "\n"
+    atomic_write(path, text)
 
 
-def _json_default(value: object) -> object:
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def load_results(path: str | Path) -> dict[str, Any]:
-    """Read and validate a results file. Returns the whole document."""
-    p = Path(path)
-    if not p.exists():
-        raise ResultsError(f"{p}: no such file")
-    if p.is_dir():
-        raise ResultsError(f"{p}: is a directory, not a results file")
+def read_json(path: Path) -> Any:
+    """A file's JSON, refusing what is not a regular file (a FIFO would hang a reader)."""
+    if not path.exists() and not path.is_symlink():
+        raise ResultsError(f"{path}: no such file")
     try:
-        text = p.read_text()
+        info = path.stat()
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ResultsError(f"{path}: is a directory, not a results file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ResultsError(f"{path}: not a regular file (a FIFO, socket or device); give a results file")
+    if info.st_size > MAX_RESULTS_BYTES:
+        raise ResultsError(f"{path}: {info.st_size:,} bytes is too large for a results file")
+    try:
+        text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{p}: cannot read: {exc}") from None
+        raise ResultsError(f"{path}: cannot read: {exc}") from None
     if not text.strip():
-        raise ResultsError(f"{p}: empty file, not a schedbench results file")
+        raise ResultsError(f"{path}: empty file, not a schedbench results file")
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ResultsError(
-            f"{p}: not valid JSON (truncated or corrupted?): {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    return check_document(document, str(p))
+        raise ResultsError(f"{path}: not valid JSON (truncated or corrupted?): {exc.msg} "
+                           f"(line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ResultsError(f"{path}: JSON nested too deeply") from None
 
 
-def check_document(document: Any, where: str) -> dict[str, Any]:
-    if not isinstance(document, dict) or not isinstance(document.get("schedbench"), dict):
-        raise ResultsError(f"{where}: not a schedbench results file (no 'schedbench' section)")
-    sb = document["schedbench"]
-    if sb.get("format") != FORMAT_NAME:
-        raise ResultsError(f"{where}: not a schedbench results file (format {sb.get('format')!r})")
-    version = sb.get("version")
-    if version != FORMAT_VERSION:
-        raise ResultsError(
-            f"{where}: results format version {version!r} is not supported; this schedbench reads version "
-            f"{FORMAT_VERSION}"
-        )
-    for key, kind in (("runs", list), ("workload", dict), ("environment", dict)):
-        if not isinstance(sb.get(key), kind):
-            raise ResultsError(f"{where}: malformed results: '{key}' missing or not a {kind.__name__}")
-    for i, run in enumerate(sb["runs"]):
-        if not isinstance(run, dict):
-            raise ResultsError(f"{where}: malformed results: run #{i} is not an object")
-        for key in ("scheduler", "mode", "status"):
-            if key not in run:
-                raise ResultsError(f"{where}: malformed results: run #{i} has no '{key}'")
-        if run["status"] not in STATUSES:
-            raise ResultsError(f"{where}: malformed results: run #{i} has unknown status {run['status']!r}")
-    if not isinstance(document.get("benchmarks", []), list):
-        raise ResultsError(f"{where}: malformed results: pyperf 'benchmarks' is not a list")
-    return document
+def load(path: str | Path) -> Document:
+    """Read and validate a results file into the model; ``ResultsError`` names what is wrong."""
+    p = Path(path)
+    return Document.from_json(read_json(p), str(p))
 
 
-def section(document: dict[str, Any]) -> dict[str, Any]:
-    """The schedbench part of a loaded results document."""
-    return document["schedbench"]  # type: ignore[no-any-return]
+def refuse_unsafe_output(output: Path, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse an output that is one of the inputs, a directory, or not a regular file."""
+    if output.exists():
+        info = output.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ResultsError(f"{output}: is a directory; give a file to write")
+        if not stat.S_ISREG(info.st_mode):
+            raise ResultsError(f"{output}: not a regular file; give a file to write")
+        for source in inputs:
+            if source.exists() and os.path.samefile(source, output):
+                raise ResultsError(f"{output}: is also an input; write to another file")
 
 
-def run_key(run: dict[str, Any]) -> tuple[str, str, float | None]:
-    """(mode, scheduler, time_scale): identifies one run across results files."""
-    scale = run.get("time_scale")
-    return run["mode"], run["scheduler"], None if scale is None else float(scale)
+# ---- merging ------------------------------------------------------------------------------
+
+def identity_mismatch(old: Document, new: Document) -> str | None:
+    """Why ``new`` cannot be merged into ``old`` (one phrase), or None."""
+    a, b = old.workload.identity(old.environment), new.workload.identity(new.environment)
+    for key in a:
+        if a[key] != b[key]:
+            return f"{key} {a[key]} in the file, {b[key]} in this run"
+    return None
+
+
+def merge(old: Document, new: Document) -> Document:
+    """``new``'s runs and floors over ``old``'s, run by run; everything else ``new``'s.
+
+    The caller has checked ``identity_mismatch``. pyperf benchmarks are merged by name the
+    same way, so ``pyperf stats`` on the merged file shows what the runs say.
+    """
+    replaced = {r.key for r in new.runs}
+    runs: list[RunRecord] = [r for r in old.runs if r.key not in replaced] + list(new.runs)
+    timer = {t.time_scale: t for t in old.timer_floors} | {t.time_scale: t for t in new.timer_floors}
+    scales = sorted({*old.workload.time_scales, *new.workload.time_scales}, reverse=True)
+    modes = tuple(dict.fromkeys([*old.workload.modes, *new.workload.modes]))
+    return replace(
+        new,
+        runs=tuple(runs),
+        floor=new.floor or old.floor,
+        body_floors={**old.body_floors, **new.body_floors},
+        body_floor_instructions={**old.body_floor_instructions, **new.body_floor_instructions},
+        timer_floors=tuple(timer[s] for s in sorted(timer, reverse=True)),
+        scaling=new.scaling or old.scaling,
+        workload=replace(new.workload, time_scales=tuple(scales), modes=modes),
+        pyperf=merge_pyperf(old.pyperf, new.pyperf),
+        complete=new.complete and old.complete,
+    )
+
+
+def merge_pyperf(old: Any, new: Any) -> dict[str, Any]:
+    """Two pyperf suite dicts merged by benchmark name, ``new`` winning."""
+    def name(bench: Any) -> str | None:
+        meta = bench.get("metadata", {}) if isinstance(bench, dict) else {}
+        return meta.get("name") if isinstance(meta, dict) else None
+
+    old_benches = old.get("benchmarks", []) if isinstance(old, dict) else []
+    new_benches = new.get("benchmarks", []) if isinstance(new, dict) else []
+    taken = {name(b) for b in new_benches}
+    merged = dict(old) if isinstance(old, dict) else {}
+    merged.update(new if isinstance(new, dict) else {})
+    merged["benchmarks"] = [b for b in old_benches if name(b) not in taken] + list(new_benches)
+    return merged
+
+
+# ---- locking ------------------------------------------------------------------------------
+
+class ResultsLock:
+    """An exclusive ``flock`` on ``.<name>.lock`` beside a results file, for the whole run.
+
+    Two runs writing the same file would each merge into what they read at the start and
+    the last rename would win, dropping the other's runs. The second run waits up to
+    ``wait_s`` for the first, then refuses with one line.
+    """
+
+    def __init__(self, path: Path, wait_s: float = 2.0) -> None:
+        self.path = path.parent / f".{path.name}.lock"
+        self.wait_s = wait_s
+        self.fd: int | None = None
+
+    def __enter__(self) -> ResultsLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                    os.close(fd)
+                    raise ResultsError(f"{self.path.parent / self.path.name[1:-5]}: another schedbench run is "
+                                       "writing this file; wait for it or choose another --output") from None
+                time.sleep(0.05)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    with ResultsLock(path):
+        yield

@@ -1,0 +1,452 @@
+"""Every table a results file is shown as, built once and rendered three ways.
+
+A ``Table`` is format-neutral: text cells plus flags (a number, the best of its column).
+The terminal (``bench.present.text``), the Markdown summary and the HTML page
+(``reports``) render the same tables, so they cannot disagree about a value.
+
+Ordering: rows are sorted by their table's figure, ranked (VALID) runs first, then the
+runs that are shown but not ranked (EARLY, SUSPECT), then the ones with no figure. Only
+VALID values are flagged best: a fast wrong scheduler must never win. A ranking marks
+a place as tied (``≈``) when the difference to the place above is within the noise:
+the two runs' mean ± one standard deviation overlap (wall time), or the difference is
+below the measured drift plus 0.1 % (instruction counts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bench.present import units
+from bench.results.model import Document, Percentiles, RunRecord, Status
+
+DASH = units.DASH
+#: Relative difference below which two instruction counts are the same (on top of drift).
+INSTRUCTION_TIE = 0.001
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    number: bool = False
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    scheduler: str
+    status: Status
+    cells: list[Cell]
+    note: str
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: list[str]  # for the cells only; scheduler, status and note columns are implied
+    rows: list[Row]
+    footnote: str = ""
+
+
+def _num(text: str, best: bool = False) -> Cell:
+    return Cell(text, True, best)
+
+
+def _sorted(runs: Sequence[RunRecord], key: Callable[[RunRecord], float | None]) -> list[RunRecord]:
+    """Ranked runs by ``key``, then unranked ones with a value, then those without."""
+    def order(run: RunRecord) -> tuple[int, int, float, str]:
+        value = key(run)
+        has = value is not None and math.isfinite(value)
+        group = 0 if has and run.status.ranked else 1 if has else 2
+        return group, run.status.severity, value if has else math.inf, run.scheduler  # type: ignore[return-value]
+
+    return sorted(runs, key=order)
+
+
+def _best(runs: Sequence[RunRecord], key: Callable[[RunRecord], float | None]) -> RunRecord | None:
+    ranked = [(v, r) for r in runs if r.status.ranked and (v := key(r)) is not None and math.isfinite(v)]
+    return min(ranked, key=lambda vr: vr[0])[1] if ranked else None
+
+
+def _spread(run: RunRecord) -> tuple[float, float] | None:
+    """(value, noise) of a run's headline figure, for tie marking."""
+    if run.instructions is not None:
+        value = run.instructions.per_unit
+        return value, value * (run.instructions.drift + INSTRUCTION_TIE)
+    if run.switch is not None:
+        return run.switch.mean_ns, run.switch.std_s * 1e9
+    return None
+
+
+def tied(upper: RunRecord, lower: RunRecord) -> bool:
+    a, b = _spread(upper), _spread(lower)
+    if a is None or b is None:
+        return False
+    return abs(b[0] - a[0]) <= max(a[1], b[1])
+
+
+def ranks(runs: Sequence[RunRecord]) -> list[str]:
+    """Place labels for runs already in order: ``1``, ``≈1`` (within noise of the one above), ``3``."""
+    out: list[str] = []
+    place = 0
+    for i, run in enumerate(runs):
+        if not run.status.ranked:
+            out.append(DASH)
+            continue
+        if i > 0 and runs[i - 1].status.ranked and tied(runs[i - 1], run):
+            out.append(f"≈{place}")
+        else:
+            place = i + 1
+            out.append(str(place))
+    return out
+
+
+# ---- the answer ------------------------------------------------------------------------
+
+def ranking_table(doc: Document) -> Table | None:
+    """Schedulers ranked by what they add per switch over their dialect's body floor."""
+    runs = doc.runs_in("switch")
+    if not runs:
+        return None
+    if doc.workload.measure == "instructions":
+        return _instruction_ranking(doc, runs)
+    has_body = bool(doc.body_floors)
+    key = doc.overhead_ns if has_body else doc.switch_ns
+    ordered = _sorted(runs, key)
+    places = ranks(ordered)
+    best = _best(ordered, key)
+    rows = []
+    for run, place in zip(ordered, places, strict=True):
+        rows.append(Row(run.scheduler, run.status, [
+            _num(place),
+            _num(units.ns(doc.overhead_ns(run)), run is best and has_body),
+            _num(units.ns(doc.switch_ns(run)), run is best and not has_body),
+            _num(units.ns(doc.body_floor_ns(run.dialect))),
+            _num(units.times(doc.x_floor(run))),
+        ], run.note))
+    title = "Ranking: what each scheduler adds per switch (switch mode, wall time per resume)"
+    foot = ("overhead = switch cost − the body floor of the scheduler's dialect (the same rocket bodies on the "
+            "cheapest correct loop); ≈ marks a place within the noise of the one above (mean ± std overlap).")
+    if not has_body:
+        foot = "No body floor in this file: ranked by switch cost. ≈ marks a place within the noise of the one above."
+    return Table(title, ["rank", "overhead ns", "switch ns", "body floor ns", "× bare send"], rows, foot)
+
+
+def _instruction_ranking(doc: Document, runs: Sequence[RunRecord]) -> Table:
+    def per_switch(run: RunRecord) -> float | None:
+        return None if run.instructions is None else run.instructions.per_unit
+
+    has_body = bool(doc.body_floor_instructions)
+    key = doc.overhead_instructions if has_body else per_switch
+    ordered = _sorted(runs, key)
+    best = _best(ordered, key)
+    rows = [Row(run.scheduler, run.status, [
+        _num(place),
+        _num(units.instructions(doc.overhead_instructions(run)), run is best and has_body),
+        _num(units.instructions(per_switch(run)), run is best and not has_body),
+        _num(units.instructions(_body_instr(doc, run))),
+    ], run.note) for run, place in zip(ordered, ranks(ordered), strict=True)]
+    return Table("Ranking: instructions each scheduler adds per switch (Valgrind, run() alone)",
+                 ["rank", "overhead instr", "instr/switch", "body floor instr"], rows,
+                 "≈ marks a place within the measured drift (+0.1 %) of the one above.")
+
+
+def _body_instr(doc: Document, run: RunRecord) -> float | None:
+    floor = doc.body_floor_instructions.get(run.dialect or "")
+    return None if floor is None else floor.per_unit
+
+
+def timer_answer_tables(doc: Document) -> list[Table]:
+    """Per time scale: lateness p50/p99 (µs and × timer floor) and CPU per wake, by p99."""
+    tables = []
+    for scale in doc.time_scales:
+        runs = doc.runs_in("timed", scale)
+
+        def p99(run: RunRecord) -> float | None:
+            return None if run.timed is None else run.timed.lateness_us.p99
+
+        def cpu(run: RunRecord) -> float | None:
+            return None if run.timed is None else run.timed.cpu_per_wake_us
+
+        ordered = _sorted(runs, p99)
+        best_p99, best_cpu = _best(runs, p99), _best(runs, cpu)
+        rows = []
+        for run in ordered:
+            t = run.timed
+            rows.append(Row(run.scheduler, run.status, [
+                _num(units.us(t.lateness_us.p50 if t else None)),
+                _num(units.us(p99(run)), run is best_p99),
+                _num(units.times(doc.x_timer_floor(run, "p50"))),
+                _num(units.times(doc.x_timer_floor(run, "p99"))),
+                _num(units.us(cpu(run)), run is best_cpu),
+            ], run.note))
+        floor = doc.timer_floor(scale)
+        title = f"Time scale {scale:g} s per tick: timer lateness and CPU per useful wake"
+        foot = ""
+        if floor is not None:
+            ref = floor.reference
+            foot = (f"timer floor (this machine, {'lowered' if floor.blocking_lowered else 'default'} timer slack): "
+                    f"p50 {units.us(ref.p50)} µs, p99 {units.us(ref.p99)} µs")
+        tables.append(Table(title, ["p50 µs", "p99 µs", "p50 × timer floor", "p99 × timer floor", "CPU/wake µs"],
+                            rows, foot))
+    return tables
+
+
+# ---- details ---------------------------------------------------------------------------
+
+def switch_table(doc: Document) -> Table | None:
+    runs = doc.runs_in("switch")
+    if not runs or doc.workload.measure != "time":
+        return None
+    ordered = _sorted(runs, doc.switch_ns)
+    best = _best(runs, doc.switch_ns)
+    rows = []
+    for run in ordered:
+        sw = run.switch
+        rows.append(Row(run.scheduler, run.status, [
+            _num(DASH if sw is None else f"{units.ns(sw.mean_ns)} ± {units.ns(sw.std_s * 1e9)}", run is best),
+            _num(units.ns(doc.body_floor_ns(run.dialect))),
+            _num(units.ns(doc.overhead_ns(run))),
+            _num(units.times(doc.x_floor(run))),
+            _num(units.count(run.resumes)),
+            Cell(run.origin_label),
+        ], run.note))
+    title = "Switch cost (switch mode): wall time per rocket resume"
+    if doc.floor is not None:
+        title += f"; bare send {units.ns(doc.floor.mean_ns)} ± {units.ns(doc.floor.std_s * 1e9)} ns"
+    return Table(title, ["ns per switch (± std)", "body floor ns", "overhead ns", "× bare send", "resumes",
+                         "origin"], rows)
+
+
+def _timed_figure(key: str) -> Callable[[RunRecord], float | None]:
+    """A timed figure of a run: a lateness percentile or a ``TimedFigures`` field."""
+    def get(run: RunRecord) -> float | None:
+        if run.timed is None:
+            return None
+        if key in Percentiles.KEYS:
+            return run.timed.lateness_us.get(key)
+        return float(getattr(run.timed, key))
+
+    return get
+
+
+TIMED_HEADERS = ["p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "burst p99 µs", "steady p99 µs",
+                 "CPU/wake µs", "CPU/wall", "wasted/wake", "makespan s (× ideal)", "early wakes"]
+
+
+def timed_tables(doc: Document) -> list[Table]:
+    tables = []
+    virtual = doc.workload.clock == "virtual"
+    keys = Percentiles.KEYS
+    for scale in doc.time_scales:
+        runs = doc.runs_in("timed", scale)
+        best = {k: _best(runs, _timed_figure(k)) for k in (*keys, "cpu_per_wake_us", "makespan_s")}
+        rows = []
+        ideal = None
+        for run in _sorted(runs, _timed_figure("p99")):
+            t = run.timed
+            if t is None:
+                rows.append(Row(run.scheduler, run.status, [_num(DASH) for _ in TIMED_HEADERS], run.note))
+                continue
+            ideal = t.ideal_makespan_s
+            span = f"{t.makespan_s:.3f}" + ("" if t.makespan_x_ideal is None else f" ({t.makespan_x_ideal:.2f}×)")
+            cells = [_num(units.us(t.lateness_us.get(k)), best[k] is run) for k in keys]
+            cells += [
+                _num(units.us(t.burst_lateness_us.p99 if t.burst_lateness_us else None)),
+                _num(units.us(t.steady_lateness_us.p99 if t.steady_lateness_us else None)),
+                _num(units.us(t.cpu_per_wake_us), best["cpu_per_wake_us"] is run),
+                _num(units.percent(t.utilisation)),
+                _num(DASH if t.wasted_per_wake is None else f"{t.wasted_per_wake:,.1f}"),
+                # A makespan on the virtual clock is the clock's own arithmetic: not a figure.
+                _num(DASH if virtual else span, best["makespan_s"] is run and not virtual),
+                _num(f"{t.early_wakes:,} (worst {units.us(t.worst_early_us)} µs)" if t.early_wakes else "0"),
+            ]
+            rows.append(Row(run.scheduler, run.status, cells, run.note))
+        title = f"Timed mode, time scale {scale:g} s per tick" + (", virtual clock" if virtual else "")
+        if ideal and not virtual:
+            title += f" (ideal makespan {ideal:.3f} s)"
+        foot = ("burst: wakes due while rockets were still being started (all start at t = 0); "
+                "steady: the rest.")
+        tables.append(Table(title, list(TIMED_HEADERS), rows, foot))
+    return tables
+
+
+def floors_table(doc: Document) -> Table | None:
+    """The floors measured in the same run: what no scheduler can beat on this machine."""
+    rows: list[Row] = []
+    if doc.floor is not None:
+        rows.append(Row("bare send", Status.VALID, [Cell("one gen.send(None)"),
+                                                     _num(f"{units.ns(doc.floor.mean_ns)} ns"),
+                                                     _num(DASH), _num(DASH), _num(DASH)], ""))
+    for dialect, sample in sorted(doc.body_floors.items()):
+        rows.append(Row(f"body floor ({dialect})", Status.VALID,
+                        [Cell("rocket bodies, cheapest loop"),
+                         _num(f"{units.ns(sample.mean_ns)} ± {units.ns(sample.std_s * 1e9)} ns"),
+                         _num(DASH), _num(DASH), _num(DASH)], ""))
+    for dialect, instr in sorted(doc.body_floor_instructions.items()):
+        rows.append(Row(f"body floor ({dialect})", Status.VALID,
+                        [Cell(f"instructions per {instr.unit}"), _num(units.instructions(instr.per_unit)),
+                         _num(DASH), _num(DASH), _num(DASH)], "Valgrind, run() alone"))
+    for floor in doc.timer_floors:
+        variants = [("blocking, default slack", floor.blocking_default),
+                    ("blocking, lowered slack", floor.blocking_lowered), ("spinning", floor.spin)]
+        for name, pct in variants:
+            if pct is None:
+                continue
+            rows.append(Row(f"timer floor @ {floor.time_scale:g}", Status.VALID,
+                            [Cell(f"{name}, {floor.wakes:,} wakes"), _num(DASH), _num(units.us(pct.p50)),
+                             _num(units.us(pct.p99)), _num(units.us(pct.p99_9))], ""))
+    if not rows:
+        return None
+    return Table("Floors measured in the same run", ["what", "per switch", "late p50 µs", "late p99 µs",
+                                                     "late p99.9 µs"], rows)
+
+
+def instruction_table(doc: Document) -> Table | None:
+    runs = [r for r in doc.runs if r.instructions is not None or doc.workload.measure == "instructions"]
+    if not runs or doc.workload.measure != "instructions":
+        return None
+
+    def value(run: RunRecord) -> float | None:
+        return None if run.instructions is None else run.instructions.per_unit
+
+    rows = []
+    for mode in ("switch", "virtual"):
+        group = [r for r in runs if r.mode == mode]
+        best = _best(group, value)
+        for run in _sorted(group, value):
+            i = run.instructions
+            rows.append(Row(run.scheduler, run.status, [
+                Cell(mode),
+                _num(units.instructions(value(run)), run is best),
+                _num(units.instructions(doc.overhead_instructions(run))),
+                _num(DASH if i is None else f"{i.drift * 100:.3f}%"),
+                _num(DASH if i is None or i.estimated_cycles_per_unit is None
+                     else units.count(i.estimated_cycles_per_unit)),
+                Cell(DASH if i is None else ("warmed" if i.warmed else "first run")),
+            ], run.note))
+    return Table("Instructions (Valgrind): per resume in switch mode, per useful wake on the virtual clock",
+                 ["mode", "instructions", "overhead", "drift", "est. cycles", "counted"], rows,
+                 "overhead = instructions − the body floor of the dialect; drift = largest spread over repeats.")
+
+
+SCALING_HEADERS = ["mode", "N", "ns/resume", "body floor ns", "run s", "bytes/rocket", "peak RSS MB"]
+
+
+def scaling_table(doc: Document) -> Table | None:
+    scaling = doc.scaling
+    if scaling is None:
+        return None
+    rows = []
+    for p in scaling.points:
+        status = Status.VALID if p.status == "ok" else Status.SKIPPED if p.status == "skipped" else Status.FAILED
+        rows.append(Row(p.scheduler, status, [
+            Cell(p.mode), _num(f"{p.rockets:,}"), _num(units.ns(p.ns_per_resume)), _num(units.ns(p.body_floor_ns)),
+            _num(units.seconds(p.run_s if p.run_s is not None else p.wall_s)),
+            _num(units.ns(p.tracemalloc_bytes_per_rocket)),
+            _num(DASH if p.peak_rss_bytes is None else f"{p.peak_rss_bytes / 2**20:,.1f}"),
+        ], "" if p.status == "ok" else f"{p.status.upper()}: {p.reason or 'no reason recorded'}"))
+    return Table(f"Scaling with the number of rockets (time budget {scaling.budget_s:g} s per point)",
+                 list(SCALING_HEADERS), rows)
+
+
+# ---- one row per scheduler (the Markdown summary) ------------------------------------------
+
+def scheduler_table(doc: Document) -> Table:
+    """Key figures, one row per scheduler, sorted by overhead (or switch cost)."""
+    switch = {r.scheduler: r for r in doc.runs_in("switch")}
+    scales = doc.time_scales
+    timed = {(r.scheduler, r.time_scale): r for r in doc.runs_in("timed")}
+    key = doc.overhead_ns if doc.body_floors else doc.switch_ns
+    best_switch = _best(list(switch.values()), key)
+    best_timed: dict[tuple[float, str], RunRecord | None] = {}
+    for scale in scales:
+        group = [r for (_, s), r in timed.items() if s == scale]
+        best_timed[(scale, "p99")] = _best(group, lambda r: None if r.timed is None else r.timed.lateness_us.p99)
+        best_timed[(scale, "cpu")] = _best(group, lambda r: None if r.timed is None else r.timed.cpu_per_wake_us)
+    headers = ["overhead ns", "switch ns"]
+    for scale in scales:
+        headers += [f"p99 µs @ {scale:g}", f"CPU/wake µs @ {scale:g}"]
+
+    def order(name: str) -> tuple[int, float]:
+        run = switch.get(name)
+        value = key(run) if run else None
+        return (0 if run and run.status.ranked and value is not None else 1, value if value is not None else math.inf)
+
+    rows = []
+    for name in sorted(doc.schedulers, key=order):
+        mine = [r for r in doc.runs if r.scheduler == name]
+        sw = switch.get(name)
+        cells = [_num(units.ns(doc.overhead_ns(sw) if sw else None), sw is not None and sw is best_switch),
+                 _num(units.ns(doc.switch_ns(sw) if sw else None))]
+        for scale in scales:
+            run = timed.get((name, scale))
+            t = run.timed if run else None
+            cells += [_num(units.us(t.lateness_us.p99 if t else None),
+                           run is not None and run is best_timed[(scale, "p99")]),
+                      _num(units.us(t.cpu_per_wake_us if t else None),
+                           run is not None and run is best_timed[(scale, "cpu")])]
+        rows.append(Row(name, Status.worst(r.status for r in mine), cells, problem_note(mine)))
+    return Table("Key figures per scheduler", headers, rows)
+
+
+def problem_note(runs: Sequence[RunRecord]) -> str:
+    """Non-valid runs of one scheduler, runs sharing a status and reason grouped:
+    ``INVALID (switch, timed @ 0.01): rocket lost …``."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for run in runs:
+        if run.status is Status.VALID:
+            continue
+        groups.setdefault((run.status.label, run.note), []).append(run.where)
+    return "; ".join(f"{status} ({', '.join(where)})" + (f": {why}" if why else "")
+                     for (status, why), where in groups.items())
+
+
+# ---- context ---------------------------------------------------------------------------
+
+def header_fields(doc: Document) -> list[tuple[str, str]]:
+    """(label, value) pairs describing where and how the results were measured."""
+    env, w = doc.environment, doc.workload
+    clock_text = w.clock
+    if env.clock_implementation and w.clock == "real":
+        clock_text += f" — {env.clock_implementation}"
+        if env.clock_resolution_s:
+            clock_text += f", resolution {env.clock_resolution_s * 1e9:g} ns"
+    gc = ("on" if env.gc_enabled else "off") + (f" (thresholds {list(env.gc_thresholds)})" if env.gc_thresholds
+                                                else "")
+    plugins = sorted({r.origin_label for r in doc.runs if r.origin != "built-in"})
+    versions = sorted({f"{r.scheduler} {r.version}" for r in doc.runs if r.version})
+    fields = [
+        ("machine", f"{env.cpu_model}, {env.cpu_count or '?'} CPUs"
+                    + (f", governor {env.cpu_governor}" if env.cpu_governor else "")),
+        ("platform", env.platform),
+        ("Python", f"{env.implementation} {env.python}" + (f", pyperf {env.pyperf}" if env.pyperf else "")),
+        ("workers ran", f"{env.worker_python or env.executable} {' '.join(env.python_flags)}".strip()
+                        + ("" if env.python_flags else " (no interpreter flags)")),
+        ("commit", ", ".join(doc.commit_labels)),
+        ("timer slack", "unknown" if env.timer_slack_ns is None else f"{env.timer_slack_ns / 1000:g} µs"),
+        ("GC", gc),
+        ("workload", f"{w.rockets:,} rockets, seed {w.seed}, measure {w.measure}"),
+        ("modes", ", ".join(w.modes) or DASH),
+        ("time scales", ", ".join(f"{s:g} s/tick" for s in w.time_scales) or DASH),
+        ("clock", clock_text),
+        ("loop versions", ", ".join(versions) or DASH),
+        ("plugins", ", ".join(plugins) or "none (built-ins only)"),
+        ("preset", doc.preset),
+        ("date", doc.created_utc),
+        ("command", doc.command),
+    ]
+    if env.valgrind:
+        fields.insert(8, ("Valgrind", env.valgrind))
+    return fields
+
+
+def all_tables(doc: Document) -> list[Table]:
+    """Every table of a document in reading order: the answer, then the details."""
+    out: list[Table] = []
+    for table in (ranking_table(doc), *timer_answer_tables(doc), floors_table(doc), switch_table(doc),
+                  *timed_tables(doc), instruction_table(doc), scaling_table(doc)):
+        if table is not None and table.rows:
+            out.append(table)
+    return out

@@ -1,0 +1,624 @@
+"""The results model: one typed, frozen, validated picture of a results file.
+
+Every reader (``show``, ``compare``, ``export``, ``reports``) and the writer (the suite)
+go through these classes, the way pyperf's ``Run``/``Benchmark`` do: ``Document.from_json``
+checks every field once, at the boundary, and anything wrong is a ``ResultsError`` naming
+the field; past it, code trusts the objects. Values that are *derived* (totals over
+processes, labels, keys, overhead against a floor) are properties here and nowhere else, so
+two outputs cannot compute them two ways.
+
+On-disk format, version 2 (the ``schedbench`` key of a pyperf suite file)::
+
+    format, version, created_utc, command, preset, complete, interrupted
+    environment   machine, interpreter, interpreter flags, timer slack, commit, clock, …
+    workload      rockets, seed, measure (time | instructions), modes, time_scales, clock, …
+    settings      processes and values per job kind (descriptive)
+    floor         bare send: pyperf summary | null
+    body_floors   {dialect: pyperf summary}          (time files)
+    timer_floors  [{time_scale, blocking_default, blocking_lowered, spin}]
+    measurement   how instructions were counted (instruction files)
+    runs          [RunRecord]
+    scaling       {sizes, budget_s, seed, points} | null
+
+Version 1 files (no body or timer floors, no measure) are still read. What changed in 2:
+run records carry ``version``, ``measured_utc`` and ``commit`` (files merge run by run);
+switch figures no longer store ``x_floor``/``overhead_ns`` (derived, see ``Document``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar, Literal
+
+from bench.results.fields import Fields, ResultsError
+
+FORMAT_NAME = "schedbench-results"
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# History: 1 — first version (2026-11). 2 — floors, measure, per-run provenance (2026-11).
+
+Measure = Literal["time", "instructions"]
+MEASURES: tuple[Measure, ...] = ("time", "instructions")
+RunMode = Literal["switch", "timed", "virtual"]
+RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual")
+
+
+class Status(enum.Enum):
+    """A run's verdict. Declaration order is the one ranking: later is worse."""
+
+    VALID = "valid"  # correct trace, plausible figures: ranked
+    EARLY = "early"  # correct trace, some wakes before their deadline: shown, not ranked
+    SUSPECT = "suspect"  # correct trace, implausible figures (below a floor, exact zeros)
+    INVALID = "invalid"  # wrong trace or resume count
+    FAILED = "failed"  # crashed, timed out, killed
+    SKIPPED = "skipped"  # could not be loaded, or cannot run on the chosen clock
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+    @property
+    def ranked(self) -> bool:
+        """Only VALID runs compete for "best"; a fast wrong scheduler must never win."""
+        return self is Status.VALID
+
+    @property
+    def charted(self) -> bool:
+        """VALID runs are charted plainly, EARLY ones flagged; the rest are named, not drawn."""
+        return self in (Status.VALID, Status.EARLY)
+
+    @property
+    def broken(self) -> bool:
+        """Counts as a failure of the run (exit 1 of ``run``, a broken row in ``compare``)."""
+        return self in (Status.SUSPECT, Status.INVALID, Status.FAILED)
+
+    @property
+    def label(self) -> str:
+        return self.value.upper()
+
+    @classmethod
+    def worst(cls, statuses: Any) -> Status:
+        return max(statuses, key=lambda s: s.severity, default=cls.VALID)
+
+
+_SEVERITY = {status: i for i, status in enumerate(Status)}
+STATUS_BY_NAME = {s.value: s for s in Status}
+
+
+def fmt_scale(scale: float | None) -> str:
+    return "" if scale is None else f"{scale:g}"
+
+
+# ---- figures ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Percentiles:
+    """Lateness percentiles in µs, over every wake of a run (or of one process)."""
+
+    p50: float
+    p90: float
+    p99: float
+    p99_9: float
+    max: float
+    mean: float
+
+    KEYS: ClassVar[tuple[str, ...]] = ("p50", "p90", "p99", "p99_9", "max")
+    LABELS: ClassVar[dict[str, str]] = {"p50": "p50", "p90": "p90", "p99": "p99", "p99_9": "p99.9", "max": "max"}
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Percentiles:
+        return cls(f.num("p50"), f.num("p90"), f.num("p99"), f.num("p99_9"), f.num("max"), f.num("mean"))
+
+    def get(self, key: str) -> float:
+        return float(getattr(self, key))
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Lateness counts in log-spaced bins (seconds), plus early and exact-zero counters."""
+
+    edges_s: tuple[float, ...]
+    counts: tuple[int, ...]
+    zero: int
+    early: int
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Histogram:
+        edges, counts = f.nums("edges_s"), f.wholes("counts")
+        if len(edges) != len(counts) + 1:
+            raise ResultsError(f"{f.at('counts')}: {len(counts)} counts for {len(edges)} edges")
+        return cls(edges, counts, f.whole("zero"), f.whole("early"))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A pyperf benchmark summarised: seconds per unit, and each worker process's mean
+    (the independent samples the gate tests)."""
+
+    benchmark: str
+    mean_s: float
+    std_s: float
+    median_s: float
+    values_s: tuple[float, ...]
+
+    @classmethod
+    def from_json(cls, f: Fields, benchmark: str | None = None) -> Sample:
+        mean, median = f.num("mean_s"), f.opt_num("median_s")
+        return cls(benchmark or f.opt_text("benchmark") or "?", mean, f.num("std_s"),
+                   mean if median is None else median, f.nums("values_s"))
+
+    @property
+    def mean_ns(self) -> float:
+        return self.mean_s * 1e9
+
+
+@dataclass(frozen=True)
+class ProcessFigures:
+    """One worker process: its runs averaged (timed mode runs once per process)."""
+
+    runs: int
+    wall_s: float
+    cpu_s: float
+    resumes: int | None
+    wasted: float | None
+    early: int
+    worst_early_s: float
+    lateness_us: Percentiles | None = None
+    cpu_per_wake_us: float | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> ProcessFigures:
+        return cls(f.opt_whole("runs") or 1, f.opt_num("wall_s") or 0.0, f.opt_num("cpu_s") or 0.0,
+                   f.opt_whole("resumes"), f.opt_num("wasted"), f.opt_whole("early") or 0,
+                   f.opt_num("worst_early_s") or 0.0, f.opt("lateness_us", Percentiles.from_json),
+                   f.opt_num("cpu_per_wake_us"))
+
+
+@dataclass(frozen=True)
+class TimedFigures:
+    """Timed mode on the real clock: lateness, CPU cost and makespan, pooled over processes."""
+
+    runs: int
+    wakes: int
+    lateness_us: Percentiles
+    lateness_hist: Histogram
+    early_wakes: int
+    worst_early_us: float
+    cpu_per_wake_us: float
+    cpu_per_wake_us_values: tuple[float, ...]
+    utilisation: float | None
+    wasted_resumes: float | None
+    wasted_per_wake: float | None
+    makespan_s: float
+    makespan_std_s: float
+    makespan_values_s: tuple[float, ...]
+    ideal_makespan_s: float
+    makespan_x_ideal: float | None
+    #: Wakes due while rockets were still being started (all start at t = 0), and the rest.
+    burst_lateness_us: Percentiles | None = None
+    steady_lateness_us: Percentiles | None = None
+    burst_wakes: int | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> TimedFigures:
+        return cls(
+            f.whole("runs"), f.whole("wakes"), Percentiles.from_json(f.obj("lateness_us")),
+            Histogram.from_json(f.obj("lateness_hist")), f.whole("early_wakes"), f.num("worst_early_us"),
+            f.num("cpu_per_wake_us"), f.nums("cpu_per_wake_us_values"), f.opt_num("utilisation"),
+            f.opt_num("wasted_resumes"), f.opt_num("wasted_per_wake"), f.num("makespan_s"),
+            f.num("makespan_std_s"), f.nums("makespan_values_s"), f.num("ideal_makespan_s"),
+            f.opt_num("makespan_x_ideal"), f.opt("burst_lateness_us", Percentiles.from_json),
+            f.opt("steady_lateness_us", Percentiles.from_json), f.opt_whole("burst_wakes"),
+        )
+
+
+@dataclass(frozen=True)
+class InstructionFigures:
+    """Instructions counted under Valgrind for ``run`` alone, per resume or per useful wake.
+
+    Deterministic: repeats of the same code differ only by what the loop itself randomises
+    (``drift``, the largest relative spread over the repeats).
+    """
+
+    per_unit: float
+    unit: str  # "resume" (switch mode) or "wake" (timed workload on the virtual clock)
+    values: tuple[float, ...]  # per repeat, per unit
+    total: int  # instructions of one run (the first repeat)
+    drift: float
+    method: str
+    warmed: bool
+    profile: str | None = None
+    top_functions: tuple[tuple[str, int], ...] = ()
+    estimated_cycles_per_unit: float | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> InstructionFigures:
+        top = []
+        for i, item in enumerate(f.items("top_functions")):
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                    and isinstance(item[1], int) and not isinstance(item[1], bool)):
+                raise ResultsError(f"{f.at('top_functions')}[{i}]: expected [function, count]")
+            top.append((item[0], item[1]))
+        return cls(f.num("per_unit"), f.choice("unit", {"resume": "resume", "wake": "wake"}), f.nums("values"),
+                   f.whole("total"), f.num("drift"), f.text("method"), f.flag("warmed"), f.opt_text("profile"),
+                   tuple(top), f.opt_num("estimated_cycles_per_unit"))
+
+
+@dataclass(frozen=True)
+class TimerFloor:
+    """How late this machine wakes a thread that waits the workload's gaps at one time scale."""
+
+    time_scale: float
+    wakes: int
+    blocking_default: Percentiles
+    blocking_lowered: Percentiles | None  # timer slack lowered; None where Linux refused
+    spin: Percentiles | None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> TimerFloor:
+        return cls(f.num("time_scale"), f.whole("wakes"), Percentiles.from_json(f.obj("blocking_default")),
+                   f.opt("blocking_lowered", Percentiles.from_json), f.opt("spin", Percentiles.from_json))
+
+    @property
+    def reference(self) -> Percentiles:
+        """What "× timer floor" divides by: the careful (lowered-slack) blocking floor."""
+        return self.blocking_lowered or self.blocking_default
+
+
+# ---- runs -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One (scheduler × mode × time scale) job: its status and, when it ran, its figures."""
+
+    scheduler: str
+    origin: str
+    dialect: str | None
+    mode: RunMode
+    time_scale: float | None
+    clock: str
+    status: Status
+    reasons: tuple[str, ...]
+    elapsed_s: float
+    benchmark: str | None = None
+    processes: tuple[ProcessFigures, ...] = ()
+    switch: Sample | None = None
+    timed: TimedFigures | None = None
+    instructions: InstructionFigures | None = None
+    resumes: int | None = None
+    wasted: float | None = None
+    version: str | None = None
+    measured_utc: str | None = None
+    commit: str | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> RunRecord:
+        mode = f.choice("mode", {m: m for m in RUN_MODES})
+        scale = f.opt_num("time_scale")
+        if mode == "timed" and scale is None:
+            raise ResultsError(f"{f.at('time_scale')}: missing (a timed run needs its time scale)")
+        bench = f.opt_text("benchmark")
+        return cls(
+            f.text("scheduler"), f.opt_text("origin") or "?", f.opt_text("dialect"), mode,
+            scale if mode == "timed" else None, f.opt_text("clock") or "real",
+            f.choice("status", STATUS_BY_NAME), f.texts("reasons"), f.opt_num("elapsed_s") or 0.0, bench,
+            tuple(ProcessFigures.from_json(p) for p in f.objs("processes")),
+            f.opt("switch", lambda s: Sample.from_json(s, bench)), f.opt("timed", TimedFigures.from_json),
+            f.opt("instructions", InstructionFigures.from_json), f.opt_whole("resumes"), f.opt_num("wasted"),
+            f.opt_text("version"), f.opt_text("measured_utc"), f.opt_text("commit"),
+        )
+
+    @property
+    def key(self) -> tuple[str, str, float | None]:
+        """(mode, scheduler, time scale): what identifies a run across results files."""
+        return self.mode, self.scheduler, self.time_scale
+
+    @property
+    def where(self) -> str:
+        return self.mode + (f" @ {self.time_scale:g}" if self.time_scale is not None else "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.scheduler} ({self.where})"
+
+    @property
+    def note(self) -> str:
+        return "; ".join(self.reasons)
+
+    @property
+    def early_wakes(self) -> int:
+        """Early wakes over every process of the run (not the first process's alone)."""
+        if self.timed is not None:
+            return self.timed.early_wakes
+        return sum(p.early for p in self.processes)
+
+    @property
+    def origin_label(self) -> str:
+        return self.origin + (f" ({self.version})" if self.version and self.origin == "built-in" else "")
+
+
+# ---- context ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Environment:
+    """The machine and interpreter state that can move a measurement."""
+
+    python: str
+    implementation: str
+    executable: str
+    platform: str
+    cpu_model: str
+    cpu_count: int | None
+    timer_slack_ns: int | None
+    gc_enabled: bool
+    commit: str | None
+    dirty: bool | None
+    hostname: str | None = None
+    cpu_governor: str | None = None
+    load_avg_1m: float | None = None
+    gc_thresholds: tuple[int, ...] = ()
+    pyperf: str | None = None
+    clock_implementation: str | None = None
+    clock_resolution_s: float | None = None
+    captured_utc: str | None = None
+    python_flags: tuple[str, ...] = ()
+    worker_python: str | None = None  # another interpreter for the workers, when asked for
+    valgrind: str | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Environment:
+        clock = f.opt_obj("clock")
+        return cls(
+            f.opt_text("python") or "?", f.opt_text("implementation") or "?", f.opt_text("executable") or "?",
+            f.opt_text("platform") or "?", f.opt_text("cpu_model") or "?", f.opt_whole("cpu_count"),
+            f.opt_whole("timer_slack_ns"), f.flag("gc_enabled", True), f.opt_text("commit"),
+            f.flag("dirty") if f.has("dirty") else None, f.opt_text("hostname"), f.opt_text("cpu_governor"),
+            f.opt_num("load_avg_1m"), f.wholes("gc_thresholds"), f.opt_text("pyperf"),
+            clock.opt_text("implementation") if clock else None, clock.opt_num("resolution_s") if clock else None,
+            f.opt_text("captured_utc"), f.texts("python_flags"), f.opt_text("worker_python"), f.opt_text("valgrind"),
+        )
+
+    @property
+    def commit_label(self) -> str:
+        """The one way a commit is written everywhere: 12 hex digits, ``+dirty`` when uncommitted."""
+        return short_commit(self.commit, self.dirty)
+
+
+def short_commit(commit: str | None, dirty: bool | None = False) -> str:
+    return (commit or "unknown")[:12] + ("+dirty" if dirty else "")
+
+
+@dataclass(frozen=True)
+class WorkloadInfo:
+    """What was measured: a file's identity. Two files with different identities never merge
+    and never compare."""
+
+    rockets: int
+    seed: int
+    measure: Measure
+    modes: tuple[str, ...]
+    time_scales: tuple[float, ...]
+    clock: str
+    total_sleeps: int | None = None
+    expected_resumes: int | None = None
+    ideal_makespan_ticks: float | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> WorkloadInfo:
+        return cls(f.whole("rockets"), f.whole("seed"),
+                   f.choice("measure", {m: m for m in MEASURES}) if f.has("measure") else "time",
+                   f.texts("modes"), f.nums("time_scales"), f.opt_text("clock") or "real",
+                   f.opt_whole("total_sleeps"), f.opt_whole("expected_resumes"), f.opt_num("ideal_makespan_ticks"))
+
+    def identity(self, env: Environment) -> dict[str, object]:
+        """Rockets, seed, measure, interpreter flags and clock: what must match to merge."""
+        return {"rockets": self.rockets, "seed": self.seed, "measure": self.measure, "clock": self.clock,
+                "python flags": " ".join(env.python_flags) or "none"}
+
+
+@dataclass(frozen=True)
+class ScalingPoint:
+    scheduler: str
+    mode: str
+    rockets: int
+    status: str  # ok, stopped, failed, skipped
+    reason: str | None = None
+    ns_per_resume: float | None = None
+    wall_s: float | None = None
+    run_s: float | None = None
+    tracemalloc_bytes_per_rocket: float | None = None
+    peak_rss_bytes: float | None = None
+    elapsed_s: float | None = None
+    body_floor_ns: float | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> ScalingPoint:
+        return cls(f.text("scheduler"), f.text("mode"), f.whole("rockets"), f.text("status"), f.opt_text("reason"),
+                   f.opt_num("ns_per_resume"), f.opt_num("wall_s"), f.opt_num("run_s"),
+                   f.opt_num("tracemalloc_bytes_per_rocket"), f.opt_num("peak_rss_bytes"), f.opt_num("elapsed_s"),
+                   f.opt_num("body_floor_ns"))
+
+
+@dataclass(frozen=True)
+class Scaling:
+    sizes: tuple[int, ...]
+    budget_s: float
+    seed: int
+    points: tuple[ScalingPoint, ...]
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Scaling:
+        return cls(f.wholes("sizes"), f.num("budget_s"), f.whole("seed"),
+                   tuple(ScalingPoint.from_json(p) for p in f.objs("points")))
+
+
+# ---- the document -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Document:
+    """A whole results file. ``pyperf`` is the pyperf suite part, kept as pyperf wrote it."""
+
+    created_utc: str
+    command: str
+    preset: str
+    complete: bool
+    interrupted: bool
+    environment: Environment
+    workload: WorkloadInfo
+    runs: tuple[RunRecord, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    floor: Sample | None = None
+    body_floors: Mapping[str, Sample] = field(default_factory=dict)
+    body_floor_instructions: Mapping[str, InstructionFigures] = field(default_factory=dict)
+    timer_floors: tuple[TimerFloor, ...] = ()
+    measurement: Mapping[str, Any] = field(default_factory=dict)
+    scaling: Scaling | None = None
+    pyperf: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    environment_raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    version: int = FORMAT_VERSION
+
+    # ---- reading --------------------------------------------------------------------
+    @classmethod
+    def from_json(cls, document: object, where: str) -> Document:
+        """Validate a whole file. Raises ``ResultsError`` with ``where`` and the bad field."""
+        try:
+            return cls._parse(document)
+        except ResultsError as exc:
+            raise ResultsError(f"{where}: {exc}") from None
+
+    @classmethod
+    def _parse(cls, document: object) -> Document:
+        if not isinstance(document, dict) or not isinstance(document.get("schedbench"), dict):
+            raise ResultsError("not a schedbench results file (no 'schedbench' section)")
+        f = Fields(document["schedbench"], "")
+        if f.data.get("format") != FORMAT_NAME:
+            raise ResultsError(f"not a schedbench results file (format {f.data.get('format')!r})")
+        version = f.data.get("version")
+        if version not in READABLE_VERSIONS:
+            raise ResultsError(f"results format version {version!r} is not supported; this schedbench reads "
+                               f"versions {', '.join(map(str, READABLE_VERSIONS))}")
+        if not isinstance(document.get("benchmarks", []), list):
+            raise ResultsError("malformed results: pyperf 'benchmarks' is not a list")
+        f.items("runs", required=True)
+        env_fields = f.obj("environment")
+        body = f.opt_obj("body_floors")
+        body_instr = f.opt_obj("body_floor_instructions")
+        scaling = f.opt("scaling", Scaling.from_json)
+        return cls(
+            f.opt_text("created_utc") or "?", f.opt_text("command") or "?", f.opt_text("preset") or "?",
+            f.flag("complete", True), f.flag("interrupted", False), Environment.from_json(env_fields),
+            WorkloadInfo.from_json(f.obj("workload")), tuple(RunRecord.from_json(r) for r in f.objs("runs")),
+            dict(f.opt_obj("settings").data) if f.has("settings") else {},  # type: ignore[union-attr]
+            f.opt("floor", lambda s: Sample.from_json(s, "floor")),
+            {k: Sample.from_json(body.obj(k), f"body-floor/{k}") for k in body.data} if body else {},
+            {k: InstructionFigures.from_json(body_instr.obj(k)) for k in body_instr.data} if body_instr else {},
+            tuple(TimerFloor.from_json(t) for t in f.objs("timer_floors")),
+            dict(f.opt_obj("measurement").data) if f.has("measurement") else {},  # type: ignore[union-attr]
+            scaling, {k: v for k, v in document.items() if k != "schedbench"}, dict(env_fields.data),
+            int(version),
+        )
+
+    # ---- writing --------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The whole file as JSON data: the pyperf part plus the ``schedbench`` section."""
+        sb: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
+        for f in fields(self):
+            if f.name in ("pyperf", "environment_raw", "version"):
+                continue
+            sb[f.name] = plain(getattr(self, f.name))
+        # The captured environment as written (it may hold more than the typed fields), with
+        # the typed fields for what it lacks.
+        sb["environment"] = {**_environment_json(self.environment), **self.environment_raw}
+        out: dict[str, Any] = {"version": "1.0", "benchmarks": [], **self.pyperf}
+        out["schedbench"] = sb
+        return out
+
+    # ---- derived figures (the one place each is computed) ------------------------------
+    def runs_in(self, mode: str, time_scale: float | None = None) -> list[RunRecord]:
+        return [r for r in self.runs if r.mode == mode and (time_scale is None or r.time_scale == time_scale)]
+
+    @property
+    def time_scales(self) -> list[float]:
+        """Time scales among the timed runs, largest (lightest load) first."""
+        return sorted({r.time_scale for r in self.runs if r.time_scale is not None}, reverse=True)
+
+    @property
+    def schedulers(self) -> list[str]:
+        return list(dict.fromkeys(r.scheduler for r in self.runs))
+
+    @property
+    def broken_runs(self) -> list[RunRecord]:
+        return [r for r in self.runs if r.status.broken]
+
+    @property
+    def problem_runs(self) -> list[RunRecord]:
+        return [r for r in self.runs if r.status is not Status.VALID]
+
+    def switch_ns(self, run: RunRecord) -> float | None:
+        return None if run.switch is None else run.switch.mean_ns
+
+    def x_floor(self, run: RunRecord) -> float | None:
+        """Switch cost as a multiple of one bare ``send``: comparable across machines."""
+        if run.switch is None or self.floor is None or self.floor.mean_s <= 0:
+            return None
+        return run.switch.mean_s / self.floor.mean_s
+
+    def body_floor_ns(self, dialect: str | None) -> float | None:
+        sample = self.body_floors.get(dialect or "")
+        return None if sample is None else sample.mean_ns
+
+    def overhead_ns(self, run: RunRecord) -> float | None:
+        """What the scheduler adds per switch: switch cost − the body floor of its dialect.
+
+        Derived, so it can be zero or negative (a loop as cheap as the floor driver); it is
+        never gated and never a pyperf benchmark.
+        """
+        floor = self.body_floor_ns(run.dialect)
+        if run.switch is None or floor is None:
+            return None
+        return run.switch.mean_ns - floor
+
+    def overhead_instructions(self, run: RunRecord) -> float | None:
+        floor = self.body_floor_instructions.get(run.dialect or "")
+        if run.instructions is None or floor is None or run.instructions.unit != floor.unit:
+            return None
+        return run.instructions.per_unit - floor.per_unit
+
+    def timer_floor(self, time_scale: float | None) -> TimerFloor | None:
+        return next((t for t in self.timer_floors if t.time_scale == time_scale), None)
+
+    def x_timer_floor(self, run: RunRecord, key: str) -> float | None:
+        """A lateness percentile as a multiple of the same percentile of the timer floor."""
+        floor = self.timer_floor(run.time_scale)
+        if run.timed is None or floor is None:
+            return None
+        reference = floor.reference.get(key)
+        return run.timed.lateness_us.get(key) / reference if reference > 0 else None
+
+    @property
+    def commit_labels(self) -> list[str]:
+        """Every commit the runs were measured at (a merged file can hold several)."""
+        labels = [r.commit for r in self.runs if r.commit]
+        return list(dict.fromkeys(labels)) or [self.environment.commit_label]
+
+
+def _environment_json(env: Environment) -> dict[str, Any]:
+    out = plain(env)
+    clock = {"implementation": out.pop("clock_implementation"), "resolution_s": out.pop("clock_resolution_s")}
+    out["clock"] = {k: v for k, v in clock.items() if v is not None} or None
+    return dict(out)
+
+
+def plain(value: Any) -> Any:
+    """Model objects as JSON data: dataclasses to objects, enums to their value, tuples to lists."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
