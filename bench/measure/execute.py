@@ -4,21 +4,41 @@ This is the unit every measurement is made of: the one-shot CLI calls it directl
 each pyperf worker calls it inside its timed function. Only ``scheduler.run`` sits
 between the two clock readings; building the scheduler, the coroutines and the trace,
 and validating afterwards, all happen outside the timed region.
+
+What the harness reads is fixed when this module is imported, before any scheduler is:
+the two clocks (``time.perf_counter`` and ``time.process_time``, captured in
+``bench.measure.clocks``), the rocket bodies' ``now`` (a captured function, never looked
+up through the clock's class) and the validator. A scheduler that patches ``time`` or
+the clock classes afterwards fools only itself, and the run is refused
+(``clocks.tampering``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import time
-from collections.abc import Mapping
+import inspect
+import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
-from bench.measure.clocks import ClockKind, make_clock
+from bench.measure.clocks import HARNESS_CPU, HARNESS_NOW, ClockKind, bodies_now, make_clock, tampering
 from bench.measure.registry import SchedulerEntry
-from bench.workload.checks import Verdict, validate
+from bench.workload.checks import Verdict, check_lateness, parse_counters, validate
 from bench.workload.rockets import Workload, build_coroutines
+
+#: Module-level references captured at import (before any plugin is imported): the
+#: measuring clocks and the functions that record and judge a run.
+_perf_counter: Final = HARNESS_NOW
+_process_time: Final = HARNESS_CPU
+_collect: Final = gc.collect
+_validate: Final = validate
+_tampering: Final = tampering
+
+#: Wraps the scheduler's ``sleep`` before the bodies get it (the unmeasured suspension
+#: check counts suspensions through it); None: the bodies get ``scheduler.sleep`` itself.
+SleepWrapper = Callable[[Callable[[float], Any], str], Callable[[float], Any]]
 
 
 class Probe(Protocol):
@@ -59,24 +79,30 @@ class RunOutcome:
 
 
 def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKind = "real",
-                 probe: Probe | None = None) -> RunOutcome:
+                 probe: Probe | None = None, wrap_sleep: SleepWrapper | None = None) -> RunOutcome:
     """Build, run (timed) and validate one run. Raises ``SchedulerCrashed`` on error.
 
     ``probe``, when given, is started right before ``run`` and stopped right after it.
+    ``wrap_sleep(sleep, dialect)``, when given, replaces the ``sleep`` the bodies call.
     """
     cls = entry.cls
     assert cls is not None, "execute_once needs an available scheduler"
     clock = make_clock(clock_kind)
+    now = bodies_now(clock)  # captured at import: not ``clock.now`` looked up at run time
     try:
         scheduler = cls(clock)
-        coros, trace = build_coroutines(workload, cls.dialect, scheduler.sleep, clock.now)
+        dialect = cls.dialect
+        sleep = scheduler.sleep
+        if wrap_sleep is not None:
+            sleep = wrap_sleep(sleep, dialect)
+        coros, trace = build_coroutines(workload, dialect, sleep, now)
     except Exception as exc:
         raise SchedulerCrashed(f"setup failed: {type(exc).__name__}: {exc}") from exc
     # Collect leftovers of the previous run now, not in the middle of this one.
-    gc.collect()
+    _collect()
     run = scheduler.run
-    cpu0 = time.process_time()
-    t0 = time.perf_counter()
+    cpu0 = _process_time()
+    t0 = _perf_counter()
     if probe is not None:
         probe.start()
     try:
@@ -93,18 +119,26 @@ def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKin
     finally:
         if probe is not None:
             probe.stop()
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - cpu0
+    wall = _perf_counter() - t0
+    cpu = _process_time() - cpu0
+    unstarted = sum(1 for coro in coros if _never_started(coro))
     _close_all(coros)  # a scheduler that lost a rocket leaves a suspended coroutine behind
-    verdict = validate(workload, trace.events, trace.lateness, _counters(counters), entry.polling)
-    return RunOutcome(entry.name, workload, clock_kind, wall, cpu, _counters(counters), verdict,
-                      trace.lateness)
+    verdict = _validate(workload, trace.events, trace.lateness, counters, entry.polling,
+                        wall_s=wall, real_clock=clock_kind == "real", tampered=_tampering(),
+                        unstarted=unstarted)
+    parsed, _ = parse_counters(counters)
+    checked = check_lateness(trace.lateness)
+    lateness = checked if isinstance(checked, list) else []  # no NaN or junk past this point
+    return RunOutcome(entry.name, workload, clock_kind, wall, cpu, parsed, verdict, lateness)
 
 
-def _counters(raw: Any) -> Mapping[str, int] | None:
-    if raw is None:
-        return None
-    return {str(k): int(v) for k, v in dict(raw).items()}
+def _never_started(coro: Any) -> bool:
+    """True for a generator or coroutine object still in its created state."""
+    if isinstance(coro, types.GeneratorType):
+        return inspect.getgeneratorstate(coro) == inspect.GEN_CREATED
+    if isinstance(coro, types.CoroutineType):
+        return inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
+    return False  # the greenlet dialect's callables have no state to ask
 
 
 def _close_all(coros: list[Any]) -> None:

@@ -110,19 +110,55 @@ def _describe(exc: BaseException, context: str) -> str:
     return f"{context}: {type(exc).__name__}: {message}" if message else f"{context}: {type(exc).__name__}"
 
 
+@dataclass(frozen=True)
+class Registration:
+    """One entry point of the group, not imported: the name it is listed under and whether
+    it may be loaded at all."""
+
+    key: str  # the entry-point name; "name (origin)" for a refused one
+    ep: md.EntryPoint
+    origin: str
+    refused: str | None = None  # why it is not loaded (its name is taken), None when it may be
+
+    def load(self) -> SchedulerEntry:
+        if self.refused is not None:
+            return SchedulerEntry(self.key, self.origin, self.ep.value, error=self.refused)
+        return load_entry(self.ep)
+
+
+def registrations() -> list[Registration]:
+    """Every registered entry point in listing order (built-ins first, then by name); none imported.
+
+    A built-in's name belongs to the built-in, whatever order the entry points are found
+    in: a plugin registering it is refused and listed apart as "name (plugin X 1.0)". Of
+    two plugins registering one name, the first by distribution keeps it, and the other
+    is refused the same way.
+    """
+    by_name: dict[str, list[tuple[md.EntryPoint, str]]] = {}
+    for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        by_name.setdefault(ep.name, []).append((ep, _origin(ep)))
+    found: list[Registration] = []
+    for name, candidates in by_name.items():
+        candidates.sort(key=lambda c: (c[1] != "built-in", c[1]))
+        owner_ep, owner_origin = candidates[0]
+        found.append(Registration(name, owner_ep, owner_origin))
+        for ep, origin in candidates[1:]:
+            if (ep.value, origin) == (owner_ep.value, owner_origin):
+                continue  # the same registration seen twice
+            taken = "the built-in" if owner_origin == "built-in" else owner_origin
+            found.append(Registration(f"{name} ({origin})", ep, origin,
+                                      refused=f"name {name!r} is taken by {taken}; {origin} refused"))
+    return sorted(found, key=lambda r: (r.origin != "built-in", r.key))
+
+
 def discover() -> dict[str, SchedulerEntry]:
     """Every registered scheduler by entry-point name, built-ins first, then by name."""
-    entries: dict[str, SchedulerEntry] = {}
-    eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
-    for ep in eps:
-        if ep.name in entries:  # the same name from two distributions: keep the first
-            continue
-        entries[ep.name] = load_entry(ep)
-    return dict(sorted(entries.items(), key=lambda kv: (not kv[1].builtin, kv[0])))
+    return {reg.key: reg.load() for reg in registrations()}
 
 
 def load_named(name: str) -> SchedulerEntry:
     """Load just one scheduler by entry-point name (a worker process needs no other)."""
-    for ep in md.entry_points(group=ENTRY_POINT_GROUP, name=name):
-        return load_entry(ep)
+    for reg in registrations():
+        if reg.key == name:
+            return reg.load()
     return SchedulerEntry(name, "?", "?", error=f"no scheduler named {name!r} is registered")

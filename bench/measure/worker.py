@@ -16,12 +16,18 @@ Besides its pyperf value, every run is validated and leaves one JSON line in
 the distributions pyperf cannot carry. A run that is invalid, crashes or exceeds
 ``--run-limit`` writes its record and ends the worker with a non-zero status, so pyperf's
 manager stops and the orchestrator reads why from the record.
+
+The scheduler is untrusted code, so this module imports everything the harness measures
+and records with (the clocks, ``execute_once``, the validator, ``json.dumps``) before
+any scheduler is imported, and only worker processes import it at all (pyperf's manager
+process never runs it). Each worker process first makes an unmeasured checking run
+(``bench.workload.suspension_check``: does every ``sleep(0)`` suspend?) before pyperf's
+runs; a scheduler that fails it is recorded INVALID and measured no further.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import signal
@@ -30,17 +36,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from json import dumps as _json_dumps
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pyperf
 
+# Everything the harness measures, records and judges with is imported here, at the top,
+# before ``main`` imports the scheduler (``load_named``): what a plugin patches later is
+# not what these modules captured.
 from bench.measure.clocks import CLOCK_KINDS, ClockKind
 from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
 from bench.measure.floor import floor_time_func
-from bench.measure.registry import SchedulerEntry, load_named
+from bench.measure.registry import SchedulerEntry
+from bench.measure.targets import load_target
 from bench.workload.rockets import MODES, Workload
+from bench.workload.suspension_check import check_suspensions
 
 EXIT_RUN_FAILED = 3
 
@@ -70,7 +82,7 @@ class Recorder:
 
     def write(self, record: dict[str, Any]) -> None:
         with self.path.open("a") as fp:
-            fp.write(json.dumps(record) + "\n")
+            fp.write(_json_dumps(record) + "\n")
 
     def outcome(self, out: RunOutcome) -> None:
         v = out.verdict
@@ -112,9 +124,36 @@ def measured_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind,
         recorder.failure("killed: out of memory (MemoryError)" if isinstance(exc, MemoryError) else str(exc))
         sys.exit(EXIT_RUN_FAILED)
     recorder.outcome(outcome)
-    if not outcome.verdict.valid:
+    if outcome.verdict.broken:  # INVALID or SUSPECT: measure no further
         sys.exit(EXIT_RUN_FAILED)
     return outcome
+
+
+def checking_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind, recorder: Recorder,
+                 limit: float, memory_limit_mb: int) -> None:
+    """The unmeasured suspension check before pyperf's runs; ends the worker when it fails.
+
+    A scheduler whose loop runs only once per process gets the check in a child process
+    of its own, so this process keeps its one run for the measurement.
+    """
+    reasons: list[str] = []
+    try:
+        if getattr(entry, "one_run_per_process", False):
+            from bench.measure.oneshot_child import check_in_child
+
+            reasons = check_in_child(entry.name, workload, clock, limit, memory_limit_mb)
+        else:
+            with time_limit(limit):
+                result = check_suspensions(entry, workload, clock)
+            if result.failed and result.verdict is not None:
+                reasons = list(result.verdict.reasons)
+    except (SchedulerCrashed, RunTimeout, MemoryError) as exc:
+        why = "killed: out of memory (MemoryError)" if isinstance(exc, MemoryError) else str(exc)
+        recorder.failure(f"checking run (unmeasured): {why}")
+        sys.exit(EXIT_RUN_FAILED)
+    if reasons:
+        recorder.write({"status": "invalid", "reasons": reasons})
+        sys.exit(EXIT_RUN_FAILED)
 
 
 def repeated_runs(loops: int, entry: SchedulerEntry, workload: Workload, clock: ClockKind,
@@ -208,20 +247,31 @@ def main() -> None:
     if args.job == "floor":
         runner.bench_time_func("floor", floor_time_func)
         return
-    entry = load_named(args.scheduler)
-    if not entry.available:
-        sys.exit(f"scheduler {args.scheduler!r} unavailable: {entry.error}")
     workload = Workload.generate(args.rockets, args.seed, args.job, args.time_scale)
     metadata = {f"schedbench_{k}": v for k, v in workload.describe().items()}
-    metadata["schedbench_scheduler"] = entry.name
+    metadata["schedbench_scheduler"] = args.scheduler
     metadata["schedbench_clock"] = args.clock
+    if not args.worker:
+        # pyperf's manager only spawns the workers and collects their values: it never
+        # runs the scheduler, so it never imports it either (a plugin's import-time
+        # patches stay in the worker processes).
+        name = benchmark_name(args.job, args.scheduler, args.time_scale)
+        if args.handicap is not None and args.handicap[0] == args.scheduler and args.handicap[1] > 0:
+            metadata["schedbench_handicap_ns"] = args.handicap[1]
+        inner = workload.expected_resumes if args.job == "switch" else None
+        runner.bench_time_func(name, repeated_runs, None, workload, args.clock, None, args.run_limit,
+                               inner_loops=inner, metadata=metadata)
+        return
+    limit_memory(args.memory_limit_mb)
+    entry = load_target(args.scheduler)  # the plugin is imported here, after the harness
+    if not entry.available:
+        sys.exit(f"scheduler {args.scheduler!r} unavailable: {entry.error}")
+    recorder = Recorder(args.record_dir or ".")
+    checking_run(entry, workload, args.clock, recorder, args.run_limit, args.memory_limit_mb)
     if args.handicap is not None and args.handicap[0] == entry.name and args.handicap[1] > 0:
         entry = handicapped(entry, args.handicap[1])
         metadata["schedbench_handicap_ns"] = args.handicap[1]
     name = benchmark_name(args.job, entry.name, args.time_scale)
-    if args.worker:
-        limit_memory(args.memory_limit_mb)
-    recorder = Recorder(args.record_dir or ".")
     inner = workload.expected_resumes if args.job == "switch" else None
     runner.bench_time_func(name, repeated_runs, entry, workload, args.clock, recorder, args.run_limit,
                            inner_loops=inner, metadata=metadata)

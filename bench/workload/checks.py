@@ -5,19 +5,39 @@ out of order, or when the scheduler's resume count contradicts its strategy. Ear
 (a rocket resumed before its deadline) keep the trace valid but are counted, the worst
 reported, and they bar the run from being ranked fastest: a fast wrong scheduler must
 never win.
+
+A scheduler is untrusted code that can reach the trace through the rockets' frames, so
+the figures are checked for plausibility as well: on the real clock a makespan below the
+ideal one is impossible (INVALID), as are non-finite lateness values or counters that
+are not whole numbers; a lateness distribution made of exact zeros is SUSPECT (a valid
+trace whose figures cannot be real: never ranked, fails the gate like INVALID).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import numbers
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bench.workload.rockets import Event, Workload
+from bench.workload.rockets import MAX_COUNTDOWN, Event, Workload
 from schedulers.protocol import COUNTER_RESUMES, COUNTER_WASTED
 
-Status = Literal["valid", "early", "invalid"]
+#: Worst last: ``valid`` < ``early`` < ``suspect`` < ``invalid``.
+Status = Literal["valid", "early", "suspect", "invalid"]
 MAX_REASONS = 5  # enough to diagnose, short enough for one table cell
+#: Counters are whole numbers in [0, MAX_COUNTER]: anything else is not a count.
+MAX_COUNTER = 2**63 - 1
+#: Share of exactly-zero lateness values above which a real-clock run is SUSPECT. On a
+#: nanosecond clock an exact zero (the wake read the very float its deadline was) is a
+#: coincidence; half of them is a scheduler that fed the rockets their own deadlines.
+MAX_ZERO_LATENESS_SHARE = 0.5
+#: Float slack in the makespan floor (relative, and absolute seconds).
+MAKESPAN_RTOL = 1e-9
+MAKESPAN_ATOL_S = 1e-9
 
 
 @dataclass(frozen=True)
@@ -32,11 +52,22 @@ class Verdict:
 
     @property
     def valid(self) -> bool:
+        """The trace is not invalid (EARLY and SUSPECT runs have a correct trace)."""
         return self.status != "invalid"
 
     @property
+    def ranked(self) -> bool:
+        """Only a VALID run may be ranked: EARLY, SUSPECT and INVALID never are."""
+        return self.status == "valid"
+
+    @property
+    def broken(self) -> bool:
+        """Counts as a failure (exit 1, a broken row for the gate): SUSPECT or INVALID."""
+        return self.status in ("suspect", "invalid")
+
+    @property
     def label(self) -> str:
-        return {"valid": "VALID", "early": "EARLY", "invalid": "INVALID"}[self.status]
+        return self.status.upper()
 
     def explain(self) -> str:
         return "; ".join(self.reasons)
@@ -47,7 +78,13 @@ def check_trace(workload: Workload, events: Sequence[Event]) -> list[str]:
     count = workload.count
     seen: list[list[int]] = [[] for _ in range(count)]
     problems: list[str] = []
-    for index, step in events:
+    for event in events:
+        # The trace is reachable from the scheduler (through the rockets' frames): an
+        # entry may be anything, not only the (int, int) tuples the bodies record.
+        if type(event) is not tuple or len(event) != 2 or any(type(x) is not int for x in event):
+            problems.append(f"malformed event {_short_repr(event)} (not an (index, step) pair of ints)")
+            continue
+        index, step = event
         if not 0 <= index < count:
             problems.append(f"event for unknown rocket index {index}")
             continue
@@ -74,6 +111,82 @@ def _fmt(steps: Sequence[int]) -> str:
     return " ".join("launch" if s == 0 else f"T-{s}" for s in steps)
 
 
+def _short_repr(value: object) -> str:
+    if type(value) is int and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:  # a plugin's object may raise in __repr__, or be too big to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_counters(raw: object) -> tuple[dict[str, int] | None, list[str]]:
+    """(counters, problems) from what ``run`` returned: None, or a mapping of whole numbers.
+
+    ``run`` is plugin code: its return value may be anything. Every counter must be a
+    whole number in [0, ``MAX_COUNTER``] (an int, or a float with an integral value); a
+    NaN, an infinity, a string, a negative or an absurdly large count is a problem.
+    """
+    if raw is None:
+        return None, []
+    if not isinstance(raw, Mapping):
+        return None, [f"run() returned {_short_repr(raw)}, not a mapping of counters or None"]
+    counters: dict[str, int] = {}
+    problems: list[str] = []
+    try:
+        items = list(raw.items())
+    except Exception as exc:  # a mapping that raises when read
+        return None, [f"run()'s counters could not be read: {type(exc).__name__}"]
+    for key, value in items:
+        if type(key) is not str:
+            problems.append(f"counter name {_short_repr(key)} is not a str")
+            continue
+        count = _whole(value)
+        if count is None:
+            problems.append(f"counter {key!r} is {_short_repr(value)}; counters are whole numbers "
+                            f"0 … {MAX_COUNTER}")
+            continue
+        counters[key] = count
+    return counters, problems
+
+
+def _whole(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
+    try:
+        count = operator.index(value)  # type: ignore[arg-type]
+    except Exception:
+        return None
+    return count if 0 <= count <= MAX_COUNTER else None
+
+
+def check_lateness(lateness: Sequence[object]) -> list[float] | str:
+    """The lateness values as floats, or why they cannot be: every one must be a finite number."""
+    values: list[float] = []
+    bad = 0
+    first: object = None
+    for x in lateness:
+        value = math.nan
+        if isinstance(x, bool):
+            pass  # a truth value is not a duration
+        elif isinstance(x, numbers.Real):
+            with contextlib.suppress(Exception):  # OverflowError, or a hostile __float__
+                value = float(x)
+        if math.isfinite(value):
+            values.append(value)
+        else:
+            bad += 1
+            first = x if bad == 1 else first
+    if bad:
+        return f"lateness holds {bad} value(s) that are not finite numbers (first: {_short_repr(first)})"
+    return values
+
+
 def check_resumes(
     workload: Workload, counters: Mapping[str, int] | None, polling: bool
 ) -> tuple[int | None, int | None, list[str]]:
@@ -81,11 +194,11 @@ def check_resumes(
     expected = workload.expected_resumes
     if counters is None or COUNTER_RESUMES not in counters:
         return None, None, []
-    resumes = int(counters[COUNTER_RESUMES])
+    resumes = counters[COUNTER_RESUMES]
     formula = f"{workload.count} starts + {workload.total_sleeps} sleeps"
     if COUNTER_WASTED in counters:
         # The scheduler counts polls apart: rocket resumes must match exactly.
-        wasted = int(counters[COUNTER_WASTED])
+        wasted = counters[COUNTER_WASTED]
         if resumes != expected:
             return resumes, wasted, [f"resumed rockets {resumes} times, expected {expected} ({formula})"]
         return resumes, wasted, []
@@ -103,24 +216,74 @@ def validate(
     workload: Workload,
     events: Sequence[Event],
     lateness: Sequence[float],
-    counters: Mapping[str, int] | None,
+    counters: object,
     polling: bool,
+    *,
+    wall_s: float | None = None,
+    real_clock: bool = False,
+    tampered: Sequence[str] = (),
+    unstarted: int = 0,
 ) -> Verdict:
+    """The run's verdict.
+
+    ``counters`` is what ``run`` returned (checked by ``parse_counters``). ``wall_s`` is
+    the run's wall time and ``real_clock`` whether it ran on the real clock: only then is
+    the makespan checked against the ideal and the lateness for exact zeros.
+    ``tampered`` names harness clocks the scheduler replaced (``clocks.tampering``);
+    ``unstarted`` counts rocket coroutines ``run`` never started.
+    """
     problems = check_trace(workload, events)
-    resumes, wasted, resume_problems = check_resumes(workload, counters, polling)
-    problems += resume_problems
-    if workload.mode == "timed" and not problems and len(lateness) != workload.total_sleeps:
-        problems.append(f"recorded {len(lateness)} wakes, expected {workload.total_sleeps}")
-    early = [x for x in lateness if x < 0]
+    if unstarted and not problems:
+        problems.append(f"{unstarted} rockets were never started, yet the trace holds all their events "
+                        f"(written by the scheduler, not by running the rockets)")
+    parsed, problems_in_counters = parse_counters(counters)
+    resumes, wasted, resume_problems = check_resumes(workload, parsed, polling)
+    problems += problems_in_counters + resume_problems
+    if tampered:
+        problems.append(f"the scheduler replaced the harness's {', '.join(tampered)} (figures would be faked)")
+    checked = check_lateness(lateness)
+    if isinstance(checked, str):
+        problems.append(checked)
+        checked = []
+    if workload.mode == "timed" and not problems and len(checked) != workload.total_sleeps:
+        problems.append(f"recorded {len(checked)} wakes, expected {workload.total_sleeps}")
+    early = [x for x in checked if x < 0]
     worst_early = -min(early) if early else 0.0
+    timed_real = workload.mode == "timed" and real_clock
+    if timed_real and wall_s is not None:
+        problems += _makespan_problems(workload, wall_s, worst_early)
     if problems:
         shown = problems[:MAX_REASONS]
         if len(problems) > MAX_REASONS:
             shown.append(f"… and {len(problems) - MAX_REASONS} more")
         return Verdict("invalid", tuple(shown), resumes, workload.expected_resumes, wasted,
                        len(early), worst_early)
+    reasons: list[str] = []
+    zeros = sum(1 for x in checked if x == 0.0) if timed_real else 0
+    suspect = bool(checked) and zeros > MAX_ZERO_LATENESS_SHARE * len(checked)
+    if suspect:
+        reasons.append(f"{zeros} of {len(checked)} wakes have lateness exactly 0 on the real clock "
+                       f"(a real wake never reads its deadline to the nanosecond)")
     if early:
-        reason = f"{len(early)} early wakes, worst {worst_early * 1e6:.1f} µs before its deadline"
-        return Verdict("early", (reason,), resumes, workload.expected_resumes, wasted,
-                       len(early), worst_early)
-    return Verdict("valid", (), resumes, workload.expected_resumes, wasted, 0, 0.0)
+        reasons.append(f"{len(early)} early wakes, worst {worst_early * 1e6:.1f} µs before its deadline")
+    status: Status = "suspect" if suspect else "early" if early else "valid"
+    return Verdict(status, tuple(reasons), resumes, workload.expected_resumes, wasted,
+                   len(early), worst_early)
+
+
+def _makespan_problems(workload: Workload, wall_s: float, worst_early_s: float) -> list[str]:
+    """On the real clock the run cannot end before its longest rocket's sleeps add up.
+
+    The rocket with the largest delay + countdown sleeps ``ideal_makespan_s`` in total
+    inside the timed region, each sleep measured from a clock reading taken inside it, so
+    ``wall_s`` ≥ the ideal makespan whenever no wake was early. Early wakes shorten it by
+    at most one worst early wake per sleep of that rocket.
+    """
+    if not math.isfinite(wall_s):
+        return [f"makespan {wall_s!r} s is not a finite number"]
+    floor = workload.ideal_makespan_s - (MAX_COUNTDOWN + 1) * worst_early_s
+    if wall_s >= floor * (1 - MAKESPAN_RTOL) - MAKESPAN_ATOL_S:
+        return []
+    ratio = wall_s / workload.ideal_makespan_s if workload.ideal_makespan_s > 0 else float("nan")
+    return [f"makespan {wall_s:.6f} s is below the ideal {workload.ideal_makespan_s:.6f} s "
+            f"({ratio:.3g}× ideal): impossible on the real clock (the trace was not produced by running)"]
