@@ -8,12 +8,13 @@ RESULTS := results
 REPORT  := $(RESULTS)/report
 HISTORY := $(RESULTS)/history
 
-.PHONY: help setup test lint bench bench-quick bench-check bench-scale baseline report microbench clean
+.PHONY: help setup test test-fast lint bench bench-quick bench-check bench-scale baseline report microbench clean
 
 help:
 	@echo "make bench        full suite under pyperf (~4 min) -> $(RESULTS)/latest.json + $(REPORT)/index.html"
 	@echo "make bench-quick  the same pipeline in under a minute (CI smoke run) -> $(RESULTS)/quick.json"
 	@echo "make test         set up and run the test suite (what CI runs)"
+	@echo "make test-fast    the tests without the end-to-end pipeline runs (a quick loop)"
 	@echo "make report       rebuild the report from $(RESULTS)/latest.json and $(HISTORY)"
 	@echo "make baseline     store $(RESULTS)/baseline.json from the quick suite"
 	@echo "make bench-check  quick suite compared with the baseline; exits 1 on a regression"
@@ -31,6 +32,10 @@ $(STAMP): pyproject.toml constraints/loops.txt
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
+
+# The quick loop: everything but the end-to-end runs that spawn pyperf workers.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench schedulers reports tests microbench scripts

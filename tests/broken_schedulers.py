@@ -6,6 +6,8 @@ only be the validator noticing that thing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -131,6 +133,17 @@ class Hangs(HeapqScheduler):
         spins = 0
         while True:
             spins += 1
+
+
+class SaysItHangs(Hangs):
+    """Hangs, after creating ``hang-started`` in its working directory: the event a test
+    waits for before it interrupts the suite (no guessing how long start-up takes)."""
+
+    name: ClassVar[str] = "says-it-hangs"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        Path("hang-started").touch()
+        return super().run(coroutines)
 
 
 class Recurses(HeapqScheduler):

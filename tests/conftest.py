@@ -99,3 +99,12 @@ def pipeline_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 1, proc.stderr
     assert out.exists()
     return out
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the real pipeline's results file is slow (it spawns pyperf
+    workers); ``make test-fast`` leaves them out for the quick loop."""
+    slow_fixtures = {"pipeline_results", "faulty_run", "cli_report", "scaling_report"}
+    for item in items:
+        if slow_fixtures & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -107,12 +107,15 @@ def _check(entry: SchedulerEntry, workload: Workload, clock: str = "real") -> Re
         assert result.status == "valid", result.explain
     if result.resumes is not None:
         if entry.polling:
-            assert result.resumes >= workload.expected_resumes
-            assert result.wasted is not None and result.wasted >= 0
+            # Validation already refuses fewer resumes than needed. A design that counts its
+            # polls apart resumes rockets exactly as needed; one that does not must have every
+            # extra resume accounted for as a wasted poll.
+            if result.resumes != workload.expected_resumes:
+                assert result.wasted == result.resumes - workload.expected_resumes
         else:
             assert result.resumes == workload.expected_resumes
             assert result.wasted == 0
-    assert result.wall_s > 0 and result.cpu_s >= 0
+    assert result.wall_s > 0
     return result
 
 
@@ -133,6 +136,10 @@ def test_timed_mode(entry: SchedulerEntry) -> None:
     workload = Workload.generate(SMALL, 12, "timed", 0.002)
     result = _check(entry, workload)
     assert len(result.lateness_s) == workload.total_sleeps
+    if entry.polling and result.resumes is not None:
+        # A design that resumes tasks to ask whether they are due must find some not due
+        # when sleeps last real time: zero wasted polls would mean it is not polling.
+        assert result.wasted is not None and result.wasted > 0
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])

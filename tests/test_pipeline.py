@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyperf
 import pytest
-from conftest import load_results, section
+from conftest import ROOT, load_results, run_pipeline, section
 
 from bench.results import store
 
@@ -110,3 +110,32 @@ def test_results_round_trip(pipeline_results: Path, tmp_path: Path) -> None:
     again = load(copy)
     assert again == document
     assert json.loads(copy.read_text())["benchmarks"] == load_results(pipeline_results)["benchmarks"]
+
+
+@pytest.mark.slow
+def test_every_output_prints_the_file_s_early_wake_total(tmp_path: Path) -> None:
+    """An early-waking plugin in three processes: the progress line, ``show``, summary.md and
+    the HTML page all print the total over every process, the number in the file."""
+    out = tmp_path / "early.json"
+    proc = run_pipeline(out, tmp_path / "site", "--mode", "timed", "--rockets", "300", "--processes", "3",
+                        "--time-scale", "0.002", "-s", "wakes-early",
+                        plugins={"wakes-early": "broken_schedulers:WakesEarly"})
+    assert proc.returncode == 0, proc.stderr  # EARLY is not a failure, only never ranked
+    run = next(r for r in section(load_results(out))["runs"] if r["scheduler"] == "wakes-early")
+    per_process = [p["early"] for p in run["processes"]]
+    total = run["timed"]["early_wakes"]
+    assert run["status"] == "early" and len(per_process) == 3 and sum(per_process) == total > per_process[0]
+    needle = f"{total:,} early wakes over 3 processes"
+    progress = next(line for line in proc.stderr.splitlines() if "timed @ 0.002 wakes-early" in line)
+    assert needle in progress
+    shown = subprocess.run([sys.executable, "-m", "bench", "show", str(out)], capture_output=True, text=True,
+                           cwd=ROOT, timeout=60)
+    assert needle in shown.stdout and f"{total:,} (worst" in shown.stdout
+    report = subprocess.run([sys.executable, "-m", "reports", str(out), "-o", str(tmp_path / "report")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert report.returncode == 0, report.stderr
+    for page in ("summary.md", "index.html"):
+        text = (tmp_path / "report" / page).read_text(encoding="utf-8")
+        assert needle in text, page
+        for count in set(per_process):
+            assert f"{count:,} early wakes," not in text, (page, count)  # no single process's count

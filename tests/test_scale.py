@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, load_results, section
 
 from bench.measure.scale import growth, growth_class
@@ -19,6 +20,7 @@ def run_scale(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return proc
 
 
+@pytest.mark.slow
 def test_small_sweep_is_well_formed(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     proc = run_scale(out, "-s", "heapq,busywait", "--sizes", "100,1000", "--budget", "60")
@@ -39,6 +41,7 @@ def test_small_sweep_is_well_formed(tmp_path: Path) -> None:
     assert "too few points" in proc.stdout  # two sizes are not enough for a growth exponent
 
 
+@pytest.mark.slow
 def test_sweep_merges_into_existing_results(pipeline_results: Path, tmp_path: Path) -> None:
     target = tmp_path / "merged.json"
     target.write_text(pipeline_results.read_text())
@@ -47,6 +50,7 @@ def test_sweep_merges_into_existing_results(pipeline_results: Path, tmp_path: Pa
     assert sb["scaling"]["points"] and sb["runs"] == section(load_results(pipeline_results))["runs"]
 
 
+@pytest.mark.slow
 def test_budget_stops_a_series_and_marks_the_rest(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     run_scale(out, "-s", "listscan", "--sizes", "100,20000,40000", "--budget", "3")

@@ -443,7 +443,11 @@ class Suite:
             last = groups[-1][-1] if groups else {}
             run["resumes"], run["wasted"] = last.get("resumes"), last.get("wasted")
         else:
-            run["timed"] = aggregate.timed_figures(groups, workload)
+            timed = aggregate.timed_figures(groups, workload)
+            run["timed"] = timed
+            if status is Status.EARLY:
+                # Each record's reason counts its own process; the run's counts them all.
+                run["reasons"] = [aggregate.early_reason(timed["early_wakes"], timed["worst_early_us"], len(groups))]
         return RunRecord.from_json(Fields(run, "run"))
 
     def record(self, run: RunRecord) -> None:

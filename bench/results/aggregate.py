@@ -162,6 +162,12 @@ def timed_figures(groups: Sequence[Sequence[dict[str, Any]]], workload: Workload
     return out
 
 
+def early_reason(early_wakes: int, worst_early_us: float, processes: int) -> str:
+    """The EARLY reason of a whole run: totals over every process, worded in one place."""
+    where = f" over {processes} processes" if processes > 1 else ""
+    return f"{early_wakes:,} early wakes{where}, worst {worst_early_us:.1f} µs before its deadline"
+
+
 def burst_and_steady(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Lateness of the start-up burst apart from the steady state, when the worker recorded
     which wakes were due before the last rocket had started (``burst_flags``)."""
