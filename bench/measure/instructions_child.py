@@ -1,0 +1,250 @@
+"""The program ``bench.measure.instructions`` runs under Valgrind: one target, one counted run.
+
+Run as::
+
+    python -m bench.measure.instructions_child --target heapq --mode switch \\
+        --rockets 2000 --seed 1969 --probe callgrind --stub /path/to/_schedbench_callgrind….so
+
+It loads the target here and only here (the parent never imports a scheduler), builds
+the workload, runs it once unmeasured (the warm-up: imports done, caches and free lists
+filled, the interpreter's specialised bytecode in place), then runs it again through
+``execute_once`` with ``--probe`` switched on right around ``scheduler.run``, and prints
+one JSON line: ``status``, ``reasons``, ``counters``, ``warmed``, ``scheduler``,
+``on_valgrind``, ``pinned_random``.
+
+Probes (what "switched on" means):
+
+* ``callgrind``: the compiled stub (``bench/measure/_callgrind.c``). Callgrind runs with
+  instrumentation off and the stub turns it on for ``run`` alone and dumps the count.
+* ``exit-at-start``: the baseline of the difference method. The process ends with
+  status ``EXIT_REACHED_REGION`` and prints nothing where the region would begin, so a
+  whole-process count covers everything *before* ``run``.
+* ``fork-at-stop``: the measurement of the difference method. Where the region ends the
+  process forks: the parent waits for the child and ends at once (its count stops right
+  after ``run``), the child (not part of the parent's count) validates and prints the
+  result. So the difference of the two counts is ``run``, and the run is still validated.
+* ``none``: nothing is counted; for running the same program outside Valgrind.
+
+``warmed`` is False for a target declaring ``one_run_per_process = True`` (read with
+``getattr``, default False): such a design cannot run twice in one process, so its first
+run is counted and that is recorded.
+
+Randomness: ``random`` is seeded with the job's seed before each run, and so is trio's
+private scheduler RNG (``trio._core._run._r``, which reverses each batch of runnable
+tasks with probability 1/2) when trio is loaded. Seeding a private attribute is a
+deliberate trade-off: it makes trio's count repeatable, at the price of depending on a
+name trio may rename; if it disappears, trio's count simply drifts again (the list of
+what was seeded is printed, so the loss is visible).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import random
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from bench.measure.clocks import ClockKind
+from bench.measure.execute import Probe, SchedulerCrashed, execute_once
+from bench.measure.registry import SchedulerEntry, check_contract, load_named
+from bench.workload.rockets import Mode, Workload
+
+PROBES: Final = ("callgrind", "exit-at-start", "fork-at-stop", "none")
+#: How the baseline process of the difference method says "I got to the region".
+EXIT_REACHED_REGION: Final = 10
+STUB_MODULE: Final = "_schedbench_callgrind"
+#: Where trio keeps the RNG its run loop uses to reverse batches (see the docstring).
+TRIO_RNG_MODULE: Final = "trio._core._run"
+
+
+class CallgrindProbe:
+    """The stub's C functions as the probe's methods.
+
+    Stored as instance attributes, so ``probe.start()`` calls the C function directly:
+    no Python frame of ours inside the counted region.
+    """
+
+    __slots__ = ("running_on_valgrind", "start", "stop")
+
+    def __init__(self, stub: Any) -> None:
+        self.start: Callable[[], None] = stub.start
+        self.stop: Callable[[], None] = stub.stop
+        self.running_on_valgrind: Callable[[], bool] = stub.running_on_valgrind
+
+
+class ExitAtStart:
+    """Difference baseline: end the process where the counted region would begin."""
+
+    def start(self) -> None:
+        # os._exit, not sys.exit: no interpreter teardown, whose cost would depend on
+        # what is alive and is not in the other process's count either.
+        os._exit(EXIT_REACHED_REGION)
+
+    def stop(self) -> None:  # never reached
+        pass
+
+
+class ForkAtStop:
+    """Difference measurement: at the region's end, fork; the parent ends, the child reports."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pid = os.fork()
+        if pid == 0:
+            return  # the child goes on to validate and print, outside the parent's count
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status))
+
+
+def load_stub(path: str) -> Any:
+    """Import the compiled stub from its cache path (it is not on ``sys.path``)."""
+    spec = importlib.util.spec_from_file_location(STUB_MODULE, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the Callgrind stub from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_target(target: str) -> tuple[SchedulerEntry, str | None]:
+    """(entry, None), or (unavailable entry, status) with status "skipped" or "failed".
+
+    A registered name goes through the registry, like every other measurement. A
+    ``module:Class`` path (an in-tree driver or a test scheduler) is imported directly and
+    held to the same contract; a path that does not load is a failure, not a skip: the
+    caller named it explicitly.
+    """
+    if ":" not in target:
+        entry = load_named(target)
+        if entry.available:
+            return entry, None
+        # Registered but not loadable (a missing optional dependency): skipped, as the
+        # suite does. Not registered at all: the caller asked for something that is not there.
+        return entry, ("failed" if entry.origin == "?" else "skipped")
+    module_name, _, qualname = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except Exception as exc:  # an import may raise anything
+        return SchedulerEntry(target, "module", target, error=f"import failed: {type(exc).__name__}: {exc}"), "failed"
+    problem = check_contract(obj)
+    if problem is not None:
+        return SchedulerEntry(target, "module", target, error=problem), "failed"
+    return SchedulerEntry(str(obj.name), "module", target, cls=obj), None
+
+
+def pin_randomness(seed: int) -> list[str]:
+    """Seed every RNG a run may consult; returns what was seeded (for the record)."""
+    random.seed(seed)
+    pinned = ["random"]
+    trio_run = sys.modules.get(TRIO_RNG_MODULE)
+    rng = getattr(trio_run, "_r", None)
+    if isinstance(rng, random.Random):
+        rng.seed(seed)
+        pinned.append(f"{TRIO_RNG_MODULE}._r")
+    return pinned
+
+
+def make_probe(kind: str, stub_path: str | None) -> Probe | None:
+    if kind == "callgrind":
+        if stub_path is None:
+            raise ValueError("--probe callgrind needs --stub")
+        return CallgrindProbe(load_stub(stub_path))
+    if kind == "exit-at-start":
+        return ExitAtStart()
+    if kind == "fork-at-stop":
+        return ForkAtStop()
+    return None
+
+
+def emit(status: str, reasons: Sequence[str], **extra: Any) -> None:
+    """The one JSON line: ``status`` is a verdict's (``bench.workload.checks``), or
+    ``failed`` (crashed, could not start) or ``skipped`` (unavailable, no virtual clock)."""
+    print(json.dumps({"status": status, "reasons": list(reasons), **extra}), flush=True)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Everything between parsing and printing; each early return prints why."""
+    try:
+        probe = make_probe(args.probe, args.stub)
+    except Exception as exc:
+        emit("failed", [f"probe {args.probe!r} unusable: {type(exc).__name__}: {exc}"])
+        return
+    on_valgrind: bool | None = None
+    if isinstance(probe, CallgrindProbe):
+        on_valgrind = bool(probe.running_on_valgrind())
+        if not on_valgrind:
+            emit("failed", ["not running under Valgrind: the Callgrind probe would count nothing"],
+                 on_valgrind=False)
+            return
+    entry, load_status = load_target(args.target)
+    if load_status is not None:
+        reason = f"unavailable: {entry.error}" if load_status == "skipped" else str(entry.error)
+        emit("skipped" if load_status == "skipped" else "failed", [reason], scheduler=entry.name)
+        return
+    if args.mode == "virtual" and not entry.supports_virtual_clock:
+        emit("skipped", ["does not support the virtual clock"], scheduler=entry.name)
+        return
+    workload_mode: Mode = "switch" if args.mode == "switch" else "timed"
+    # Switch mode: every sleep is 0 s, so no design waits and the real clock (what the
+    # wall-time suite uses) is only read, never waited on; the counts are as repeatable
+    # on it as on the virtual one. Virtual mode: the timed workload without waiting.
+    clock: ClockKind = "real" if args.mode == "switch" else "virtual"
+    workload = Workload.generate(args.rockets, args.seed, workload_mode, 1.0)
+    warmed = not bool(getattr(entry.cls, "one_run_per_process", False))
+    common: dict[str, Any] = {"scheduler": entry.name, "warmed": warmed, "on_valgrind": on_valgrind}
+    stage = "warm-up run: "
+    try:
+        if warmed:
+            pin_randomness(args.seed)
+            warm = execute_once(entry, workload, clock)
+            if not warm.verdict.valid:
+                emit("invalid", [stage + r for r in warm.verdict.reasons], **common)
+                return
+            del warm  # its trace and coroutines are collected before the counted run
+        stage = ""
+        pinned = pin_randomness(args.seed)
+        outcome = execute_once(entry, workload, clock, probe=probe)
+    except SchedulerCrashed as exc:
+        emit("failed", [stage + str(exc)], **common)
+        return
+    except MemoryError:
+        emit("failed", [stage + "out of memory (MemoryError)"], **common)
+        return
+    verdict = outcome.verdict
+    counters = dict(outcome.counters) if outcome.counters is not None else None
+    emit(verdict.status, verdict.reasons, counters=counters, resumes=verdict.resumes, wasted=verdict.wasted,
+         early_wakes=verdict.early_wakes, pinned_random=pinned, **common)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.measure.instructions_child",
+                                     description="One counted run of one target (run under Valgrind).")
+    parser.add_argument("--target", required=True, help="registered scheduler name or module:Class")
+    parser.add_argument("--mode", choices=("switch", "virtual"), required=True)
+    parser.add_argument("--rockets", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--probe", choices=PROBES, default="none")
+    parser.add_argument("--stub", default=None, help="path of the compiled Callgrind stub")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        measure(args)
+    except Exception as exc:  # whatever else goes wrong is reported, never a bare traceback
+        emit("failed", [f"{type(exc).__name__}: {exc}"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
