@@ -8,7 +8,7 @@ RESULTS := results
 REPORT  := $(RESULTS)/report
 HISTORY := $(RESULTS)/history
 
-.PHONY: help setup test test-fast lint bench bench-quick bench-check bench-scale baseline report microbench clean
+.PHONY: help setup test test-fast lint bench bench-quick bench-check bench-instructions bench-scale baseline report microbench clean
 
 help:
 	@echo "make bench        full suite under pyperf (~4 min) -> $(RESULTS)/latest.json + $(REPORT)/index.html"
@@ -16,8 +16,9 @@ help:
 	@echo "make test         set up and run the test suite (what CI runs)"
 	@echo "make test-fast    the tests without the end-to-end pipeline runs (a quick loop)"
 	@echo "make report       rebuild the report from $(RESULTS)/latest.json and $(HISTORY)"
-	@echo "make baseline     store $(RESULTS)/baseline.json from the quick suite"
-	@echo "make bench-check  quick suite compared with the baseline; exits 1 on a regression"
+	@echo "make bench-instructions  instruction counts of every scheduler under Valgrind -> $(RESULTS)/instructions.json"
+	@echo "make baseline     store instruction counts as $(RESULTS)/baseline-instructions.json"
+	@echo "make bench-check  count again and compare with the baseline; exits 1 on a regression (1 %)"
 	@echo "make bench-scale  scaling sweep N = 100 .. 1,000,000 into $(RESULTS)/latest.json"
 	@echo "make microbench   pytest-benchmark micro-suite of scheduler primitives"
 
@@ -58,14 +59,20 @@ report: $(STAMP)
 	$(PY) -m reports $(RESULTS)/latest.json -o $(REPORT) $(if $(wildcard $(HISTORY)),--history $(HISTORY))
 
 # Exit 1 from the suite (a scheduler failed) still leaves a usable file: keep going.
+# The regression gate counts instructions (Valgrind): exact, so a 1 % change is caught with
+# no false alarm on a noisy machine (docs/regressions.md). Wall time is gated separately,
+# interleaved: see `make bench-check-time`.
 baseline: $(STAMP)
-	$(PY) -m bench run --fast --output $(RESULTS)/baseline.json || [ $$? -eq 1 ]
+	$(PY) -m bench run --measure instructions --replace --output $(RESULTS)/baseline-instructions.json || [ $$? -eq 1 ]
 
 bench-check: $(STAMP)
-	@test -f $(RESULTS)/baseline.json || { echo "no $(RESULTS)/baseline.json: run 'make baseline' first" >&2; exit 2; }
-	@status=0; $(PY) -m bench run --fast --output $(RESULTS)/quick.json || status=$$?; \
+	@test -f $(RESULTS)/baseline-instructions.json || { echo "no $(RESULTS)/baseline-instructions.json: run 'make baseline' first" >&2; exit 2; }
+	@status=0; $(PY) -m bench run --measure instructions --replace --output $(RESULTS)/instructions-check.json || status=$$?; \
 	if [ $$status -gt 1 ]; then exit $$status; fi; \
-	$(PY) -m bench compare $(RESULTS)/baseline.json $(RESULTS)/quick.json
+	$(PY) -m bench compare $(RESULTS)/baseline-instructions.json $(RESULTS)/instructions-check.json
+
+bench-instructions: $(STAMP)
+	$(PY) -m bench run --measure instructions --output $(RESULTS)/instructions.json
 
 bench-scale: $(STAMP)
 	$(PY) -m bench scale --output $(RESULTS)/latest.json

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.workload.rockets import MAX_COUNTDOWN, MAX_DELAY_TICKS, Workload, make_rockets
+from bench.workload.rockets import MAX_COUNTDOWN, MAX_DELAY_TICKS, Workload, build_coroutines, make_rockets
 
 
 def test_same_seed_same_rockets() -> None:
@@ -37,3 +37,28 @@ def test_expected_resumes_and_ideal_makespan() -> None:
 def test_workload_rejects_bad_time_scale(scale: float) -> None:
     with pytest.raises(ValueError, match="time_scale"):
         Workload.generate(10, 1, "timed", scale)
+
+
+def test_burst_flags_mark_wakes_due_before_the_last_start() -> None:
+    from bench.workload.rockets import Trace
+
+    trace = Trace(lateness=[0.1, 0.2, 0.3], deadlines=[1.0, 6.0, 4.0], starts=[0.0, 5.0])
+    assert trace.burst_flags() == [True, False, True]
+    assert Trace(lateness=[0.1], deadlines=[], starts=[0.0]).burst_flags() == []  # not recorded: no split
+
+
+def test_timed_bodies_record_a_deadline_per_wake_and_a_start_per_rocket() -> None:
+    from bench.measure.clocks import VirtualClock
+    from bench.measure.registry import discover
+
+    entry = discover()["heapq"]
+    workload = Workload.generate(50, 3, "timed", 0.01)
+    clock = VirtualClock()
+    scheduler = entry.cls(clock)
+    coros, trace = build_coroutines(workload, "generator", scheduler.sleep, clock.now)
+    scheduler.run(coros)
+    assert len(trace.starts) == workload.count
+    assert len(trace.deadlines) == len(trace.lateness) == workload.total_sleeps
+    # The virtual clock does not move while rockets start: every start is 0, so no wake was
+    # due before the last start and nothing counts as the start-up burst.
+    assert set(trace.starts) == {0.0} and not any(trace.burst_flags())

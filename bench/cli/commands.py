@@ -32,6 +32,9 @@ from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
 
 DEFAULT_OUTPUT = Path("results/latest.json")
 DEFAULT_SCALING_OUTPUT = Path("results/scaling.json")
+DEFAULT_INSTRUCTIONS_OUTPUT = Path("results/instructions.json")
+#: Instruction counts are exact at any size; 2,000 rockets keep a Valgrind run to seconds.
+DEFAULT_INSTRUCTION_ROCKETS = 2_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
     run.add_argument("--time-scale", "--time-scales", dest="time_scale", type=A.time_scales, default=None,
                      help="seconds per tick, comma-separated for several (timed mode; default: the preset's)")
-    run.add_argument("--clock", type=A.clock_kind, default="real", help="real or virtual")
+    run.add_argument("--clock", type=A.clock_kind, default=None, help="real or virtual (default: real)")
     preset = run.add_mutually_exclusive_group()
     preset.add_argument("--preset", choices=sorted(PRESETS), default=None, help="suite size (default: default)")
     preset.add_argument("--fast", dest="preset", action="store_const", const="quick", help="= --preset quick")
@@ -62,13 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop any single run after this long (default: 10 × ideal makespan + margin)")
     run.add_argument("--memory-limit", type=A.positive_int, default=None, metavar="MB",
                      help="address-space limit per worker process (default: 8192)")
-    run.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, help="results file to write")
+    run.add_argument("--output", "-o", type=Path, default=None,
+                     help=f"results file to write (default: {DEFAULT_OUTPUT}; {DEFAULT_INSTRUCTIONS_OUTPUT} for "
+                          "--measure instructions)")
     run.add_argument("--history", type=Path, default=None, metavar="DIR",
                      help="also keep a copy in DIR named by date and commit")
     # Only for checking that the regression gate catches a real slowdown (docs/regressions.md).
     run.add_argument("--handicap", type=parse_handicap, default=None, help=argparse.SUPPRESS)
     run.add_argument("--once", action="store_true",
                      help="one run per scheduler in a child process, no pyperf, no results file")
+    run.add_argument("--measure", choices=("time", "instructions"), default="time",
+                     help="time: wall time under pyperf (default); instructions: instruction counts of run() "
+                          "under Valgrind (switch mode, and the timed workload on the virtual clock)")
+    run.add_argument("--repeats", type=A.positive_int, default=None,
+                     help="--measure instructions: Valgrind processes per job (default: 2 in switch mode, "
+                          "1 on the virtual clock)")
+    run.add_argument("--cache-sim", action="store_true",
+                     help="--measure instructions: also simulate caches and estimate cycles (slower)")
     run.add_argument("--replace", action="store_true",
                      help="replace an existing output file of a different workload (default: refuse; a run of "
                           "the same workload merges into it)")
@@ -90,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="print the summary tables of a results file")
     show.add_argument("file", type=Path)
+    show.add_argument("--profile", action="store_true",
+                      help="instruction files: print where each scheduler's instructions go (top functions)")
 
     compare_cli.add_compare_parser(sub)
     compare_cli.add_export_parser(sub)
@@ -125,6 +140,10 @@ def cmd_list(_: argparse.Namespace) -> int:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    if ns.measure == "instructions":
+        return cmd_run_instructions(ns)
+    ns.clock = ns.clock or "real"
+    ns.output = ns.output or DEFAULT_OUTPUT
     A.check_run(ns, DEFAULT_MEMORY_LIMIT_MB)  # bounded inputs: refused before anything runs
     if ns.once:
         return cmd_run_once(ns)
@@ -140,7 +159,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         python_flags=tuple(ns.python_flags), python=ns.python,
     )
     with store.ResultsLock(spec.output):
-        previous = existing_results(spec, ns.replace)
+        previous = existing_results(spec.output, Suite(spec).document(complete=False), ns.replace)
         jobs = spec.plan()
         print(f"schedbench: {len(jobs)} jobs ({', '.join(e.name for e in entries)}; {', '.join(modes)}"
               f"{'; scales ' + ','.join(f'{s:g}' for s in spec.time_scales) if 'timed' in modes else ''}), "
@@ -168,25 +187,76 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def existing_results(spec: SuiteSpec, replace: bool) -> Document | None:
-    """What ``spec.output`` holds now, to merge into; refuse a different workload before anything runs."""
-    if not spec.output.exists():
+def existing_results(output: Path, planned: Document, replace: bool) -> Document | None:
+    """What ``output`` holds now, to merge into; refuse a different workload before anything runs."""
+    if not output.exists():
         return None
-    store.refuse_unsafe_output(spec.output)
+    store.refuse_unsafe_output(output)
     try:
-        previous = store.load(spec.output)
+        previous = store.load(output)
     except ResultsError as exc:
         if replace:
             return None
         raise CLIError(f"{exc}; use --replace to overwrite it") from None
-    planned = Suite(spec).document(complete=False)
     mismatch = store.identity_mismatch(previous, planned)
     if mismatch is None:
         return previous
     if replace:
         return None
-    raise CLIError(f"{spec.output} holds a different workload ({mismatch}); use --replace to overwrite it, "
+    raise CLIError(f"{output} holds a different workload ({mismatch}); use --replace to overwrite it, "
                    f"or --output another file")
+
+
+#: Options of the wall-time suite that mean nothing for an instruction count.
+TIME_ONLY_OPTIONS = ("once", "time_scale", "processes", "preset", "python", "run_limit", "history")
+
+
+def cmd_run_instructions(ns: argparse.Namespace) -> int:
+    """``run --measure instructions``: every scheduler's ``run`` counted under Valgrind."""
+    from bench.measure.instruction_suite import InstructionSpec, InstructionSuite
+    from bench.measure.instructions import valgrind_problem
+
+    for option in TIME_ONLY_OPTIONS:
+        if getattr(ns, option, None):
+            flag = "--" + option.replace("_", "-")
+            raise CLIError(f"{flag} is for --measure time; an instruction count has no {flag}")
+    modes = ns.mode or ["switch", "timed"]
+    if "timed" in modes and ns.clock == "real":
+        raise CLIError("--measure instructions runs the timed workload on the virtual clock only (waiting is not "
+                       "instructions); drop --clock real, or use --mode switch")
+    problem = valgrind_problem()
+    if problem is not None:
+        raise CLIError(problem)
+    entries = select(discover_isolated(), ns.scheduler)
+    spec = InstructionSpec(
+        entries=entries, modes=["virtual" if m == "timed" else m for m in modes],
+        rockets=ns.rockets or DEFAULT_INSTRUCTION_ROCKETS, seed=ns.seed,
+        output=ns.output or DEFAULT_INSTRUCTIONS_OUTPUT, command=command_line(sys.argv[1:]),
+        repeats=ns.repeats, cache_sim=ns.cache_sim, handicap=ns.handicap,
+    )
+    with store.ResultsLock(spec.output):
+        suite = InstructionSuite(spec)
+        previous = existing_results(spec.output, suite.document(complete=False), ns.replace)
+        suite.previous = previous
+        print(f"schedbench: instructions under Valgrind, {len(spec.jobs())} jobs "
+              f"({', '.join(e.name for e in entries)}; {', '.join(spec.modes)}), {spec.rockets:,} rockets, "
+              f"seed {spec.seed} → {spec.output}{' (merging)' if previous else ''}", file=sys.stderr)
+        suite.run()
+        if not suite.saved:
+            print(f"\n{suite.interrupted or 'stopped'} before any job finished: {spec.output} untouched",
+                  file=sys.stderr)
+            return 130
+        document = store.load(spec.output)
+    print(text.render_document(document))
+    if suite.interrupted:
+        print(f"\ninterrupted: kept {len(suite.runs)} finished run(s) in {spec.output} ({suite.interrupted})",
+              file=sys.stderr)
+        return 130
+    print(f"\nresults: {spec.output}")
+    if suite.failures:
+        print(f"{len(suite.failures)} run(s) failed or were INVALID/SUSPECT (see the notes)", file=sys.stderr)
+        return EXIT_FAILURES
+    return EXIT_OK
 
 
 def cmd_scale(ns: argparse.Namespace) -> int:
@@ -217,7 +287,8 @@ def cmd_scale(ns: argparse.Namespace) -> int:
 
 
 def cmd_show(ns: argparse.Namespace) -> int:
-    print(text.render_document(store.load(ns.file)))
+    document = store.load(ns.file)
+    print(text.render_profiles(document) if ns.profile else text.render_document(document))
     return EXIT_OK
 
 

@@ -219,9 +219,15 @@ def _status_text(row: compare.StatusRow) -> str:
 
 def outcome(result: compare.Comparison) -> str:
     """The one-line conclusion, ending with the exit code."""
-    threshold = f"{result.threshold * 100:g}%"
-    if result.lateness_threshold is not None and any(r.threshold != result.threshold for r in result.figures):
-        threshold += f" (lateness {result.lateness_threshold * 100:g}%)"
+    exact = [r for r in result.figures if r.test is None]
+    if exact and len(exact) == len(result.figures):
+        threshold = f"{result.instr_threshold * 100:g}% plus drift (exact counts)"
+    else:
+        threshold = f"{result.threshold * 100:g}%"
+        if result.lateness_threshold is not None and any(r.threshold != result.threshold for r in result.figures):
+            threshold += f" (lateness {result.lateness_threshold * 100:g}%)"
+        if exact:
+            threshold += f" (instruction counts {result.instr_threshold * 100:g}% plus drift)"
     counts = {v: len(result.with_verdict(v)) for v in compare.VERDICTS}
     tally = ", ".join(f"{counts[v]} {v}" for v in ("faster", "no change", "inconclusive") if counts[v])
     ungated = sum(1 for r in result.figures if r.verdict == "slower" and not r.gated)
@@ -233,8 +239,9 @@ def outcome(result: compare.Comparison) -> str:
     parts = []
     if result.slower:
         listed = ", ".join(f"{figure_name(r)} {fmt_change(r.change)} "
-                           f"(p={fmt_p(r.test)})" for r in result.slower)
-        parts.append(f"{len(result.slower)} figure(s) significantly slower beyond {threshold}: {listed}")
+                           f"({'exact count' if r.test is None else f'p={fmt_p(r.test)}'}, limit "
+                           f"{r.threshold * 100:.3g}%)" for r in result.slower)
+        parts.append(f"{len(result.slower)} figure(s) slower beyond their threshold: {listed}")
     if result.broken:
         listed = ", ".join(run_name(r.mode, r.scheduler, r.time_scale) for r in result.broken)
         parts.append(f"{len(result.broken)} run(s) valid in BASE but not in NEW: {listed}")

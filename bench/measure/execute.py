@@ -67,6 +67,8 @@ class RunOutcome:
     counters: Mapping[str, int] | None
     verdict: Verdict
     lateness_s: list[float] = field(default_factory=list)
+    #: Per wake (timed mode): due before the last rocket started (the start-up burst).
+    burst_flags: list[bool] = field(default_factory=list)
 
     @property
     def resumes_for_cost(self) -> int:
@@ -129,7 +131,8 @@ def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKin
     parsed, _ = parse_counters(counters)
     checked = check_lateness(trace.lateness)
     lateness = checked if isinstance(checked, list) else []  # no NaN or junk past this point
-    return RunOutcome(entry.name, workload, clock_kind, wall, cpu, parsed, verdict, lateness)
+    flags = trace.burst_flags() if len(lateness) == len(trace.deadlines) else []
+    return RunOutcome(entry.name, workload, clock_kind, wall, cpu, parsed, verdict, lateness, flags)
 
 
 def _never_started(coro: Any) -> bool:

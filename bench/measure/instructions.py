@@ -145,6 +145,9 @@ class InstructionJob:
     seed: int
     repeats: int = 1
     cache_sim: bool = False
+    #: Test-only: iterations of extra work per sleep (``bench.measure.worker.handicapped``);
+    #: -1: no hook at all, 0: the hook with no extra work (the control of a planted change).
+    handicap: int = -1
 
     def __post_init__(self) -> None:
         # The caller's mistakes, unlike a scheduler's, are raised.
@@ -564,6 +567,8 @@ def _valgrind_command(job: InstructionJob, launch_stem: Path, role: Role, stub: 
     log = f"--log-file={launch_stem}.valgrind.%p.log"
     child = [sys.executable, "-m", CHILD_MODULE, "--target", job.target, "--mode", job.mode,
              "--rockets", str(job.rockets), "--seed", str(job.seed)]
+    if job.handicap >= 0:
+        child += ["--handicap", str(job.handicap)]
     if role == "count":
         assert stub is not None
         tool = ["--tool=callgrind", "--instr-atstart=no", "--collect-atstart=yes",

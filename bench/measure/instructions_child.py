@@ -190,6 +190,10 @@ def measure(args: argparse.Namespace) -> None:
         reason = f"unavailable: {entry.error}" if load_status == "skipped" else str(entry.error)
         emit("skipped" if load_status == "skipped" else "failed", [reason], scheduler=entry.name)
         return
+    if args.handicap >= 0:
+        from bench.measure.worker import handicapped  # the gate's own check: fixed extra work per sleep
+
+        entry = handicapped(entry, args.handicap)
     if args.mode == "virtual" and not entry.supports_virtual_clock:
         emit("skipped", ["does not support the virtual clock"], scheduler=entry.name)
         return
@@ -234,6 +238,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--probe", choices=PROBES, default="none")
     parser.add_argument("--stub", default=None, help="path of the compiled Callgrind stub")
+    parser.add_argument("--handicap", type=int, default=-1, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 

@@ -286,8 +286,8 @@ def floors_table(doc: Document) -> Table | None:
                          _num(DASH), _num(DASH), _num(DASH)], ""))
     for dialect, instr in sorted(doc.body_floor_instructions.items()):
         rows.append(Row(f"body floor ({dialect})", Status.VALID,
-                        [Cell(f"instructions per {instr.unit}"), _num(units.instructions(instr.per_unit)),
-                         _num(DASH), _num(DASH), _num(DASH)], "Valgrind, run() alone"))
+                        [Cell(f"instructions per {instr.unit} (Valgrind)"),
+                         _num(units.instructions(instr.per_unit)), _num(DASH), _num(DASH), _num(DASH)], ""))
     for floor in doc.timer_floors:
         variants = [("blocking, default slack", floor.blocking_default),
                     ("blocking, lowered slack", floor.blocking_lowered), ("spinning", floor.spin)]

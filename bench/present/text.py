@@ -91,3 +91,19 @@ def render_document(doc: Document) -> str:
     if skipped:
         parts.append(f"{len(skipped)} run(s) skipped: " + "; ".join(f"{r.label}: {r.note}" for r in skipped))
     return "\n\n".join(parts)
+
+
+def render_profiles(doc: Document, limit: int = 15) -> str:
+    """Where each counted run's instructions go: its top functions (exclusive counts)."""
+    parts = []
+    for run in doc.runs:
+        figures = run.instructions
+        if figures is None or not figures.top_functions:
+            continue
+        total = figures.total
+        rows = [[f"{count:,}", f"{count / total * 100:.1f}%" if total else "–", name]
+                for name, count in figures.top_functions[:limit]]
+        where = f" (profile: {figures.profile})" if figures.profile else ""
+        parts.append(f"{run.label}: {total:,} instructions in run(){where}\n"
+                     + render(("instructions", "share", "function"), rows, [True, True, False]))
+    return "\n\n".join(parts) or "no instruction profiles in this file (measure with --measure instructions)"

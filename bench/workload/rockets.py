@@ -111,8 +111,20 @@ class Trace:
     """What the rocket bodies record while a scheduler runs them."""
 
     events: list[Event] = field(default_factory=list)
-    #: Timed mode only: actual wake time minus deadline, seconds, one per sleep.
+    #: Timed mode only: actual wake time minus deadline, seconds, one per sleep, in wake order.
     lateness: list[float] = field(default_factory=list)
+    #: Timed mode only: the deadline of each of those wakes, in the same order.
+    deadlines: list[float] = field(default_factory=list)
+    #: Timed mode only: when each rocket started (its first clock reading).
+    starts: list[float] = field(default_factory=list)
+
+    def burst_flags(self) -> list[bool]:
+        """For each wake, whether it was due before the last rocket had started: the
+        start-up burst, whose lateness is the workload's shape as much as the timer's."""
+        if not self.starts or len(self.deadlines) != len(self.lateness):
+            return []
+        end = max(self.starts)
+        return [due < end for due in self.deadlines]
 
 
 def build_coroutines(
@@ -141,9 +153,9 @@ def build_coroutines(
         ]
     else:
         tick = workload.time_scale
-        late = trace.lateness.append
+        late, dues, begun = trace.lateness.append, trace.deadlines.append, trace.starts.append
         coros = [
-            body(_steps(i, r.countdown), (i, 0), r.delay * tick, tick, sleep, now, record, late)
+            body(_steps(i, r.countdown), (i, 0), r.delay * tick, tick, sleep, now, record, late, dues, begun)
             for i, r in enumerate(workload.rockets)
         ]
     return coros, trace
