@@ -334,3 +334,23 @@ def test_no_cheat_is_valid_in_the_real_pipeline(tmp_path: Path) -> None:
         assert len(by_scheduler[name]) == 2, by_scheduler.get(name)
         for run in by_scheduler[name]:
             assert run["status"] != "valid", (name, run["mode"], run["status"], run["reasons"])
+
+
+def test_os_accounting_refuses_impossible_reports() -> None:
+    """What the parent's clock and the kernel saw bounds what the runs may report."""
+    from bench.measure.suite import os_accounting
+    from bench.workload.rockets import Workload
+
+    timed = Workload.generate(100, 1, "timed", 0.01)
+    honest = [[{"wall_s": timed.ideal_makespan_s * 1.1, "cpu_s": 0.01}]]
+    assert os_accounting(honest, elapsed=2.0, os_cpu=0.5, workload=timed, clock="real") == []
+    too_long = [[{"wall_s": 9.0, "cpu_s": 0.01}]]
+    assert "runs report 9.00 s of wall time" in os_accounting(too_long, 2.0, 0.5, timed, "real")[0]
+    too_busy = [[{"wall_s": 0.1, "cpu_s": 3.0}]]
+    assert "the kernel charged" in os_accounting(too_busy, 2.0, 0.5, timed, "real")[0]
+    # Three timed runs cannot finish before their deadlines could pass; on the virtual
+    # clock nobody waits, so the same elapsed time is fine.
+    three = [[{"wall_s": 0.0, "cpu_s": 0.0}] for _ in range(3)]
+    short = timed.ideal_makespan_s
+    assert "need at least" in os_accounting(three, short, 0.5, timed, "real")[0]
+    assert os_accounting(three, short, 0.5, timed, "virtual") == []

@@ -182,7 +182,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         return 130
     print(f"\nresults: {spec.output}")
     if suite.failures:
-        print(f"{len(suite.failures)} run(s) failed or were INVALID/SUSPECT (see the notes)", file=sys.stderr)
+        print("exit 1: the runs above that failed or were INVALID/SUSPECT", file=sys.stderr)
         return EXIT_FAILURES
     return EXIT_OK
 
@@ -254,7 +254,7 @@ def cmd_run_instructions(ns: argparse.Namespace) -> int:
         return 130
     print(f"\nresults: {spec.output}")
     if suite.failures:
-        print(f"{len(suite.failures)} run(s) failed or were INVALID/SUSPECT (see the notes)", file=sys.stderr)
+        print("exit 1: the runs above that failed or were INVALID/SUSPECT", file=sys.stderr)
         return EXIT_FAILURES
     return EXIT_OK
 

@@ -12,14 +12,15 @@ before it stand. Rows are printed as each scheduler finishes.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from bench.measure.clocks import ClockKind
 from bench.measure.oneshot_child import run_in_child
 from bench.measure.registry import SchedulerEntry
-from bench.measure.suite import DEFAULT_MEMORY_LIMIT_MB, run_limit
+from bench.measure.suite import DEFAULT_MEMORY_LIMIT_MB, run_limit, skip_reason
+from bench.present import units
 from bench.workload.rockets import Workload
 
 #: Statuses that make ``run --once`` exit 1.
@@ -44,20 +45,80 @@ class OneShotRow:
         return "; ".join(self.result.get("reasons") or [])
 
 
-HEADERS = ("scheduler", "status", "resumes", "wasted", "wall s", "cpu s", "ns/switch",
-           "late p50 µs", "late p99 µs", "late max µs", "early", "worst early µs", "reason")
-RIGHT = (False, False, *[True] * 10, False)
-#: Column widths for rows printed one at a time (a wider cell pushes the rest along).
-MIN_WIDTHS = (9, 7, 9, 6, 7, 7, 9, 11, 11, 11, 5, 14, 0)
+#: The columns of each kind of run: only what means something there. A switch run has no
+#: lateness; a virtual-clock run has no real makespan to hold against the ideal.
+Column = tuple[str, Callable[[dict[str, Any], Workload], str]]
+
+
+def _useful_resumes(r: dict[str, Any], workload: Workload) -> str:
+    """Rocket resumes that did work, the same quantity for every scheduler: a polling
+    design that counts its polls inside ``resumes`` has them taken out (they are the next
+    column), one that counts them apart already reports only useful resumes."""
+    resumes, wasted = r.get("resumes"), r.get("wasted")
+    if resumes is None:
+        return "n/a"
+    if wasted and resumes - wasted == workload.expected_resumes:
+        resumes -= wasted
+    return f"{resumes:,}"
+
+
+def _figure(key: str, fmt: Callable[[float | None], str], scale: float = 1.0) -> Callable[..., str]:
+    def cell(r: dict[str, Any], workload: Workload) -> str:
+        value = r.get(key)
+        return fmt(None if value is None else float(value) * scale)
+
+    return cell
+
+
+def _count(key: str) -> Callable[..., str]:
+    def cell(r: dict[str, Any], workload: Workload) -> str:
+        value = r.get(key)
+        return units.DASH if value is None else f"{value:,}"
+
+    return cell
+
+
+def _x_ideal(r: dict[str, Any], workload: Workload) -> str:
+    wall = r.get("wall_s")
+    ideal = workload.ideal_makespan_s
+    return units.DASH if wall is None or not ideal else f"{wall / ideal:.2f}×"
+
+
+def _cpu_per_wake(r: dict[str, Any], workload: Workload) -> str:
+    cpu = r.get("cpu_s")
+    return units.us(None if cpu is None else cpu / workload.total_sleeps * 1e6)
+
+
+def _early(r: dict[str, Any], workload: Workload) -> str:
+    early = int(r.get("early") or 0)
+    return f"{early:,} (worst {units.us((r.get('worst_early_s') or 0.0) * 1e6)} µs)" if early else "0"
+
+
+COMMON: list[Column] = [("resumes", _useful_resumes), ("wasted polls", _count("wasted"))]
+LATENESS: list[Column] = [("late p50 µs", _figure("late_p50_us", units.us)),
+                          ("late p99 µs", _figure("late_p99_us", units.us)),
+                          ("late max µs", _figure("late_max_us", units.us)), ("early wakes", _early)]
+COLUMNS: dict[str, list[Column]] = {
+    "switch": [*COMMON, ("wall s", _figure("wall_s", units.seconds)),
+               ("ns/switch", _figure("per_switch_s", units.ns, 1e9))],
+    "timed": [*COMMON, ("makespan s", _figure("wall_s", units.seconds)), ("× ideal", _x_ideal),
+              ("CPU s", _figure("cpu_s", units.seconds)), ("CPU/wake µs", _cpu_per_wake), *LATENESS],
+    "virtual": [*COMMON, ("CPU s", _figure("cpu_s", units.seconds)), ("CPU/wake µs", _cpu_per_wake), *LATENESS],
+}
+
+
+def columns(workload: Workload, clock: ClockKind) -> list[Column]:
+    if workload.mode == "switch":
+        return COLUMNS["switch"]
+    return COLUMNS["virtual" if clock == "virtual" else "timed"]
 
 
 def run_one(entry: SchedulerEntry, workload: Workload, clock: ClockKind, run_limit_s: float,
             memory_limit_mb: int) -> dict[str, Any]:
     """One scheduler's result: from its child process(es), or why it did not run."""
-    if not entry.available:
-        return {"status": "failed", "reasons": [f"unavailable: {entry.error}"]}
-    if clock == "virtual" and not entry.supports_virtual_clock:
-        return {"status": "failed", "reasons": ["skipped: does not support the virtual clock"]}
+    skip = skip_reason(entry, clock)
+    if skip is not None:
+        return {"status": "skipped", "reasons": [skip]}
     if getattr(entry, "one_run_per_process", False):
         # Its loop runs once per process: the checking run gets a process of its own.
         check = run_in_child(entry.name, workload, clock, run_limit_s, memory_limit_mb, check="only")
@@ -73,64 +134,43 @@ def run_all(entries: Sequence[SchedulerEntry], workload: Workload, clock: ClockK
     """Run each entry in its own child process, printing the header and then each row to
     ``out`` (stdout) as soon as it finishes."""
     stream = out if out is not None else sys.stdout
-    limit = run_limit_s if run_limit_s is not None else run_limit(workload)
     memory = memory_limit_mb if memory_limit_mb is not None else DEFAULT_MEMORY_LIMIT_MB
-    widths = [max(len(h), w) for h, w in zip(HEADERS, MIN_WIDTHS, strict=True)]
-    widths[0] = max([widths[0], *(len(e.name) for e in entries)])
-    print(_line(HEADERS, widths), file=stream)
-    print(_line(["-" * w for w in widths[:-1]] + ["-" * len(HEADERS[-1])], widths), file=stream, flush=True)
+    cols = columns(workload, clock)
+    headers = ["scheduler", "status", *(name for name, _ in cols), "reason"]
+    widths = [max([len(headers[0]), *(len(e.name) for e in entries)]), 8, *(max(len(n), 9) for n, _ in cols), 0]
+    print(_line(headers, widths), file=stream)
+    print(_line(["-" * w for w in widths[:-1]] + ["-" * len(headers[-1])], widths), file=stream, flush=True)
     rows = []
     for entry in entries:
         if entry.available:
             print(f"running {entry.name} ({workload.mode}, {workload.count} rockets)…",
                   file=sys.stderr, flush=True)
+        limit = run_limit_s if run_limit_s is not None else run_limit(workload, clock, entry.polling)
         row = OneShotRow(entry.name, run_one(entry, workload, clock, limit, memory))
         rows.append(row)
-        print(_line(format_row(row), widths), file=stream, flush=True)
+        print(_line(format_row(row, workload, clock), widths), file=stream, flush=True)
     return rows
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, RIGHT, strict=True)]
+    right = [False, False, *([True] * (len(cells) - 3)), False]
+    parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
     return "  ".join(parts).rstrip()
 
 
-def format_row(row: OneShotRow) -> list[str]:
+def format_row(row: OneShotRow, workload: Workload, clock: ClockKind) -> list[str]:
+    cols = columns(workload, clock)
     r = row.result
-    if row.status == "failed" or r.get("wall_s") is None:
-        return [row.name, "FAILED" if row.status == "failed" else row.status.upper(), *["-"] * 10, row.reason]
-
-    def count(key: str, fallback: str) -> str:
-        value = r.get(key)
-        return fallback if value is None else f"{value:,}"
-
-    early = int(r.get("early") or 0)
-    return [
-        row.name, row.status.upper(), count("resumes", "n/a"), count("wasted", "-"),
-        _s(r.get("wall_s")), _s(r.get("cpu_s")), _ns(r.get("per_switch_s")),
-        _us(r.get("late_p50_us")), _us(r.get("late_p99_us")), _us(r.get("late_max_us")),
-        str(early), _us((r.get("worst_early_s") or 0.0) * 1e6) if early else "-",
-        row.reason,
-    ]
+    if r.get("wall_s") is None:
+        return [row.name, row.status.upper(), *[units.DASH] * len(cols), row.reason]
+    return [row.name, row.status.upper(), *(cell(r, workload) for _, cell in cols), row.reason]
 
 
-def format_rows(rows: Sequence[OneShotRow]) -> str:
+def format_rows(rows: Sequence[OneShotRow], workload: Workload, clock: ClockKind) -> str:
     """All rows as one aligned table (for callers that print at the end)."""
-    body = [format_row(row) for row in rows]
-    widths = [max([len(h), *(len(cells[i]) for cells in body)]) for i, h in enumerate(HEADERS)]
-    return "\n".join([_line(HEADERS, widths), _line(["-" * w for w in widths], widths)]
+    cols = columns(workload, clock)
+    headers = ["scheduler", "status", *(name for name, _ in cols), "reason"]
+    body = [format_row(row, workload, clock) for row in rows]
+    widths = [max([len(h), *(len(cells[i]) for cells in body)]) for i, h in enumerate(headers)]
+    return "\n".join([_line(headers, widths), _line(["-" * w for w in widths], widths)]
                      + [_line(cells, widths) for cells in body])
-
-
-def _s(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds:.3f}"
-
-
-def _ns(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1e9:,.0f}"
-
-
-def _us(micro: float | None) -> str:
-    if micro is None:
-        return "-"
-    return f"{micro:,.0f}" if abs(micro) >= 1000 else f"{micro:.1f}"

@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shlex
 import signal
 import subprocess
@@ -82,10 +83,21 @@ TIMER_FLOOR_BUDGET_S = 6.0
 LIMIT_VIRTUAL_PER_RESUME_S = 2e-3
 
 
-def run_limit(workload: Workload, clock: ClockKind = "real") -> float:
-    """Seconds one run may take before it is stopped and recorded as timed out."""
+#: A design that polls every live task on every pass does rockets × wakes polls at worst
+#: on the virtual clock: allow each of them a microsecond (~5× what listscan's take).
+LIMIT_VIRTUAL_PER_POLL_S = 1e-6
+
+
+def run_limit(workload: Workload, clock: ClockKind = "real", polling: bool = False) -> float:
+    """Seconds one run may take before it is stopped and recorded as timed out.
+
+    On the virtual clock waiting costs nothing, so the limit comes from the work: resumes,
+    and for a polling design the polls its strategy implies.
+    """
     if clock == "virtual":
-        return LIMIT_VIRTUAL_PER_RESUME_S * workload.expected_resumes + LIMIT_MARGIN_S
+        polls = workload.count * workload.total_sleeps if polling else 0
+        return (LIMIT_VIRTUAL_PER_RESUME_S * workload.expected_resumes + LIMIT_VIRTUAL_PER_POLL_S * polls
+                + LIMIT_MARGIN_S)
     return (LIMIT_MAKESPAN_FACTOR * workload.ideal_makespan_s
             + LIMIT_PER_RESUME_S * workload.expected_resumes + LIMIT_MARGIN_S)
 
@@ -285,11 +297,13 @@ class Suite:
         workload = spec.workload(job)
         if job.kind == "timer-floor":
             return self.run_timer_floor(job, workload, workdir)
-        limit = spec.run_limit_s or run_limit(workload, spec.clock)
+        polling = job.entry.polling if job.entry is not None else False
+        limit = spec.run_limit_s or run_limit(workload, spec.clock, polling)
         processes = spec.processes(job)
         cmd = self.worker_command(job, workload, processes, limit, records, output)
         job_limit = (processes + 1) * (JOB_STARTUP_S + (spec.runs_per_process(job) + 1) * max(limit, 1.0))
         started = time.monotonic()
+        usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         with (workdir / "stdout.txt").open("w") as out, (workdir / "stderr.txt").open("w") as err:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                     start_new_session=True, env={**os.environ, "PYTHONPATH": _pythonpath()})
@@ -299,9 +313,15 @@ class Suite:
                 _kill_group(proc)
                 raise
         elapsed = time.monotonic() - started
+        usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        os_cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
         try:
             groups = aggregate.read_records(records)
             status, reasons = aggregate.worst_status(groups)
+            if status in (Status.VALID, Status.EARLY) and not timed_out:
+                disagreement = os_accounting(groups, elapsed, os_cpu, workload, spec.clock)
+                if disagreement:
+                    status, reasons = Status.INVALID, disagreement
         except aggregate.BadRecord as exc:
             groups, status, reasons = [], Status.FAILED, [f"worker output malformed: {exc}"]
         if timed_out:
@@ -511,6 +531,41 @@ def plausible(run: RunRecord, body_floor: Sample | None, clock: ClockKind) -> Ru
     if not why:
         return run
     return replace(run, status=Status.SUSPECT, reasons=(*run.reasons, *why))
+
+
+#: Slack for the OS-side checks: clock granularity, rounding of rusage to ticks.
+OS_SLACK_S = 0.5
+#: A timed job on the real clock must last at least this share of its runs' ideal makespans.
+OS_MIN_SHARE_OF_IDEAL = 0.9
+
+
+def os_accounting(groups: Sequence[Sequence[dict[str, Any]]], elapsed: float, os_cpu: float,
+                  workload: Workload, clock: ClockKind) -> list[str]:
+    """What the operating system saw of a job, against what its runs reported (empty: agreed).
+
+    A worker runs plugin code, so its figures could be faked from inside; the parent's own
+    clock and the kernel's accounting of the whole process tree cannot be. This catches
+    *impossible* reports: more time in runs than the job existed, more CPU than the kernel
+    charged, or timed runs that finished before their deadlines could have passed. It cannot
+    catch a plausible flattering lie; the checks inside the worker (clocks captured before
+    the plugin loads, the suspension check, makespan and lateness plausibility) aim there.
+    """
+    records = [r for g in groups for r in g if isinstance(r.get("wall_s"), int | float)]
+    reported_wall = sum(float(r["wall_s"]) for r in records)
+    reported_cpu = sum(float(r.get("cpu_s") or 0.0) for r in records)
+    problems = []
+    if reported_wall > elapsed + OS_SLACK_S:
+        problems.append(f"OS accounting disagrees: runs report {reported_wall:.2f} s of wall time in a job that "
+                        f"lasted {elapsed:.2f} s")
+    if reported_cpu > os_cpu + OS_SLACK_S:
+        problems.append(f"OS accounting disagrees: runs report {reported_cpu:.2f} s of CPU, the kernel charged the "
+                        f"job's processes {os_cpu:.2f} s")
+    if workload.mode == "timed" and clock == "real":
+        needed = len(records) * workload.ideal_makespan_s * OS_MIN_SHARE_OF_IDEAL
+        if elapsed < needed:
+            problems.append(f"OS accounting disagrees: {len(records)} timed run(s) need at least "
+                            f"{needed:.2f} s of waiting, the job lasted {elapsed:.2f} s")
+    return problems
 
 
 def skip_reason(entry: SchedulerEntry, clock: ClockKind) -> str | None:

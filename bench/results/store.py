@@ -135,7 +135,10 @@ def merge(old: Document, new: Document) -> Document:
     same way, so ``pyperf stats`` on the merged file shows what the runs say.
     """
     replaced = {r.key for r in new.runs}
-    runs: list[RunRecord] = [r for r in old.runs if r.key not in replaced] + list(new.runs)
+    # A kept run remembers where it was measured (a version 1 file said so only once, for the file).
+    kept = [r if r.commit else replace(r, commit=old.environment.commit_label) for r in old.runs
+            if r.key not in replaced]
+    runs: list[RunRecord] = kept + list(new.runs)
     timer = {t.time_scale: t for t in old.timer_floors} | {t.time_scale: t for t in new.timer_floors}
     scales = sorted({*old.workload.time_scales, *new.workload.time_scales}, reverse=True)
     modes = tuple(dict.fromkeys([*old.workload.modes, *new.workload.modes]))
