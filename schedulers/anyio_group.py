@@ -54,6 +54,9 @@ async def _await(coro: Coroutine[Any, Any, None]) -> None:
 
 class AnyioScheduler:
     name: ClassVar[str] = "anyio"
+    timer_note: ClassVar[str] = (
+        "anyio.sleep is the backend's sleep: asyncio's millisecond rounding (or trio's for anyio-trio)"
+    )
     dialect: ClassVar[Literal["async"]] = "async"
     supports_virtual_clock: ClassVar[bool] = False  # the asyncio loop reads its own clock
     version: ClassVar[str] = importlib.metadata.version("anyio")

@@ -19,6 +19,7 @@ step, so ``run`` returns ``None`` and the harness validates the trace alone.
 from __future__ import annotations
 
 import asyncio
+import platform
 from collections.abc import Coroutine, Iterable
 from typing import Any, ClassVar, Literal
 
@@ -27,6 +28,11 @@ from schedulers.protocol import Clock
 
 class AsyncioScheduler:
     name: ClassVar[str] = "asyncio"
+    timer_note: ClassVar[str] = (
+        "the selector's timeout is rounded up to whole milliseconds: a sleep under 1 ms wakes about 1 ms "
+        "late; never early"
+    )
+    version: ClassVar[str] = platform.python_version()
     dialect: ClassVar[Literal["async"]] = "async"
     supports_virtual_clock: ClassVar[bool] = False  # the loop reads its own clock
 

@@ -55,6 +55,10 @@ from schedulers.protocol import Clock
 
 class GeventScheduler:
     name: ClassVar[str] = "gevent"
+    timer_note: ClassVar[str] = (
+        "libev waits at least 1 ms, rounded up to milliseconds: never early on Linux; its libuv backend "
+        "(Windows) truncates to ms and wakes early"
+    )
     dialect: ClassVar[Literal["greenlet"]] = "greenlet"
     supports_virtual_clock: ClassVar[bool] = False  # the hub reads its own clock
     version: ClassVar[str] = importlib.metadata.version("gevent")

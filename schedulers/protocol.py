@@ -93,4 +93,8 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = {
     # its distribution), recorded with the results so a change of library version is
     # visible next to a change of figures; None for schedulers that wrap no library.
     "version": None,
+    # One line on how the loop's timers read and round time (milliseconds, the wall clock),
+    # from its source: shown beside its lateness and early-wake figures, so a reader can
+    # tell the loop's documented behaviour from a defect. None: nothing to add.
+    "timer_note": None,
 }

@@ -49,6 +49,9 @@ class RloopScheduler(AsyncioScheduler):
     """The asyncio workload, line for line; only the loop underneath differs."""
 
     name: ClassVar[str] = "rloop"
+    timer_note: ClassVar[str] = (
+        "monotonic time in microseconds; the poll timeout is rounded up to milliseconds: late, never early"
+    )
     supports_virtual_clock: ClassVar[bool] = False  # rloop reads its own clock
     version: ClassVar[str] = importlib.metadata.version("rloop")
 

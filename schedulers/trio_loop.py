@@ -30,6 +30,7 @@ Counters: trio does not count resumes, so ``run`` returns ``None``.
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 from collections.abc import Coroutine, Iterable
 from typing import Any, ClassVar, Final, Literal
@@ -80,6 +81,10 @@ async def _await(coro: Coroutine[Any, Any, None]) -> None:
 
 class TrioScheduler:
     name: ClassVar[str] = "trio"
+    timer_note: ClassVar[str] = (
+        "epoll timeouts rounded up to whole milliseconds: sub-millisecond sleeps wake about 1 ms late; never early"
+    )
+    version: ClassVar[str] = importlib.metadata.version("trio")
     dialect: ClassVar[Literal["async"]] = "async"
     supports_virtual_clock: ClassVar[bool] = True  # through HarnessClock
 

@@ -65,6 +65,10 @@ class ReactorAlreadyRan(RuntimeError):
 
 class TwistedScheduler:
     name: ClassVar[str] = "twisted"
+    timer_note: ClassVar[str] = (
+        "deadlines on time.time (the wall clock): a step of the system clock makes wakes early or late; the "
+        "epoll timeout is rounded up to ms"
+    )
     dialect: ClassVar[Literal["async"]] = "async"
     supports_virtual_clock: ClassVar[bool] = False  # the reactor reads time.time itself
     one_run_per_process: ClassVar[bool] = True  # the reactor cannot be restarted

@@ -131,11 +131,11 @@ def cmd_list(_: argparse.Namespace) -> int:
     rows = []
     for entry in discover_isolated().values():
         rows.append([
-            entry.name, entry.dialect, entry.origin,
+            entry.name, entry.dialect, entry.origin, (entry.version or "-") if entry.available else "-",
             ("yes" if entry.supports_virtual_clock else "no") if entry.available else "-",
             "available" if entry.available else f"unavailable: {entry.error}",
         ])
-    print(text.render(("scheduler", "dialect", "origin", "virtual clock", "status"), rows))
+    print(text.render(("scheduler", "dialect", "origin", "version", "virtual clock", "status"), rows))
     return EXIT_OK
 
 

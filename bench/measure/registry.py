@@ -60,6 +60,12 @@ class SchedulerEntry:
         value = self.option("version")
         return None if value is None else str(value)
 
+    @property
+    def timer_note(self) -> str | None:
+        """How the loop's timers read and round time, when the scheduler says."""
+        value = self.option("timer_note")
+        return None if value is None else str(value)
+
     def option(self, attribute: str) -> object:
         return getattr(self.cls, attribute, OPTIONAL_DEFAULTS[attribute])
 

@@ -434,6 +434,7 @@ class Suite:
         assert entry is not None
         return {
             "scheduler": entry.name, "origin": entry.origin, "version": entry.version,
+            "timer_note": entry.timer_note if entry.available else None,
             "dialect": entry.dialect if entry.available else None,
             "mode": job.kind, "time_scale": job.time_scale, "clock": self.spec.clock,
             "status": status.value, "reasons": reasons, "elapsed_s": elapsed,
@@ -471,7 +472,8 @@ class Suite:
         return RunRecord.from_json(Fields(run, "run"))
 
     def record(self, run: RunRecord) -> None:
-        self.runs.append(plausible(run, self.body_floors.get(run.dialect or ""), self.spec.clock))
+        floor = next((t for t in self.timer_floors if t.time_scale == run.time_scale), None)
+        self.runs.append(plausible(run, self.body_floors.get(run.dialect or ""), self.spec.clock, floor))
 
     # ---- writing ------------------------------------------------------------------
     def document(self, complete: bool) -> Document:
@@ -516,7 +518,13 @@ class Suite:
 SUSPECT_BELOW_BODY_FLOOR = 0.5
 
 
-def plausible(run: RunRecord, body_floor: Sample | None, clock: ClockKind) -> RunRecord:
+#: A lateness p50 on the real clock below this share of the spinning timer floor's p50 is
+#: implausible: no loop wakes a thread more precisely than one that never sleeps.
+SUSPECT_BELOW_SPIN_FLOOR = 0.5
+
+
+def plausible(run: RunRecord, body_floor: Sample | None, clock: ClockKind,
+              timer_floor: TimerFloor | None = None) -> RunRecord:
     """``run``, or ``run`` marked SUSPECT when its figures are implausible against the floors
     or for the real clock (exactly zero lateness)."""
     if run.status is not Status.VALID:
@@ -526,6 +534,11 @@ def plausible(run: RunRecord, body_floor: Sample | None, clock: ClockKind) -> Ru
             and run.switch.mean_s < SUSPECT_BELOW_BODY_FLOOR * body_floor.mean_s):
         why.append(f"switch cost {run.switch.mean_ns:,.0f} ns is below half the body floor "
                    f"({body_floor.mean_ns:,.0f} ns): the rocket bodies cannot run that fast")
+    spin = timer_floor.spin if timer_floor is not None else None
+    if (run.timed is not None and clock == "real" and spin is not None and spin.p50 > 0
+            and run.timed.lateness_us.p50 < SUSPECT_BELOW_SPIN_FLOOR * spin.p50):
+        why.append(f"lateness p50 {run.timed.lateness_us.p50:.3f} µs is below half the spinning timer floor's "
+                   f"({spin.p50:.3f} µs): no loop wakes more precisely than one that never sleeps")
     if run.timed is not None and clock == "real" and run.timed.lateness_us.max == 0:
         why.append("every wake exactly on time on the real clock: the lateness was not measured")
     if not why:

@@ -268,6 +268,9 @@ def timed_tables(doc: Document) -> list[Table]:
             title += f" (ideal makespan {ideal:.3f} s)"
         foot = ("burst: wakes due while rockets were still being started (all start at t = 0); "
                 "steady: the rest.")
+        timers = [f"{r.scheduler}: {r.timer_note}" for r in runs if r.timer_note]
+        if timers:
+            foot += " Timers, from each loop's source: " + "; ".join(timers) + "."
         tables.append(Table(title, list(TIMED_HEADERS), rows, foot))
     return tables
 

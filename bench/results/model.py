@@ -292,6 +292,7 @@ class RunRecord:
     version: str | None = None
     measured_utc: str | None = None
     commit: str | None = None
+    timer_note: str | None = None  # how the loop's timers read and round time (its own word)
 
     @classmethod
     def from_json(cls, f: Fields) -> RunRecord:
@@ -307,7 +308,7 @@ class RunRecord:
             tuple(ProcessFigures.from_json(p) for p in f.objs("processes")),
             f.opt("switch", lambda s: Sample.from_json(s, bench)), f.opt("timed", TimedFigures.from_json),
             f.opt("instructions", InstructionFigures.from_json), f.opt_whole("resumes"), f.opt_num("wasted"),
-            f.opt_text("version"), f.opt_text("measured_utc"), f.opt_text("commit"),
+            f.opt_text("version"), f.opt_text("measured_utc"), f.opt_text("commit"), f.opt_text("timer_note"),
         )
 
     @property
