@@ -46,11 +46,13 @@ SCHEDULER = "heapq"
 
 
 def bench(*args: str) -> float:
+    """One ``bench run`` into the file after ``-o``; stops the script if it wrote nothing."""
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "bench", "run", "--replace", *args], cwd=ROOT,
                           capture_output=True, text=True)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"bench run failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+    out = Path(args[list(args).index("-o") + 1])
+    if proc.returncode not in (0, 1) or not out.exists():
+        raise SystemExit(f"bench run failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-3:]}")
     return time.monotonic() - started
 
 

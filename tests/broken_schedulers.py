@@ -6,9 +6,8 @@ only be the validator noticing that thing.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Generator, Iterable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from schedulers.heapq_timers import HeapqScheduler

@@ -338,7 +338,7 @@ def test_no_cheat_is_valid_in_the_real_pipeline(tmp_path: Path) -> None:
 
 def test_os_accounting_refuses_impossible_reports() -> None:
     """What the parent's clock and the kernel saw bounds what the runs may report."""
-    from bench.measure.suite import os_accounting
+    from bench.measure.plausibility import os_accounting
     from bench.workload.rockets import Workload
 
     timed = Workload.generate(100, 1, "timed", 0.01)

@@ -18,12 +18,14 @@ from bench.cli import oneshot
 from bench.cli.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
 from bench.gate.history import keep_history
 from bench.measure import scale
+from bench.measure.plan import DEFAULT_MEMORY_LIMIT_MB, SuiteSpec
 from bench.measure.presets import PRESETS
 from bench.measure.registry import SchedulerEntry
 from bench.measure.registry_child import discover_isolated
 from bench.measure.scale import DEFAULT_BUDGET_S, DEFAULT_SIZES
-from bench.measure.suite import DEFAULT_MEMORY_LIMIT_MB, Suite, SuiteSpec, command_line
+from bench.measure.suite import Suite, command_line
 from bench.measure.worker import parse_handicap
+from bench.measure.writer import ResultsWriter
 from bench.present import tables, text
 from bench.results import store
 from bench.results.model import Document
@@ -159,28 +161,33 @@ def cmd_run(ns: argparse.Namespace) -> int:
         python_flags=tuple(ns.python_flags), python=ns.python,
     )
     with store.ResultsLock(spec.output):
-        previous = existing_results(spec.output, Suite(spec).document(complete=False), ns.replace)
+        suite = Suite(spec)
+        previous = existing_results(spec.output, suite.document(complete=False), ns.replace)
+        suite.previous = previous
         jobs = spec.plan()
         print(f"schedbench: {len(jobs)} jobs ({', '.join(e.name for e in entries)}; {', '.join(modes)}"
               f"{'; scales ' + ','.join(f'{s:g}' for s in spec.time_scales) if 'timed' in modes else ''}), "
               f"{spec.rockets:,} rockets, seed {spec.seed}, preset {preset.name} → {spec.output}"
               f"{' (merging)' if previous else ''}", file=sys.stderr)
-        suite = Suite(spec, previous)
         suite.run()
-        if not suite.saved:
-            print(f"\n{suite.interrupted or 'stopped'} before any job finished: {spec.output} untouched",
-                  file=sys.stderr)
-            return 130
-        document = store.load(spec.output)
-    print(text.render_document(document))
-    if ns.history is not None and suite.interrupted is None:
-        kept = keep_history(spec.output, ns.history, document)
-        print(f"\nhistory: {kept}")
-    if suite.interrupted:
-        print(f"\ninterrupted: kept {len(suite.runs)} finished run(s) in {spec.output} ({suite.interrupted})",
+    return finish(suite, ns.history)
+
+
+def finish(suite: ResultsWriter, history: Path | None = None) -> int:
+    """The end of every suite run: the file's tables, where it went, and the exit code."""
+    if not suite.saved:
+        print(f"\n{suite.interrupted or 'stopped'} before any job finished: {suite.output} untouched",
               file=sys.stderr)
         return 130
-    print(f"\nresults: {spec.output}")
+    document = store.load(suite.output)
+    print(text.render_document(document))
+    if history is not None and suite.interrupted is None:
+        print(f"\nhistory: {keep_history(suite.output, history, document)}")
+    if suite.interrupted:
+        print(f"\ninterrupted: kept {len(suite.runs)} finished run(s) in {suite.output} ({suite.interrupted})",
+              file=sys.stderr)
+        return 130
+    print(f"\nresults: {suite.output}")
     if suite.failures:
         print("exit 1: the runs above that failed or were INVALID/SUSPECT", file=sys.stderr)
         return EXIT_FAILURES
@@ -242,21 +249,7 @@ def cmd_run_instructions(ns: argparse.Namespace) -> int:
               f"({', '.join(e.name for e in entries)}; {', '.join(spec.modes)}), {spec.rockets:,} rockets, "
               f"seed {spec.seed} → {spec.output}{' (merging)' if previous else ''}", file=sys.stderr)
         suite.run()
-        if not suite.saved:
-            print(f"\n{suite.interrupted or 'stopped'} before any job finished: {spec.output} untouched",
-                  file=sys.stderr)
-            return 130
-        document = store.load(spec.output)
-    print(text.render_document(document))
-    if suite.interrupted:
-        print(f"\ninterrupted: kept {len(suite.runs)} finished run(s) in {spec.output} ({suite.interrupted})",
-              file=sys.stderr)
-        return 130
-    print(f"\nresults: {spec.output}")
-    if suite.failures:
-        print("exit 1: the runs above that failed or were INVALID/SUSPECT", file=sys.stderr)
-        return EXIT_FAILURES
-    return EXIT_OK
+    return finish(suite)
 
 
 def cmd_scale(ns: argparse.Namespace) -> int:

@@ -18,8 +18,9 @@ from typing import Any, TextIO
 
 from bench.measure.clocks import ClockKind
 from bench.measure.oneshot_child import run_in_child
+from bench.measure.plan import DEFAULT_MEMORY_LIMIT_MB, run_limit
 from bench.measure.registry import SchedulerEntry
-from bench.measure.suite import DEFAULT_MEMORY_LIMIT_MB, run_limit, skip_reason
+from bench.measure.suite import skip_reason
 from bench.present import units
 from bench.workload.rockets import Workload
 

@@ -22,7 +22,6 @@ the run record for ``show --profile``.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -43,9 +42,9 @@ from bench.measure.instructions import (
     valgrind_version,
 )
 from bench.measure.registry import SchedulerEntry
+from bench.measure.writer import ResultsWriter, pyperf_suite_json
 from bench.results.fields import Fields
 from bench.results.model import Document, Environment, InstructionFigures, RunRecord, Status, WorkloadInfo
-from bench.results.store import dump, merge
 
 #: Valgrind processes per switch job: two are enough to see a loop that randomises itself.
 SWITCH_REPEATS = 2
@@ -94,15 +93,11 @@ class InstructionSpec:
                               handicap)
 
 
-class InstructionSuite:
+class InstructionSuite(ResultsWriter):
     def __init__(self, spec: InstructionSpec, previous: Document | None = None) -> None:
+        super().__init__(spec.output, previous)
         self.spec = spec
-        self.previous = previous
-        self.runs: list[RunRecord] = []
         self.body_floors: dict[str, InstructionFigures] = {}
-        self.benchmarks: list[Any] = []
-        self.interrupted: str | None = None
-        self.saved = False
         self.environment = environment.capture("virtual")
         self.environment["valgrind"] = valgrind_version()
         self.profiles = spec.output.with_name(spec.output.name + ".profiles")
@@ -187,12 +182,7 @@ class InstructionSuite:
 
     def document(self, complete: bool) -> Document:
         spec = self.spec
-        pyperf_part: dict[str, Any] = {"version": "1.0", "benchmarks": []}
-        if self.benchmarks:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "suite.json"
-                pyperf.BenchmarkSuite(list(self.benchmarks)).dump(str(path))
-                pyperf_part = json.loads(path.read_text())
+        pyperf_part = pyperf_suite_json(self.benchmarks)
         commit = environment.git_commit()
         label = (commit.get("commit") or "unknown")[:12] + ("+dirty" if commit.get("dirty") else "")
         runs = tuple(replace(r, commit=label) for r in self.runs)
@@ -210,17 +200,6 @@ class InstructionSuite:
                          "cache_sim": spec.cache_sim},
             pyperf=pyperf_part,
         )
-
-    def save(self, complete: bool) -> None:
-        document = self.document(complete)
-        if self.previous is not None:
-            document = merge(self.previous, document)
-        dump(self.spec.output, document)
-        self.saved = True
-
-    @property
-    def failures(self) -> list[RunRecord]:
-        return [r for r in self.runs if r.status.broken]
 
     @property
     def skipped(self) -> list[RunRecord]:

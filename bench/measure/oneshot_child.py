@@ -18,10 +18,8 @@ is parsed as untrusted (it ran plugin code).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +31,7 @@ from typing import Any, Final
 # The harness first (clocks, execute_once, the validator, the limits), the scheduler later.
 from bench.measure.clocks import CLOCK_KINDS, ClockKind
 from bench.measure.execute import SchedulerCrashed, execute_once
+from bench.measure.processes import describe_exit, kill_group
 from bench.measure.registry import load_named
 from bench.measure.worker import RunTimeout, limit_memory, time_limit
 from bench.results.distributions import lateness_summary
@@ -49,6 +48,10 @@ COUNTS: Final = ("resumes", "wasted", "early")
 
 
 # ---- child ------------------------------------------------------------------------------
+
+#: How a child that exited without a result is described.
+ENDED_EARLY: Final = "the process ended (exit status {code}) before reporting a result"
+
 
 def _failure(reason: str) -> dict[str, Any]:
     return {"status": "failed", "reasons": [reason]}
@@ -156,15 +159,15 @@ def run_in_child(scheduler: str, workload: Workload, clock: ClockKind, run_limit
             try:
                 proc.wait(timeout=allowance)
             except subprocess.TimeoutExpired:
-                _kill_group(proc)
+                kill_group(proc)
                 return _failure(f"timed out after {allowance:.0f} s (killed)")
             except BaseException:
-                _kill_group(proc)
+                kill_group(proc)
                 raise
-            _kill_group(proc)  # anything the scheduler left running in its process group
+            kill_group(proc)  # anything the scheduler left running in its process group
         if result_path.exists():
             return parse_result(result_path)
-        return _failure(_describe_exit(proc.returncode, stderr_path))
+        return _failure(describe_exit(proc.returncode, stderr_path, ENDED_EARLY))
 
 
 def check_in_child(scheduler: str, workload: Workload, clock: ClockKind, run_limit_s: float,
@@ -207,23 +210,6 @@ def parse_result(path: Path) -> dict[str, Any]:
         else:
             return _failure(f"the child's result is malformed ({key} = {str(value)[:40]!r})")
     return result
-
-
-def _describe_exit(returncode: int, stderr_path: Path) -> str:
-    if returncode < 0:
-        name = signal.Signals(-returncode).name
-        if name == "SIGKILL":
-            return "killed (SIGKILL): out of memory or killed from outside"
-        return f"killed by {name}"
-    lines = [line for line in stderr_path.read_text(errors="replace").splitlines() if line.strip()]
-    detail = f": {lines[-1].strip()[:200]}" if lines else ""
-    return f"the process ended (exit status {returncode}) before reporting a result{detail}"
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import resource
 import shlex
 import signal
@@ -31,18 +30,27 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any
 
 import pyperf
 
 from bench.measure import environment
 from bench.measure.clocks import ClockKind
-from bench.measure.presets import Preset
+from bench.measure.plan import (
+    FLOOR_LOOPS,
+    JOB_STARTUP_S,
+    TIMER_FLOOR_BUDGET_S,
+    Job,
+    Progress,
+    SuiteSpec,
+    run_limit,
+)
+from bench.measure.plausibility import os_accounting, plausible
+from bench.measure.processes import describe_exit, kill_group
 from bench.measure.registry import SchedulerEntry
-from bench.measure.targets import body_floor_name
+from bench.measure.writer import ResultsWriter, pyperf_suite_json
 from bench.results import aggregate
 from bench.results.fields import Fields, ResultsError
 from bench.results.model import (
@@ -55,174 +63,7 @@ from bench.results.model import (
     WorkloadInfo,
     short_commit,
 )
-from bench.results.store import dump, merge
 from bench.workload.rockets import Workload
-
-#: Per-run time allowance: 10 × the ideal makespan, plus 20 µs per resume (≈ 10× the
-#: slowest seed scheduler's switch cost), plus a fixed margin for start-up and GC.
-LIMIT_MAKESPAN_FACTOR = 10.0
-LIMIT_PER_RESUME_S = 20e-6
-LIMIT_MARGIN_S = 5.0
-#: Job allowance on top of its runs: process start-up and pyperf's own bookkeeping.
-JOB_STARTUP_S = 15.0
-#: Address-space limit per worker: a scheduler that leaks fails with MemoryError long
-#: before the machine (24 GiB here) starts swapping or the OOM killer picks a victim.
-DEFAULT_MEMORY_LIMIT_MB = 8 * 1024
-
-
-#: Sends per floor value: ~95 ms at the ~45 ns a send costs on the development VM, about
-#: pyperf's default minimum time per value (0.1 s); a faster machine gets shorter values,
-#: still thousands of times the clock's resolution.
-FLOOR_LOOPS = 2**21
-#: Wall time the timer floor may spend per time scale, all its variants together.
-TIMER_FLOOR_BUDGET_S = 6.0
-
-
-#: On the virtual clock waiting costs nothing, so the allowance comes from the work alone:
-#: per resume, generous enough for a design that polls every live task on every pass.
-LIMIT_VIRTUAL_PER_RESUME_S = 2e-3
-
-
-#: A design that polls every live task on every pass does rockets × wakes polls at worst
-#: on the virtual clock: allow each of them a microsecond (~5× what listscan's take).
-LIMIT_VIRTUAL_PER_POLL_S = 1e-6
-
-
-def run_limit(workload: Workload, clock: ClockKind = "real", polling: bool = False) -> float:
-    """Seconds one run may take before it is stopped and recorded as timed out.
-
-    On the virtual clock waiting costs nothing, so the limit comes from the work: resumes,
-    and for a polling design the polls its strategy implies.
-    """
-    if clock == "virtual":
-        polls = workload.count * workload.total_sleeps if polling else 0
-        return (LIMIT_VIRTUAL_PER_RESUME_S * workload.expected_resumes + LIMIT_VIRTUAL_PER_POLL_S * polls
-                + LIMIT_MARGIN_S)
-    return (LIMIT_MAKESPAN_FACTOR * workload.ideal_makespan_s
-            + LIMIT_PER_RESUME_S * workload.expected_resumes + LIMIT_MARGIN_S)
-
-
-@dataclass(frozen=True)
-class Job:
-    kind: str  # "floor", "body-floor", "timer-floor", "switch" or "timed"
-    entry: SchedulerEntry | None = None
-    time_scale: float | None = None
-    dialect: str | None = None  # body-floor jobs
-
-    @property
-    def label(self) -> str:
-        if self.kind == "floor":
-            return "floor (bare send)"
-        if self.kind == "body-floor":
-            return f"body floor {self.dialect}"
-        if self.kind == "timer-floor":
-            return f"timer floor @ {self.time_scale:g}"
-        scale = f" @ {self.time_scale:g}" if self.kind == "timed" else ""
-        assert self.entry is not None
-        return f"{self.kind}{scale} {self.entry.name}"
-
-    @property
-    def target(self) -> str | None:
-        """What the worker loads: a scheduler's name or a body floor driver's."""
-        if self.kind == "body-floor":
-            assert self.dialect is not None
-            return body_floor_name(self.dialect)
-        return None if self.entry is None else self.entry.name
-
-
-@dataclass
-class SuiteSpec:
-    entries: Sequence[SchedulerEntry]
-    modes: Sequence[str]
-    time_scales: Sequence[float]
-    rockets: int
-    seed: int
-    clock: ClockKind
-    preset: Preset
-    output: Path
-    run_limit_s: float | None = None  # None: derived from each workload
-    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
-    switch_processes: int | None = None
-    timed_processes: int | None = None
-    command: str = ""
-    #: Test-only: (scheduler, ns) of extra work per sleep, to check the gate catches it.
-    handicap: tuple[str, int] | None = None
-    #: Interpreter flags for the workers (e.g. ("-O",)) and another interpreter, if any.
-    python_flags: tuple[str, ...] = ()
-    python: str | None = None
-
-    def plan(self) -> list[Job]:
-        """Floors first (what every figure is read against), then the schedulers."""
-        jobs: list[Job] = []
-        if "switch" in self.modes:
-            jobs.append(Job("floor"))
-            dialects = dict.fromkeys(e.dialect for e in self.entries if e.available)
-            jobs += [Job("body-floor", dialect=d) for d in dialects]
-            jobs += [Job("switch", e) for e in self.entries]
-        if "timed" in self.modes:
-            for scale in self.time_scales:
-                if self.clock == "real":
-                    jobs.append(Job("timer-floor", time_scale=scale))
-                jobs += [Job("timed", e, scale) for e in self.entries]
-        return jobs
-
-    def workload(self, job: Job) -> Workload:
-        mode = "timed" if job.kind in ("timed", "timer-floor") else "switch"
-        return Workload.generate(self.rockets, self.seed, mode, job.time_scale or 1.0)  # type: ignore[arg-type]
-
-    def processes(self, job: Job) -> int:
-        if job.kind == "timed":
-            assert job.time_scale is not None
-            return self.timed_processes or self.preset.processes_for(job.time_scale)
-        return self.switch_processes or self.preset.switch_processes
-
-    def values_and_warmups(self, job: Job) -> tuple[int, int]:
-        """pyperf values and warm-ups per worker process. A scheduler that can run only
-        once per process (a reactor that cannot restart) gets one value and no warm-up."""
-        if job.kind == "timed" or (job.entry is not None and job.entry.one_run_per_process):
-            return 1, 0
-        return self.preset.switch_values, self.preset.switch_warmups
-
-    def runs_per_process(self, job: Job) -> int:
-        return sum(self.values_and_warmups(job))
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            "switch": {"processes": self.switch_processes or self.preset.switch_processes,
-                       "values": self.preset.switch_values, "warmups": self.preset.switch_warmups},
-            "timed": {f"{s:g}": self.timed_processes or self.preset.processes_for(s) for s in self.time_scales},
-            "run_limit_s": self.run_limit_s,
-            "memory_limit_mb": self.memory_limit_mb,
-        }
-
-
-class Progress:
-    """One line per job on stderr; on a terminal, a live line while the job runs."""
-
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
-        self.total = total
-        self.stream = stream
-        self.live = stream.isatty()
-        self.started = time.monotonic()
-
-    def update(self, index: int, job: Job, job_started: float, runs_done: int, processes: int) -> None:
-        if not self.live:
-            return
-        now = time.monotonic()
-        self.stream.write(
-            f"\r[{index:>2}/{self.total}] {job.label:<28} {runs_done} runs, {processes} processes · "
-            f"{now - job_started:5.1f} s (total {now - self.started:5.0f} s)\x1b[K"
-        )
-        self.stream.flush()
-
-    def done(self, index: int, job: Job, job_started: float, status: str, note: str = "") -> None:
-        now = time.monotonic()
-        prefix, clear = ("\r", "\x1b[K") if self.live else ("", "")
-        self.stream.write(
-            f"{prefix}[{index:>2}/{self.total}] {job.label:<28} {status.upper():<8} {now - job_started:6.1f} s"
-            f"  (total {now - self.started:4.0f} s){'  ' + note if note else ''}{clear}\n"
-        )
-        self.stream.flush()
 
 
 class Interrupted(BaseException):
@@ -241,7 +82,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class Suite:
+class Suite(ResultsWriter):
     """Runs the planned jobs one after another and keeps the results file up to date.
 
     ``previous`` is the file's content when the run began (already checked to have the
@@ -250,15 +91,11 @@ class Suite:
     """
 
     def __init__(self, spec: SuiteSpec, previous: Document | None = None) -> None:
+        super().__init__(spec.output, previous)
         self.spec = spec
-        self.previous = previous
-        self.benchmarks: list[Any] = []  # pyperf.Benchmark objects, in job order
-        self.runs: list[RunRecord] = []
         self.floor: Sample | None = None
         self.body_floors: dict[str, Sample] = {}
         self.timer_floors: list[TimerFloor] = []
-        self.interrupted: str | None = None
-        self.saved = False
         self.environment = environment.capture(spec.clock, spec.python_flags, spec.python)
         self.commit = short_commit(self.environment.get("commit"), self.environment.get("dirty"))
         # The rocket list's totals, for the file's workload section: computed once.
@@ -310,7 +147,7 @@ class Suite:
             try:
                 timed_out = self.wait(proc, job, started, job_limit, records, processes, index, progress)
             except BaseException:
-                _kill_group(proc)
+                kill_group(proc)
                 raise
         elapsed = time.monotonic() - started
         usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -327,7 +164,7 @@ class Suite:
         if timed_out:
             status, reasons = Status.FAILED, [f"timed out after {job_limit:.0f} s (job limit; killed)"]
         elif proc.returncode != 0 and status in (Status.VALID, Status.EARLY):
-            status, reasons = Status.FAILED, [_describe_exit(proc.returncode, workdir / "stderr.txt")]
+            status, reasons = Status.FAILED, [describe_exit(proc.returncode, workdir / "stderr.txt")]
         if job.kind == "floor":
             return self.collect_floor(output, status, reasons)
         if job.kind == "body-floor":
@@ -355,7 +192,7 @@ class Suite:
             except subprocess.TimeoutExpired:
                 pass
             if time.monotonic() - started > job_limit:
-                _kill_group(proc)
+                kill_group(proc)
                 return True
             runs = sum(_count_lines(p) for p in records.glob("*.jsonl"))
             progress.update(index, job, started, runs, processes)
@@ -478,12 +315,7 @@ class Suite:
     # ---- writing ------------------------------------------------------------------
     def document(self, complete: bool) -> Document:
         spec = self.spec
-        pyperf_part: dict[str, Any] = {"version": "1.0", "benchmarks": []}
-        if self.benchmarks:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "suite.json"
-                pyperf.BenchmarkSuite(list(self.benchmarks)).dump(str(path))
-                pyperf_part = json.loads(path.read_text())
+        pyperf_part = pyperf_suite_json(self.benchmarks)
         sleeps, resumes, ideal = self.workload_totals
         return Document(
             created_utc=_utc_now(), command=spec.command, preset=spec.preset.name, complete=complete,
@@ -501,84 +333,6 @@ class Suite:
             pyperf=pyperf_part,
         )
 
-    def save(self, complete: bool) -> None:
-        document = self.document(complete)
-        if self.previous is not None:
-            document = merge(self.previous, document)
-        dump(self.spec.output, document)
-        self.saved = True
-
-    @property
-    def failures(self) -> list[RunRecord]:
-        return [r for r in self.runs if r.status.broken]
-
-
-#: A switch cost below this share of its dialect's body floor is implausible: a loop
-#: written in C may beat the Python floor driver, but not by half (the body itself runs).
-SUSPECT_BELOW_BODY_FLOOR = 0.5
-
-
-#: A lateness p50 on the real clock below this share of the spinning timer floor's p50 is
-#: implausible: no loop wakes a thread more precisely than one that never sleeps.
-SUSPECT_BELOW_SPIN_FLOOR = 0.5
-
-
-def plausible(run: RunRecord, body_floor: Sample | None, clock: ClockKind,
-              timer_floor: TimerFloor | None = None) -> RunRecord:
-    """``run``, or ``run`` marked SUSPECT when its figures are implausible against the floors
-    or for the real clock (exactly zero lateness)."""
-    if run.status is not Status.VALID:
-        return run
-    why = []
-    if (run.switch is not None and body_floor is not None
-            and run.switch.mean_s < SUSPECT_BELOW_BODY_FLOOR * body_floor.mean_s):
-        why.append(f"switch cost {run.switch.mean_ns:,.0f} ns is below half the body floor "
-                   f"({body_floor.mean_ns:,.0f} ns): the rocket bodies cannot run that fast")
-    spin = timer_floor.spin if timer_floor is not None else None
-    if (run.timed is not None and clock == "real" and spin is not None and spin.p50 > 0
-            and run.timed.lateness_us.p50 < SUSPECT_BELOW_SPIN_FLOOR * spin.p50):
-        why.append(f"lateness p50 {run.timed.lateness_us.p50:.3f} µs is below half the spinning timer floor's "
-                   f"({spin.p50:.3f} µs): no loop wakes more precisely than one that never sleeps")
-    if run.timed is not None and clock == "real" and run.timed.lateness_us.max == 0:
-        why.append("every wake exactly on time on the real clock: the lateness was not measured")
-    if not why:
-        return run
-    return replace(run, status=Status.SUSPECT, reasons=(*run.reasons, *why))
-
-
-#: Slack for the OS-side checks: clock granularity, rounding of rusage to ticks.
-OS_SLACK_S = 0.5
-#: A timed job on the real clock must last at least this share of its runs' ideal makespans.
-OS_MIN_SHARE_OF_IDEAL = 0.9
-
-
-def os_accounting(groups: Sequence[Sequence[dict[str, Any]]], elapsed: float, os_cpu: float,
-                  workload: Workload, clock: ClockKind) -> list[str]:
-    """What the operating system saw of a job, against what its runs reported (empty: agreed).
-
-    A worker runs plugin code, so its figures could be faked from inside; the parent's own
-    clock and the kernel's accounting of the whole process tree cannot be. This catches
-    *impossible* reports: more time in runs than the job existed, more CPU than the kernel
-    charged, or timed runs that finished before their deadlines could have passed. It cannot
-    catch a plausible flattering lie; the checks inside the worker (clocks captured before
-    the plugin loads, the suspension check, makespan and lateness plausibility) aim there.
-    """
-    records = [r for g in groups for r in g if isinstance(r.get("wall_s"), int | float)]
-    reported_wall = sum(float(r["wall_s"]) for r in records)
-    reported_cpu = sum(float(r.get("cpu_s") or 0.0) for r in records)
-    problems = []
-    if reported_wall > elapsed + OS_SLACK_S:
-        problems.append(f"OS accounting disagrees: runs report {reported_wall:.2f} s of wall time in a job that "
-                        f"lasted {elapsed:.2f} s")
-    if reported_cpu > os_cpu + OS_SLACK_S:
-        problems.append(f"OS accounting disagrees: runs report {reported_cpu:.2f} s of CPU, the kernel charged the "
-                        f"job's processes {os_cpu:.2f} s")
-    if workload.mode == "timed" and clock == "real":
-        needed = len(records) * workload.ideal_makespan_s * OS_MIN_SHARE_OF_IDEAL
-        if elapsed < needed:
-            problems.append(f"OS accounting disagrees: {len(records)} timed run(s) need at least "
-                            f"{needed:.2f} s of waiting, the job lasted {elapsed:.2f} s")
-    return problems
 
 
 def skip_reason(entry: SchedulerEntry, clock: ClockKind) -> str | None:
@@ -606,39 +360,5 @@ def _utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _describe_exit(returncode: int, stderr_path: Path) -> str:
-    if returncode < 0:
-        sig = signal.Signals(-returncode).name
-        if sig == "SIGKILL":
-            return "killed (SIGKILL): out of memory or killed from outside"
-        return f"killed by {sig}"
-    lines = [line for line in _tail(stderr_path).splitlines() if line.strip()]
-    detail = lines[-1].strip() if lines else "no error output"
-    # pyperf's manager reports a worker's death as "... failed with exit code -9".
-    match = re.search(r"failed with exit code (-\d+)", detail)
-    if match:
-        return _describe_exit(int(match.group(1)), stderr_path)
-    return f"worker exited with status {returncode}: {detail}"
-
-
 def command_line(argv: Sequence[str]) -> str:
     return "python -m bench " + " ".join(shlex.quote(a) for a in argv)
-
-
-#: How much of a worker's stderr is read to explain its exit: its tail, never all of it (a
-#: plugin may print gigabytes).
-STDERR_TAIL_BYTES = 64 * 1024
-
-
-def _tail(path: Path) -> str:
-    with path.open("rb") as fp:
-        fp.seek(0, os.SEEK_END)
-        size = fp.tell()
-        fp.seek(max(0, size - STDERR_TAIL_BYTES))
-        return fp.read().decode(errors="replace")
