@@ -1,7 +1,8 @@
 """``python -m bench``: list schedulers, run them, show, compare and export results.
 
 The CLI is the boundary: every argument is validated here and bad input becomes one
-line on stderr and exit code 2, before anything runs.
+line on stderr and exit code 2, before anything runs. One function per command; the
+argument types are ``bench.cli.args``, compare and export ``bench.cli.compare_cmd``.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Pure functions over loaded documents; formatting lives in ``bench.cli.compare_cmd``.
 
+Size: the analysis of one comparison, start to end, with the reasoning for each choice
+beside it; the formatting is ``bench.cli.compare_cmd``.
+
 What is compared. Runs are paired by (mode, scheduler, time scale). For each pair whose
 runs are both ``valid``, every figure that has one value per worker process on both
 sides:

@@ -10,6 +10,11 @@ time they take; Valgrind also serialises threads and slows the program 5x (not
 instrumenting) to 50-100x (instrumenting). Counts belong to one Python build (its
 compiler, flags, version): compare them on one machine, never across interpreters.
 
+Size: the whole Valgrind method lives here (building the stub, both counting methods,
+pinning what varies, running jobs in parallel, reading Valgrind's files) so that one
+file says how a count is made; the child side is ``instructions_child``, the suite that
+turns counts into a results file is ``instruction_suite``.
+
 Method 1, ``callgrind-client-requests`` (the default): only ``run`` is counted.
 ``bench.measure.execute.execute_once`` calls a probe's ``start()``/``stop()`` immediately
 around ``scheduler.run(coroutines)``. The probe is a tiny C extension

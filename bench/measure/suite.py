@@ -6,6 +6,9 @@ takes down its own job and nothing else. The worker stops a run that exceeds its
 limit (SIGALRM); this process kills a job that exceeds the job limit (a hang in C code,
 a worker that ignores signals). Either way the failure is recorded with its reason.
 
+Size: one class that runs every kind of job and collects its output; the plan, the
+plausibility checks, process handling and the file writing are modules of their own.
+
 The results file is not touched before the first job finishes; after every job it is
 rewritten atomically (``bench.results.store``), merged into what the file held when the
 run began, so a crash, Ctrl-C or SIGTERM at any point leaves a loadable file that holds

@@ -4,6 +4,9 @@ A ``Table`` is format-neutral: text cells plus flags (a number, the best of its 
 The terminal (``bench.present.text``), the Markdown summary and the HTML page
 (``reports``) render the same tables, so they cannot disagree about a value.
 
+Size: every table of the report in one module, so their ordering, ranking and best-value
+rules are written once.
+
 Ordering: rows are sorted by their table's figure, ranked (VALID) runs first, then the
 runs that are shown but not ranked (EARLY, SUSPECT), then the ones with no figure. Only
 VALID values are flagged best: a fast wrong scheduler must never win. A ranking marks

@@ -7,6 +7,10 @@ the field; past it, code trusts the objects. Values that are *derived* (totals o
 processes, labels, keys, overhead against a floor) are properties here and nowhere else, so
 two outputs cannot compute them two ways.
 
+Size: the format's description, the run record and the document's derived figures stay in
+one module on purpose (the figures and the context are in ``measures`` and ``context``):
+every derived value is computed here, in one place.
+
 On-disk format, version 2 (the ``schedbench`` key of a pyperf suite file)::
 
     format, version, created_utc, command, preset, complete, interrupted
@@ -30,17 +34,39 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
+from bench.results.context import (
+    MEASURES,
+    Environment,
+    Measure,
+    Scaling,
+    ScalingPoint,
+    WorkloadInfo,
+    short_commit,
+)
 from bench.results.fields import Fields, ResultsError
+from bench.results.measures import (
+    Histogram,
+    InstructionFigures,
+    Percentiles,
+    ProcessFigures,
+    Sample,
+    TimedFigures,
+    TimerFloor,
+)
+
+__all__ = [
+    "MEASURES", "Document", "Environment", "Histogram", "InstructionFigures", "Measure", "Percentiles",
+    "ProcessFigures", "RunRecord", "Sample", "Scaling", "ScalingPoint", "Status", "TimedFigures", "TimerFloor",
+    "WorkloadInfo", "plain", "short_commit",
+]
 
 FORMAT_NAME = "schedbench-results"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # History: 1 — first version (2026-11). 2 — floors, measure, per-run provenance (2026-11).
 
-Measure = Literal["time", "instructions"]
-MEASURES: tuple[Measure, ...] = ("time", "instructions")
 RunMode = Literal["switch", "timed", "virtual"]
 RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual")
 
@@ -89,182 +115,6 @@ STATUS_BY_NAME = {s.value: s for s in Status}
 
 def fmt_scale(scale: float | None) -> str:
     return "" if scale is None else f"{scale:g}"
-
-
-# ---- figures ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Percentiles:
-    """Lateness percentiles in µs, over every wake of a run (or of one process)."""
-
-    p50: float
-    p90: float
-    p99: float
-    p99_9: float
-    max: float
-    mean: float
-
-    KEYS: ClassVar[tuple[str, ...]] = ("p50", "p90", "p99", "p99_9", "max")
-    LABELS: ClassVar[dict[str, str]] = {"p50": "p50", "p90": "p90", "p99": "p99", "p99_9": "p99.9", "max": "max"}
-
-    @classmethod
-    def from_json(cls, f: Fields) -> Percentiles:
-        return cls(f.num("p50"), f.num("p90"), f.num("p99"), f.num("p99_9"), f.num("max"), f.num("mean"))
-
-    def get(self, key: str) -> float:
-        return float(getattr(self, key))
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """Lateness counts in log-spaced bins (seconds), plus early and exact-zero counters."""
-
-    edges_s: tuple[float, ...]
-    counts: tuple[int, ...]
-    zero: int
-    early: int
-
-    @classmethod
-    def from_json(cls, f: Fields) -> Histogram:
-        edges, counts = f.nums("edges_s"), f.wholes("counts")
-        if len(edges) != len(counts) + 1:
-            raise ResultsError(f"{f.at('counts')}: {len(counts)} counts for {len(edges)} edges")
-        return cls(edges, counts, f.whole("zero"), f.whole("early"))
-
-
-@dataclass(frozen=True)
-class Sample:
-    """A pyperf benchmark summarised: seconds per unit, and each worker process's mean
-    (the independent samples the gate tests)."""
-
-    benchmark: str
-    mean_s: float
-    std_s: float
-    median_s: float
-    values_s: tuple[float, ...]
-
-    @classmethod
-    def from_json(cls, f: Fields, benchmark: str | None = None) -> Sample:
-        mean, median = f.num("mean_s"), f.opt_num("median_s")
-        return cls(benchmark or f.opt_text("benchmark") or "?", mean, f.num("std_s"),
-                   mean if median is None else median, f.nums("values_s"))
-
-    @property
-    def mean_ns(self) -> float:
-        return self.mean_s * 1e9
-
-
-@dataclass(frozen=True)
-class ProcessFigures:
-    """One worker process: its runs averaged (timed mode runs once per process)."""
-
-    runs: int
-    wall_s: float
-    cpu_s: float
-    resumes: int | None
-    wasted: float | None
-    early: int
-    worst_early_s: float
-    lateness_us: Percentiles | None = None
-    cpu_per_wake_us: float | None = None
-
-    @classmethod
-    def from_json(cls, f: Fields) -> ProcessFigures:
-        return cls(f.opt_whole("runs") or 1, f.opt_num("wall_s") or 0.0, f.opt_num("cpu_s") or 0.0,
-                   f.opt_whole("resumes"), f.opt_num("wasted"), f.opt_whole("early") or 0,
-                   f.opt_num("worst_early_s") or 0.0, f.opt("lateness_us", Percentiles.from_json),
-                   f.opt_num("cpu_per_wake_us"))
-
-
-@dataclass(frozen=True)
-class TimedFigures:
-    """Timed mode on the real clock: lateness, CPU cost and makespan, pooled over processes."""
-
-    runs: int
-    wakes: int
-    lateness_us: Percentiles
-    lateness_hist: Histogram
-    early_wakes: int
-    worst_early_us: float
-    cpu_per_wake_us: float
-    cpu_per_wake_us_values: tuple[float, ...]
-    utilisation: float | None
-    wasted_resumes: float | None
-    wasted_per_wake: float | None
-    makespan_s: float
-    makespan_std_s: float
-    makespan_values_s: tuple[float, ...]
-    ideal_makespan_s: float
-    makespan_x_ideal: float | None
-    #: Wakes due while rockets were still being started (all start at t = 0), and the rest.
-    burst_lateness_us: Percentiles | None = None
-    steady_lateness_us: Percentiles | None = None
-    burst_wakes: int | None = None
-
-    @classmethod
-    def from_json(cls, f: Fields) -> TimedFigures:
-        return cls(
-            f.whole("runs"), f.whole("wakes"), Percentiles.from_json(f.obj("lateness_us")),
-            Histogram.from_json(f.obj("lateness_hist")), f.whole("early_wakes"), f.num("worst_early_us"),
-            f.num("cpu_per_wake_us"), f.nums("cpu_per_wake_us_values"), f.opt_num("utilisation"),
-            f.opt_num("wasted_resumes"), f.opt_num("wasted_per_wake"), f.num("makespan_s"),
-            f.num("makespan_std_s"), f.nums("makespan_values_s"), f.num("ideal_makespan_s"),
-            f.opt_num("makespan_x_ideal"), f.opt("burst_lateness_us", Percentiles.from_json),
-            f.opt("steady_lateness_us", Percentiles.from_json), f.opt_whole("burst_wakes"),
-        )
-
-
-@dataclass(frozen=True)
-class InstructionFigures:
-    """Instructions counted under Valgrind for ``run`` alone, per resume or per useful wake.
-
-    Deterministic: repeats of the same code differ only by what the loop itself randomises
-    (``drift``, the largest relative spread over the repeats).
-    """
-
-    per_unit: float
-    unit: str  # "resume" (switch mode) or "wake" (timed workload on the virtual clock)
-    values: tuple[float, ...]  # per repeat, per unit
-    total: int  # instructions of one run (the first repeat)
-    drift: float
-    method: str
-    warmed: bool
-    profile: str | None = None
-    top_functions: tuple[tuple[str, int], ...] = ()
-    estimated_cycles_per_unit: float | None = None
-
-    @classmethod
-    def from_json(cls, f: Fields) -> InstructionFigures:
-        top = []
-        for i, item in enumerate(f.items("top_functions")):
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-                    and isinstance(item[1], int) and not isinstance(item[1], bool)):
-                raise ResultsError(f"{f.at('top_functions')}[{i}]: expected [function, count]")
-            top.append((item[0], item[1]))
-        return cls(f.num("per_unit"), f.choice("unit", {"resume": "resume", "wake": "wake"}), f.nums("values"),
-                   f.whole("total"), f.num("drift"), f.text("method"), f.flag("warmed"), f.opt_text("profile"),
-                   tuple(top), f.opt_num("estimated_cycles_per_unit"))
-
-
-@dataclass(frozen=True)
-class TimerFloor:
-    """How late this machine wakes a thread that waits the workload's gaps at one time scale."""
-
-    time_scale: float
-    wakes: int
-    blocking_default: Percentiles
-    blocking_lowered: Percentiles | None  # timer slack lowered; None where Linux refused
-    spin: Percentiles | None
-
-    @classmethod
-    def from_json(cls, f: Fields) -> TimerFloor:
-        return cls(f.num("time_scale"), f.whole("wakes"), Percentiles.from_json(f.obj("blocking_default")),
-                   f.opt("blocking_lowered", Percentiles.from_json), f.opt("spin", Percentiles.from_json))
-
-    @property
-    def reference(self) -> Percentiles:
-        """What "× timer floor" divides by: the careful (lowered-slack) blocking floor."""
-        return self.blocking_lowered or self.blocking_default
 
 
 # ---- runs -------------------------------------------------------------------------------
@@ -338,121 +188,6 @@ class RunRecord:
     @property
     def origin_label(self) -> str:
         return self.origin + (f" ({self.version})" if self.version and self.origin == "built-in" else "")
-
-
-# ---- context ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Environment:
-    """The machine and interpreter state that can move a measurement."""
-
-    python: str
-    implementation: str
-    executable: str
-    platform: str
-    cpu_model: str
-    cpu_count: int | None
-    timer_slack_ns: int | None
-    gc_enabled: bool
-    commit: str | None
-    dirty: bool | None
-    hostname: str | None = None
-    cpu_governor: str | None = None
-    load_avg_1m: float | None = None
-    gc_thresholds: tuple[int, ...] = ()
-    pyperf: str | None = None
-    clock_implementation: str | None = None
-    clock_resolution_s: float | None = None
-    captured_utc: str | None = None
-    python_flags: tuple[str, ...] = ()
-    worker_python: str | None = None  # another interpreter for the workers, when asked for
-    valgrind: str | None = None
-
-    @classmethod
-    def from_json(cls, f: Fields) -> Environment:
-        clock = f.opt_obj("clock")
-        return cls(
-            f.opt_text("python") or "?", f.opt_text("implementation") or "?", f.opt_text("executable") or "?",
-            f.opt_text("platform") or "?", f.opt_text("cpu_model") or "?", f.opt_whole("cpu_count"),
-            f.opt_whole("timer_slack_ns"), f.flag("gc_enabled", True), f.opt_text("commit"),
-            f.flag("dirty") if f.has("dirty") else None, f.opt_text("hostname"), f.opt_text("cpu_governor"),
-            f.opt_num("load_avg_1m"), f.wholes("gc_thresholds"), f.opt_text("pyperf"),
-            clock.opt_text("implementation") if clock else None, clock.opt_num("resolution_s") if clock else None,
-            f.opt_text("captured_utc"), f.texts("python_flags"), f.opt_text("worker_python"), f.opt_text("valgrind"),
-        )
-
-    @property
-    def commit_label(self) -> str:
-        """The one way a commit is written everywhere: 12 hex digits, ``+dirty`` when uncommitted."""
-        return short_commit(self.commit, self.dirty)
-
-
-def short_commit(commit: str | None, dirty: bool | None = False) -> str:
-    return (commit or "unknown")[:12] + ("+dirty" if dirty else "")
-
-
-@dataclass(frozen=True)
-class WorkloadInfo:
-    """What was measured: a file's identity. Two files with different identities never merge
-    and never compare."""
-
-    rockets: int
-    seed: int
-    measure: Measure
-    modes: tuple[str, ...]
-    time_scales: tuple[float, ...]
-    clock: str
-    total_sleeps: int | None = None
-    expected_resumes: int | None = None
-    ideal_makespan_ticks: float | None = None
-
-    @classmethod
-    def from_json(cls, f: Fields) -> WorkloadInfo:
-        return cls(f.whole("rockets"), f.whole("seed"),
-                   f.choice("measure", {m: m for m in MEASURES}) if f.has("measure") else "time",
-                   f.texts("modes"), f.nums("time_scales"), f.opt_text("clock") or "real",
-                   f.opt_whole("total_sleeps"), f.opt_whole("expected_resumes"), f.opt_num("ideal_makespan_ticks"))
-
-    def identity(self, env: Environment) -> dict[str, object]:
-        """Rockets, seed, measure, interpreter flags and clock: what must match to merge."""
-        return {"rockets": self.rockets, "seed": self.seed, "measure": self.measure, "clock": self.clock,
-                "python flags": " ".join(env.python_flags) or "none"}
-
-
-@dataclass(frozen=True)
-class ScalingPoint:
-    scheduler: str
-    mode: str
-    rockets: int
-    status: str  # ok, stopped, failed, skipped
-    reason: str | None = None
-    ns_per_resume: float | None = None
-    wall_s: float | None = None
-    run_s: float | None = None
-    tracemalloc_bytes_per_rocket: float | None = None
-    peak_rss_bytes: float | None = None
-    elapsed_s: float | None = None
-    body_floor_ns: float | None = None
-
-    @classmethod
-    def from_json(cls, f: Fields) -> ScalingPoint:
-        return cls(f.text("scheduler"), f.text("mode"), f.whole("rockets"), f.text("status"), f.opt_text("reason"),
-                   f.opt_num("ns_per_resume"), f.opt_num("wall_s"), f.opt_num("run_s"),
-                   f.opt_num("tracemalloc_bytes_per_rocket"), f.opt_num("peak_rss_bytes"), f.opt_num("elapsed_s"),
-                   f.opt_num("body_floor_ns"))
-
-
-@dataclass(frozen=True)
-class Scaling:
-    sizes: tuple[int, ...]
-    budget_s: float
-    seed: int
-    points: tuple[ScalingPoint, ...]
-
-    @classmethod
-    def from_json(cls, f: Fields) -> Scaling:
-        return cls(f.wholes("sizes"), f.num("budget_s"), f.whole("seed"),
-                   tuple(ScalingPoint.from_json(p) for p in f.objs("points")))
 
 
 # ---- the document -----------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""The figures a run carries, as frozen records: percentiles, histograms, pyperf summaries,
+per-process figures, timed-mode figures, instruction counts, timer floors.
+
+Part of the results model (``bench.results.model`` holds the run, the context and the
+document that tie them together); each class validates its own JSON in ``from_json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bench.results.fields import Fields, ResultsError
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    """Lateness percentiles in µs, over every wake of a run (or of one process)."""
+
+    p50: float
+    p90: float
+    p99: float
+    p99_9: float
+    max: float
+    mean: float
+
+    KEYS: ClassVar[tuple[str, ...]] = ("p50", "p90", "p99", "p99_9", "max")
+    LABELS: ClassVar[dict[str, str]] = {"p50": "p50", "p90": "p90", "p99": "p99", "p99_9": "p99.9", "max": "max"}
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Percentiles:
+        return cls(f.num("p50"), f.num("p90"), f.num("p99"), f.num("p99_9"), f.num("max"), f.num("mean"))
+
+    def get(self, key: str) -> float:
+        return float(getattr(self, key))
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Lateness counts in log-spaced bins (seconds), plus early and exact-zero counters."""
+
+    edges_s: tuple[float, ...]
+    counts: tuple[int, ...]
+    zero: int
+    early: int
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Histogram:
+        edges, counts = f.nums("edges_s"), f.wholes("counts")
+        if len(edges) != len(counts) + 1:
+            raise ResultsError(f"{f.at('counts')}: {len(counts)} counts for {len(edges)} edges")
+        return cls(edges, counts, f.whole("zero"), f.whole("early"))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A pyperf benchmark summarised: seconds per unit, and each worker process's mean
+    (the independent samples the gate tests)."""
+
+    benchmark: str
+    mean_s: float
+    std_s: float
+    median_s: float
+    values_s: tuple[float, ...]
+
+    @classmethod
+    def from_json(cls, f: Fields, benchmark: str | None = None) -> Sample:
+        mean, median = f.num("mean_s"), f.opt_num("median_s")
+        return cls(benchmark or f.opt_text("benchmark") or "?", mean, f.num("std_s"),
+                   mean if median is None else median, f.nums("values_s"))
+
+    @property
+    def mean_ns(self) -> float:
+        return self.mean_s * 1e9
+
+
+@dataclass(frozen=True)
+class ProcessFigures:
+    """One worker process: its runs averaged (timed mode runs once per process)."""
+
+    runs: int
+    wall_s: float
+    cpu_s: float
+    resumes: int | None
+    wasted: float | None
+    early: int
+    worst_early_s: float
+    lateness_us: Percentiles | None = None
+    cpu_per_wake_us: float | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> ProcessFigures:
+        return cls(f.opt_whole("runs") or 1, f.opt_num("wall_s") or 0.0, f.opt_num("cpu_s") or 0.0,
+                   f.opt_whole("resumes"), f.opt_num("wasted"), f.opt_whole("early") or 0,
+                   f.opt_num("worst_early_s") or 0.0, f.opt("lateness_us", Percentiles.from_json),
+                   f.opt_num("cpu_per_wake_us"))
+
+
+@dataclass(frozen=True)
+class TimedFigures:
+    """Timed mode on the real clock: lateness, CPU cost and makespan, pooled over processes."""
+
+    runs: int
+    wakes: int
+    lateness_us: Percentiles
+    lateness_hist: Histogram
+    early_wakes: int
+    worst_early_us: float
+    cpu_per_wake_us: float
+    cpu_per_wake_us_values: tuple[float, ...]
+    utilisation: float | None
+    wasted_resumes: float | None
+    wasted_per_wake: float | None
+    makespan_s: float
+    makespan_std_s: float
+    makespan_values_s: tuple[float, ...]
+    ideal_makespan_s: float
+    makespan_x_ideal: float | None
+    #: Wakes due while rockets were still being started (all start at t = 0), and the rest.
+    burst_lateness_us: Percentiles | None = None
+    steady_lateness_us: Percentiles | None = None
+    burst_wakes: int | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> TimedFigures:
+        return cls(
+            f.whole("runs"), f.whole("wakes"), Percentiles.from_json(f.obj("lateness_us")),
+            Histogram.from_json(f.obj("lateness_hist")), f.whole("early_wakes"), f.num("worst_early_us"),
+            f.num("cpu_per_wake_us"), f.nums("cpu_per_wake_us_values"), f.opt_num("utilisation"),
+            f.opt_num("wasted_resumes"), f.opt_num("wasted_per_wake"), f.num("makespan_s"),
+            f.num("makespan_std_s"), f.nums("makespan_values_s"), f.num("ideal_makespan_s"),
+            f.opt_num("makespan_x_ideal"), f.opt("burst_lateness_us", Percentiles.from_json),
+            f.opt("steady_lateness_us", Percentiles.from_json), f.opt_whole("burst_wakes"),
+        )
+
+
+@dataclass(frozen=True)
+class InstructionFigures:
+    """Instructions counted under Valgrind for ``run`` alone, per resume or per useful wake.
+
+    Deterministic: repeats of the same code differ only by what the loop itself randomises
+    (``drift``, the largest relative spread over the repeats).
+    """
+
+    per_unit: float
+    unit: str  # "resume" (switch mode) or "wake" (timed workload on the virtual clock)
+    values: tuple[float, ...]  # per repeat, per unit
+    total: int  # instructions of one run (the first repeat)
+    drift: float
+    method: str
+    warmed: bool
+    profile: str | None = None
+    top_functions: tuple[tuple[str, int], ...] = ()
+    estimated_cycles_per_unit: float | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> InstructionFigures:
+        top = []
+        for i, item in enumerate(f.items("top_functions")):
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                    and isinstance(item[1], int) and not isinstance(item[1], bool)):
+                raise ResultsError(f"{f.at('top_functions')}[{i}]: expected [function, count]")
+            top.append((item[0], item[1]))
+        return cls(f.num("per_unit"), f.choice("unit", {"resume": "resume", "wake": "wake"}), f.nums("values"),
+                   f.whole("total"), f.num("drift"), f.text("method"), f.flag("warmed"), f.opt_text("profile"),
+                   tuple(top), f.opt_num("estimated_cycles_per_unit"))
+
+
+@dataclass(frozen=True)
+class TimerFloor:
+    """How late this machine wakes a thread that waits the workload's gaps at one time scale."""
+
+    time_scale: float
+    wakes: int
+    blocking_default: Percentiles
+    blocking_lowered: Percentiles | None  # timer slack lowered; None where Linux refused
+    spin: Percentiles | None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> TimerFloor:
+        return cls(f.num("time_scale"), f.whole("wakes"), Percentiles.from_json(f.obj("blocking_default")),
+                   f.opt("blocking_lowered", Percentiles.from_json), f.opt("spin", Percentiles.from_json))
+
+    @property
+    def reference(self) -> Percentiles:
+        """What "× timer floor" divides by: the careful (lowered-slack) blocking floor."""
+        return self.blocking_lowered or self.blocking_default
+
+
