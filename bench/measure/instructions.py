@@ -68,6 +68,7 @@ status and reasons; nothing a scheduler does makes ``run_instruction_jobs`` rais
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import functools
 import hashlib
@@ -800,6 +801,21 @@ def _is_final(done: _Finished) -> bool:
     return report is None or report["status"] not in COUNTED
 
 
+def precompile() -> None:
+    """Byte-compile the harness and the built-in schedulers before anything is counted.
+
+    A child that compiles a module from source allocates differently from one that reads
+    its ``.pyc``, and that moves the heap ``run`` later allocates in: the first count in a
+    fresh checkout came out 0.04–1.5 % off every later one (measured: hybrid −0.04 %, trio
+    +1.5 %, 2,000 rockets). A gate comparing a fresh base checkout with a warm head would
+    see that as a change. Compiling first makes every child read bytecode. Where the tree
+    is read-only, nothing is written and the children compile as before.
+    """
+    for package in ("bench", "schedulers"):
+        with contextlib.suppress(OSError):
+            compileall.compile_dir(str(PROJECT_ROOT / package), quiet=2)
+
+
 def run_instruction_jobs(jobs: Iterable[InstructionJob], *, workdir: Path, parallel: int = 2,
                          time_limit_s: float = 300, on_done: Callable[[InstructionResult], None] | None = None,
                          method: MethodChoice = "auto") -> list[InstructionResult]:
@@ -822,6 +838,7 @@ def run_instruction_jobs(jobs: Iterable[InstructionJob], *, workdir: Path, paral
     job_list = list(jobs)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    precompile()
     results: list[InstructionResult | None] = [None] * len(job_list)
 
     def finish(index: int, result: InstructionResult) -> None:
