@@ -216,7 +216,7 @@ def existing_results(output: Path, planned: Document, replace: bool) -> Document
 
 
 #: Options of the wall-time suite that mean nothing for an instruction count.
-TIME_ONLY_OPTIONS = ("once", "time_scale", "processes", "preset", "python", "run_limit", "history")
+TIME_ONLY_OPTIONS = ("once", "time_scale", "processes", "preset", "python", "python_flags", "run_limit", "history")
 
 
 def cmd_run_instructions(ns: argparse.Namespace) -> int:
