@@ -22,8 +22,10 @@ from reports.palette import Palette
 
 INDEX = "index.html"
 SUMMARY = "summary.md"
-CHART_NAMES = (charts.SWITCH_COST, charts.LATENESS_CDF, charts.CPU_COST, charts.LATENESS_VS_LOAD,
+CHART_NAMES = (charts.SWITCH_COST, charts.LATENESS_PERCENTILES, charts.CPU_COST, charts.LATENESS_VS_LOAD,
                charts.SCALING, charts.TRENDS)
+#: Charts earlier versions wrote: removed from a report directory like any stale chart.
+RETIRED_CHART_NAMES = ("lateness_cdf.png",)
 
 
 @dataclass(frozen=True)
@@ -52,25 +54,26 @@ def build(document: Document, source: Path, out: Path, history: History | None =
     """Write the report into ``out`` (created if needed). OSError propagates to the caller."""
     out.mkdir(parents=True, exist_ok=True)
     palette = palette_for(document, history)
-    switch, timed = data.switch_data(document), data.timed_data(document)
+    switch, timed, scaling = data.switch_data(document), data.timed_data(document), data.scaling_data(document)
     plans: list[tuple[str, str, Callable[[Path], charts.ChartFile | None], str]] = [
         ("Switch cost per resume", charts.SWITCH_COST, lambda p: charts.switch_cost(switch, palette, p),
          "no charted switch-mode run"),
-        ("Timer lateness CDF", charts.LATENESS_CDF, lambda p: charts.lateness_cdf(timed, palette, p),
-         "no charted timed-mode run"),
+        ("Timer lateness by percentile", charts.LATENESS_PERCENTILES,
+         lambda p: charts.lateness_percentiles(timed, palette, p),
+         "no charted timed-mode run with a lateness histogram"),
         ("CPU cost per wake", charts.CPU_COST, lambda p: charts.cpu_cost(timed, palette, p),
          "no charted timed-mode run"),
         ("Lateness against load", charts.LATENESS_VS_LOAD, lambda p: charts.lateness_vs_load(timed, palette, p),
-         "no charted timed-mode run"),
-        ("Scaling with N", charts.SCALING,
-         lambda p: charts.scaling(data.scaling_data(document), palette, p),
-         "the results file has no scaling section" if data.scaling_data(document) is None
-         else "no scaling point succeeded"),
+         "needs charted timed-mode runs at two time scales at least" if timed.points
+         else "no charted timed-mode run"),
+        ("Scaling with N", charts.SCALING, lambda p: charts.scaling(scaling, palette, p),
+         "the results file has no scaling section" if scaling is None
+         else "no scaling series has two successful sizes"),
     ]
     if history is not None:
         trend = data.trend_data(history.documents)
         plans.append(("Trends over history", charts.TRENDS, lambda p: charts.trends(trend, palette, p),
-                      "no readable results file in the history"))
+                      "fewer than two readable results files with a common series in the history"))
     drawn, missing = [], []
     for title, name, draw, why in plans:
         chart = draw(out / name)
@@ -78,7 +81,7 @@ def build(document: Document, source: Path, out: Path, history: History | None =
             missing.append((title, why))
         else:
             drawn.append(chart)
-    for stale in set(CHART_NAMES) - {c.name for c in drawn}:
+    for stale in {*CHART_NAMES, *RETIRED_CHART_NAMES} - {c.name for c in drawn}:
         (out / stale).unlink(missing_ok=True)
     summary = out / SUMMARY
     write_text(summary, markdown.render(document, [c.name for c in drawn]))

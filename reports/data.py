@@ -49,6 +49,11 @@ class SwitchBar:
     body_floor_ns: float | None = None  # the body floor of its dialect, same file
     dialect: str | None = None
 
+    @property
+    def overhead_ns(self) -> float | None:
+        """What the scheduler adds on top of its dialect's body floor (≤ 0 is possible)."""
+        return None if self.body_floor_ns is None else self.mean_ns - self.body_floor_ns
+
 
 @dataclass(frozen=True)
 class SwitchData:
@@ -74,10 +79,22 @@ class TimedPoint:
 
 
 @dataclass(frozen=True)
+class TimerFloorLine:
+    """How late this machine wakes a plain thread at one time scale: the reference a
+    scheduler's lateness is read against (lowered timer slack where Linux allowed it)."""
+
+    time_scale: float
+    wakes: int
+    lateness_us: dict[str, float]  # p50, p90, p99, p99_9, max
+    kind: str  # "blocking, lowered slack" or "blocking, default slack"
+
+
+@dataclass(frozen=True)
 class TimedData:
     scales: list[float]  # largest (lightest load) first
     points: list[TimedPoint]
     excluded: list[Excluded]
+    timer_floors: dict[float, TimerFloorLine] = field(default_factory=dict)
 
     def at(self, scale: float) -> list[TimedPoint]:
         return [p for p in self.points if p.time_scale == scale]
@@ -134,7 +151,13 @@ def timed_data(doc: Document) -> TimedData:
         ))
     scales = sorted({p.time_scale for p in points} | {e.time_scale for e in out if e.time_scale is not None},
                     reverse=True)
-    return TimedData(scales, points, out)
+    floors = {}
+    for floor in doc.timer_floors:
+        ref = floor.reference
+        floors[floor.time_scale] = TimerFloorLine(
+            floor.time_scale, floor.wakes, {k: ref.get(k) for k in ref.KEYS},
+            "blocking, lowered slack" if floor.blocking_lowered is not None else "blocking, default slack")
+    return TimedData(scales, points, out, floors)
 
 
 @dataclass(frozen=True)
@@ -176,6 +199,70 @@ def cdf(hist: Histogram | None) -> Cdf | None:
     return Cdf(xs, ys, below, early, total)
 
 
+def nines(fraction: float) -> float:
+    """The percentile axis transform: ``-log10(1 - p)``. 50 % → 0.30, 90 % → 1, 99 % → 2,
+    99.9 % → 3: each further nine gets the same width, so the tail is as wide as the body."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"a percentile axis shows fractions in [0, 1), not {fraction!r}")
+    return -math.log10(1 - fraction)
+
+
+def fraction_of_nines(x: float) -> float:
+    """The inverse of ``nines``."""
+    return 1 - 10 ** -x
+
+
+#: Percentiles with a tick on the nines axis, as (fraction, label in %).
+NINES_TICKS: tuple[tuple[float, str], ...] = (
+    (0.5, "50"), (0.9, "90"), (0.99, "99"), (0.999, "99.9"), (0.9999, "99.99"), (0.99999, "99.999"),
+    (0.999999, "99.9999"),
+)
+
+
+@dataclass(frozen=True)
+class PercentileCurve:
+    """Lateness against percentile, ready for a nines x-axis and a log y-axis.
+
+    Point ``i`` says: a share ``fraction[i]`` of all wakes were at most ``lateness_us[i]``
+    late (the upper edge of the histogram bin, HdrHistogram's "highest equivalent value").
+    The first point is where the curve leaves the wakes a log axis cannot show (on time or
+    early: ``at_or_below_zero``). The last fraction, 1, is drawn at ``1 - 1/total``: the
+    percentile of the slowest single wake, as far as ``total`` wakes can resolve.
+    """
+
+    fraction: list[float]
+    lateness_us: list[float]
+    at_or_below_zero: float
+    early: int
+    total: int
+
+    @property
+    def max_nines(self) -> float:
+        """The x of the slowest wake: ``nines(1 - 1/total)``."""
+        return math.log10(self.total) if self.total > 1 else 0.0
+
+    @property
+    def x(self) -> list[float]:
+        """``fraction`` on the nines axis, capped at ``max_nines``."""
+        return [self.max_nines if f >= 1 else min(nines(f), self.max_nines) for f in self.fraction]
+
+
+def percentile_curve(hist: Histogram | None) -> PercentileCurve | None:
+    """The percentile curve of a lateness histogram (None when there is no histogram or no wake)."""
+    curve = cdf(hist)
+    if curve is None:
+        return None
+    if not curve.x_us:
+        return PercentileCurve([], [], curve.at_or_below_zero, curve.early, curve.total)
+    # cdf() starts at the lower edge of the first occupied bin with the on-time share; on a
+    # percentile curve that point is (on-time share, upper edge of that bin).
+    fractions = curve.y  # starts with the on-time share
+    values = [curve.x_us[1], *curve.x_us[1:]]
+    keep = [i for i in range(len(fractions)) if i == 0 or fractions[i] > fractions[i - 1]]
+    return PercentileCurve([fractions[i] for i in keep], [values[i] for i in keep],
+                           curve.at_or_below_zero, curve.early, curve.total)
+
+
 # ---- scaling -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -189,6 +276,19 @@ class ScalingSeries:
     bytes_per_rocket: list[float | None]
     stopped_at: int | None = None  # N of the first "stopped" point
     stopped_reason: str | None = None
+
+    @property
+    def reference(self) -> bool:
+        """A body floor driver (``body-floor/<dialect>``): a reference line, not a scheduler."""
+        return is_body_floor(self.scheduler)
+
+
+#: Scaling sweeps name body floor drivers like schedulers, with this prefix.
+BODY_FLOOR_PREFIX = "body-floor/"
+
+
+def is_body_floor(name: str) -> bool:
+    return name.startswith(BODY_FLOOR_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -250,13 +350,24 @@ def _positive(value: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class TrendData:
+    """Per results file (oldest first), one value per series; None where the file has no
+    charted value. The ``*_early`` lists flag values from EARLY runs (drawn as such)."""
+
     labels: list[str]  # one per results file, oldest first: "date\ncommit"
-    switch_ns: dict[str, list[float | None]]  # scheduler → × floor per file (None: not charted)
+    #: scheduler → switch cost as a multiple of the bare send measured in the same file.
+    switch_x_floor: dict[str, list[float | None]]
     p99_us: dict[tuple[str, float], list[float | None]]  # (scheduler, scale) → value per file
+    switch_early: dict[str, list[bool]] = field(default_factory=dict)
+    p99_early: dict[tuple[str, float], list[bool]] = field(default_factory=dict)
 
     @property
     def schedulers(self) -> list[str]:
-        return list(dict.fromkeys([*self.switch_ns, *(name for name, _ in self.p99_us)]))
+        return list(dict.fromkeys([*self.switch_x_floor, *(name for name, _ in self.p99_us)]))
+
+    @property
+    def scales(self) -> list[float]:
+        """Time scales with a p99 series, largest first."""
+        return sorted({scale for _, scale in self.p99_us}, reverse=True)
 
 
 def order_by_date(docs: Iterable[Document]) -> list[Document]:
@@ -270,13 +381,23 @@ def trend_label(doc: Document) -> str:
 def trend_data(docs: Sequence[Document]) -> TrendData:
     """Switch cost (× the bare send of the same file: machine-independent) and timed p99 per
     scheduler across files (give them oldest first)."""
+    n = len(docs)
     switch: dict[str, list[float | None]] = {}
+    switch_early: dict[str, list[bool]] = {}
     p99: dict[tuple[str, float], list[float | None]] = {}
+    p99_early: dict[tuple[str, float], list[bool]] = {}
     for i, doc in enumerate(docs):
         for bar in switch_data(doc).bars:
-            switch.setdefault(bar.scheduler, [None] * len(docs))[i] = bar.x_floor
+            if bar.x_floor is None:  # no bare send in that file: nothing machine-independent to show
+                continue
+            switch.setdefault(bar.scheduler, [None] * n)[i] = bar.x_floor
+            switch_early.setdefault(bar.scheduler, [False] * n)[i] = bar.early
         for point in timed_data(doc).points:
             value = point.lateness_us.get("p99")
             if value is not None:
-                p99.setdefault((point.scheduler, point.time_scale), [None] * len(docs))[i] = value
-    return TrendData([trend_label(d) for d in docs], switch, dict(sorted(p99.items(), key=lambda kv: -kv[0][1])))
+                key = (point.scheduler, point.time_scale)
+                p99.setdefault(key, [None] * n)[i] = value
+                p99_early.setdefault(key, [False] * n)[i] = point.early
+    order = sorted(p99, key=lambda k: -k[1])
+    return TrendData([trend_label(d) for d in docs], switch, {k: p99[k] for k in order}, switch_early,
+                     {k: p99_early[k] for k in order})

@@ -52,8 +52,9 @@ strong.best { color: #000; }
 .status-invalid, .status-failed, .status-suspect { color: #fff; background: #b00020; border-color: #b00020; }
 .status-other { color: #333; background: #eee; border-color: #999; }
 ul.problems li { margin: 0.3em 0; }
-figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #444; font-size: 0.9em; }
+figure { margin: 1.5em 0; max-width: 100%; }
+figure img { display: block; max-width: 100%; height: auto; box-sizing: border-box; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 0.9em; overflow-wrap: anywhere; }
 code { background: #f5f5f5; padding: 0 0.2em; }
 footer { margin-top: 3em; color: #777; font-size: 0.85em; }
 """

@@ -18,6 +18,11 @@ colour list the colours repeat but the (colour, marker) pair stays unique.
 
 Okabe–Ito's yellow is weak on white: light colours are flagged ``light`` so charts can
 draw a dark outline around them.
+
+Reference rows are not schedulers and take no scheduler colour: body floor drivers
+(``body-floor/<dialect>`` in scaling sweeps, "body floor (<dialect>)" in tables), the bare
+send and the timer floors are all drawn in one neutral grey, so a colour on a chart always
+means a scheduler.
 """
 
 from __future__ import annotations
@@ -61,6 +66,12 @@ NEUTRAL = "#666666"
 OUTLINE = "#333333"
 #: Relative luminance above which a colour needs an outline on white.
 LIGHT_LUMINANCE = 0.6
+#: Names of reference rows and series (floors), which are grey, never a scheduler colour.
+REFERENCE_PREFIXES: tuple[str, ...] = ("body-floor/", "body floor", "bare send", "timer floor")
+
+
+def is_reference(name: str) -> bool:
+    return name.startswith(REFERENCE_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ class Palette:
         self._styles: dict[str, Style] = {}
         for i, name in enumerate(builtins):
             self._styles[name] = _style(BUILTIN_COLOURS[name], MARKERS[i])
-        plugins = sorted(set(names) - set(builtins))
+        plugins = sorted(n for n in set(names) - set(builtins) if not is_reference(n))
         for i, name in enumerate(plugins):
             colour = PLUGIN_COLOURS[i % len(PLUGIN_COLOURS)]
             marker = MARKERS[(len(builtins) + i) % len(MARKERS)]
@@ -99,6 +110,8 @@ class Palette:
         try:
             return self._styles[name]
         except KeyError:
+            if is_reference(name):
+                return REFERENCE_STYLE
             raise KeyError(f"scheduler {name!r} was not in the names this palette was built for") from None
 
     def colour(self, name: str) -> str:
@@ -110,3 +123,7 @@ class Palette:
 
 def _style(colour: str, marker: str) -> Style:
     return Style(colour, marker, luminance(colour) > LIGHT_LUMINANCE)
+
+
+#: The one style of every reference row or series.
+REFERENCE_STYLE = Style(NEUTRAL, ".", False)
