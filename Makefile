@@ -56,7 +56,8 @@ bench-quick: $(STAMP)
 	exit $$status
 
 report: $(STAMP)
-	$(PY) -m reports $(RESULTS)/latest.json -o $(REPORT) $(if $(wildcard $(HISTORY)),--history $(HISTORY))
+	$(PY) -m reports $(RESULTS)/latest.json -o $(REPORT) $(if $(wildcard $(HISTORY)),--history $(HISTORY)) \
+		$(if $(wildcard $(RESULTS)/instructions.json),--instructions $(RESULTS)/instructions.json)
 
 # Exit 1 from the suite (a scheduler failed) still leaves a usable file: keep going.
 # The regression gate counts instructions (Valgrind): exact, so a 1 % change is caught with

@@ -1,10 +1,11 @@
 """The report: one results file (and optionally a history of them) → PNG charts, HTML, Markdown.
 
-``python -m reports RESULTS [--history DIR] -o DIR`` writes into DIR:
+``python -m reports RESULTS [--instructions FILE] [--history DIR] -o DIR`` writes into DIR:
 
-- ``switch_cost.png``, ``lateness_cdf.png``, ``cpu_cost.png``, ``lateness_vs_load.png``,
-  ``scaling.png`` (when the file has a scaling section) and ``trends.png`` (with
-  ``--history``);
+- ``switch_cost.png``, ``lateness_percentiles.png``, ``cpu_cost.png``,
+  ``lateness_vs_load.png``, ``scaling.png`` (when the file has a scaling section),
+  ``instructions.png`` (with ``--instructions``: instruction counts beside wall time) and
+  ``trends.png`` (with ``--history``);
 - ``index.html``: one self-contained page (inline CSS, no scripts, no network) that shows
   every figure in tables and the charts beside it by relative path, so the directory can
   be opened from disk, zipped, or uploaded as a CI artifact as it is;
@@ -12,8 +13,8 @@
 
 Data flows one way, one module per step: ``data`` selects what may be charted (only
 VALID and EARLY runs; EARLY flagged), ``palette`` gives every scheduler one colour,
-``charts`` draws, ``tables`` formats figures as text cells, ``html_page`` and ``markdown``
-render, ``build`` writes the directory and ``cli`` is the command-line boundary.
+``charts`` draws, ``bench.present.tables`` builds the tables every output shares, ``html_page``
+and ``markdown`` render, ``build`` writes the directory and ``cli`` is the command-line boundary.
 
 Reports read results files only: nothing here imports the schedulers, the registry or the
 suite, so a report can be built from a file produced on another machine, by another

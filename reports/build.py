@@ -22,8 +22,8 @@ from reports.palette import Palette
 
 INDEX = "index.html"
 SUMMARY = "summary.md"
-CHART_NAMES = (charts.SWITCH_COST, charts.LATENESS_PERCENTILES, charts.CPU_COST, charts.LATENESS_VS_LOAD,
-               charts.SCALING, charts.TRENDS)
+CHART_NAMES = (charts.SWITCH_COST, charts.INSTRUCTIONS, charts.LATENESS_PERCENTILES, charts.CPU_COST,
+               charts.LATENESS_VS_LOAD, charts.SCALING, charts.TRENDS)
 #: Charts earlier versions wrote: removed from a report directory like any stale chart.
 RETIRED_CHART_NAMES = ("lateness_cdf.png",)
 
@@ -42,18 +42,23 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, text)
 
 
-def palette_for(document: Document, history: History | None) -> Palette:
+def palette_for(document: Document, history: History | None, instructions: Document | None = None) -> Palette:
     """One palette for every name in the report, history included, so colours agree."""
     names = data.scheduler_names(document)
-    for doc in history.documents if history else ():
+    for doc in [*(history.documents if history else ()), *([instructions] if instructions else [])]:
         names += data.scheduler_names(doc)
     return Palette(names)
 
 
-def build(document: Document, source: Path, out: Path, history: History | None = None) -> Report:
-    """Write the report into ``out`` (created if needed). OSError propagates to the caller."""
+def build(document: Document, source: Path, out: Path, history: History | None = None,
+          instructions: Document | None = None) -> Report:
+    """Write the report into ``out`` (created if needed). OSError propagates to the caller.
+
+    ``instructions``: an instruction-count file (``--measure instructions``) to chart and
+    tabulate beside the wall-time figures of ``document``.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    palette = palette_for(document, history)
+    palette = palette_for(document, history, instructions)
     switch, timed, scaling = data.switch_data(document), data.timed_data(document), data.scaling_data(document)
     plans: list[tuple[str, str, Callable[[Path], charts.ChartFile | None], str]] = [
         ("Switch cost per resume", charts.SWITCH_COST, lambda p: charts.switch_cost(switch, palette, p),
@@ -70,6 +75,11 @@ def build(document: Document, source: Path, out: Path, history: History | None =
          "the results file has no scaling section" if scaling is None
          else "no scaling series has two successful sizes"),
     ]
+    if instructions is not None:
+        counted = data.instruction_data(instructions)
+        plans.insert(1, ("Instructions per switch", charts.INSTRUCTIONS,
+                         lambda p: charts.instructions(counted, switch, palette, p),
+                         "no VALID switch-mode run in the instruction file"))
     if history is not None:
         trend = data.trend_data(history.documents)
         plans.append(("Trends over history", charts.TRENDS, lambda p: charts.trends(trend, palette, p),
@@ -84,7 +94,8 @@ def build(document: Document, source: Path, out: Path, history: History | None =
     for stale in {*CHART_NAMES, *RETIRED_CHART_NAMES} - {c.name for c in drawn}:
         (out / stale).unlink(missing_ok=True)
     summary = out / SUMMARY
-    write_text(summary, markdown.render(document, [c.name for c in drawn]))
+    write_text(summary, markdown.render(document, [c.name for c in drawn], instructions))
     index = out / INDEX
-    write_text(index, html_page.render(html_page.PageInput(document, source, drawn, missing, palette, history)))
+    write_text(index, html_page.render(html_page.PageInput(document, source, drawn, missing, palette, history,
+                                                           instructions)))
     return Report(out, index, summary, drawn, missing)

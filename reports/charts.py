@@ -58,6 +58,7 @@ from matplotlib.transforms import Bbox
 from reports.data import (
     NINES_TICKS,
     Excluded,
+    InstructionData,
     ScalingData,
     ScalingSeries,
     SwitchData,
@@ -89,6 +90,7 @@ CPU_COST = "cpu_cost.png"
 LATENESS_VS_LOAD = "lateness_vs_load.png"
 SCALING = "scaling.png"
 TRENDS = "trends.png"
+INSTRUCTIONS = "instructions.png"
 
 
 @dataclass(frozen=True)
@@ -501,6 +503,59 @@ def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
 
 def switch_cost(data: SwitchData, palette: Palette, path: Path) -> ChartFile | None:
     return _write(draw_switch_cost(data, palette), path)
+
+
+# ---- 1b. instructions per switch, next to wall time ----------------------------------------
+
+def draw_instructions(instr: InstructionData, switch: SwitchData | None, palette: Palette) -> Drawn | None:
+    """Two panels, one scheduler per row in the same order (fewest instructions first):
+    instructions per resume under Valgrind (exact) and wall time per resume (noisy), each
+    stacked as the body floor of its dialect plus the scheduler's overhead. Where the two
+    rankings disagree, cache misses and system calls (which an instruction count cannot
+    see) are the difference."""
+    bars = instr.bars
+    if not bars:
+        return None
+    wall = {b.scheduler: b for b in switch.bars} if switch is not None else {}
+    fig = _figure(1250, 190 + 46 * len(bars))
+    left, right = fig.subplots(1, 2, sharey=True)
+    for y, bar in enumerate(bars):
+        style = palette[bar.scheduler]
+        panels: list[tuple[Axes, float, float | None]] = [(left, bar.per_switch, bar.body_floor)]
+        timed = wall.get(bar.scheduler)
+        if timed is not None:
+            panels.append((right, timed.mean_ns, timed.body_floor_ns))
+        for ax, value, floor in panels:
+            if floor is not None and value > floor:
+                ax.barh(y, floor, height=0.62, color=BODY_FLOOR_COLOUR, edgecolor=OUTLINE, linewidth=0.8, zorder=2)
+                ax.barh(y, value - floor, left=floor, height=0.62, color=style.colour, edgecolor=OUTLINE,
+                        linewidth=0.8, zorder=2)
+            else:
+                ax.barh(y, value, height=0.62, color=style.colour, edgecolor=OUTLINE, linewidth=0.8, zorder=2)
+    left.set_yticks(range(len(bars)), labels=[_safe(b.scheduler) for b in bars])
+    left.set_ylim(len(bars) - 0.5, -0.5)
+    left.set_xlim(0, max(b.per_switch for b in bars) * 1.05)
+    left.set_xlabel("instructions per resume (Valgrind, run() alone: exact)")
+    right.set_xlabel("wall time per resume (ns, pyperf: ± 13–17 % run to run here)")
+    if wall:
+        right.set_xlim(0, max(b.mean_ns for b in wall.values() if b.scheduler in {x.scheduler for x in bars}) * 1.05)
+    else:
+        right.text(0.5, 0.5, "no wall-time file given", ha="center", va="center", transform=right.transAxes)
+    for ax in (left, right):
+        ax.xaxis.set_major_formatter(FuncFormatter(_plain))
+        _grid(ax, "x")
+        ax.grid(False, which="minor")
+    _suptitle(fig, "Instructions per switch next to wall time per switch (grey: the dialect's body floor)")
+    _footnote(fig, _not_charted(instr.excluded))
+    alt = "Two bar charts, one row per scheduler: " + "; ".join(
+        f"{b.scheduler} {b.per_switch:,.0f} instructions per resume"
+        + (f" (body floor {b.body_floor:,.0f})" if b.body_floor is not None else "")
+        + (f", {wall[b.scheduler].mean_ns:,.0f} ns" if b.scheduler in wall else "") for b in bars) + "."
+    return Drawn(fig, "Instructions and wall time per switch", alt)
+
+
+def instructions(instr: InstructionData, switch: SwitchData | None, palette: Palette, path: Path) -> ChartFile | None:
+    return _write(draw_instructions(instr, switch, palette), path)
 
 
 # ---- 2. lateness percentiles -------------------------------------------------------------

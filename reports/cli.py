@@ -29,6 +29,8 @@ def parser() -> OneLineParser:
     p.add_argument("results", type=Path, metavar="RESULTS", help="results file written by `python -m bench run`")
     p.add_argument("--history", type=Path, default=None, metavar="DIR",
                    help="directory of earlier results files: adds trends.png")
+    p.add_argument("--instructions", type=Path, default=None, metavar="FILE",
+                   help="an instruction-count file (run --measure instructions): charted beside wall time")
     p.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
                    help=f"report directory to write (default: {DEFAULT_OUTPUT})")
     return p
@@ -43,8 +45,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
         document = load(ns.results)
+        instructions = None if ns.instructions is None else load(ns.instructions)
     except ResultsError as exc:
         return error(str(exc))
+    if instructions is not None and instructions.workload.measure != "instructions":
+        return error(f"{ns.instructions}: holds {instructions.workload.measure} figures; --instructions takes a file "
+                     "written by `python -m bench run --measure instructions`")
+    if document.workload.measure != "time":
+        return error(f"{ns.results}: holds instruction counts; give the wall-time file as RESULTS and this one as "
+                     "--instructions")
     # Imported here, after the cheap checks: matplotlib takes most of a second to import,
     # and a typo in a path should not wait for it.
     from reports.build import build
@@ -60,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out.exists() and not out.is_dir():
         return error(f"{out}: output exists and is not a directory; choose a directory with -o")
     try:
-        report = build(document, ns.results, out, history)
+        report = build(document, ns.results, out, history, instructions)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != out else ""
         return error(f"cannot write the report to {out}: {exc.strerror or exc}{where}")

@@ -401,3 +401,38 @@ def trend_data(docs: Sequence[Document]) -> TrendData:
     order = sorted(p99, key=lambda k: -k[1])
     return TrendData([trend_label(d) for d in docs], switch, {k: p99[k] for k in order}, switch_early,
                      {k: p99_early[k] for k in order})
+
+
+# ---- instructions --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InstructionBar:
+    scheduler: str
+    per_switch: float  # instructions per resume, switch mode
+    body_floor: float | None  # the body floor of its dialect, same file
+    drift: float
+    dialect: str | None
+
+    @property
+    def overhead(self) -> float | None:
+        return None if self.body_floor is None else self.per_switch - self.body_floor
+
+
+@dataclass(frozen=True)
+class InstructionData:
+    bars: list[InstructionBar]  # fewest instructions first
+    excluded: list[Excluded]
+
+
+def instruction_data(doc: Document) -> InstructionData:
+    """Instructions per switch of the VALID switch-mode runs of an instruction file."""
+    bars, out = [], []
+    for run in doc.runs_in("switch"):
+        figures = run.instructions
+        if not run.status.charted or figures is None:
+            out.append(excluded(run))
+            continue
+        floor = doc.body_floor_instructions.get(run.dialect or "")
+        bars.append(InstructionBar(run.scheduler, figures.per_unit, None if floor is None else floor.per_unit,
+                                   figures.drift, run.dialect))
+    return InstructionData(sorted(bars, key=lambda b: b.per_switch), out)

@@ -68,6 +68,7 @@ class PageInput:
     missing_charts: Sequence[tuple[str, str]]  # (chart title, why it is not there)
     palette: Palette
     history: History | None = None
+    instructions: Document | None = None  # an instruction-count file shown beside ``document``
 
 
 #: Statuses shown as good: a valid run, an ``ok`` scaling point.
@@ -141,6 +142,10 @@ def _answer(page: PageInput) -> str:
     ranking = tables.ranking_table(doc)
     if ranking is not None:
         parts.append(render_table(ranking, page.palette, "ranking"))
+    if page.instructions is not None:
+        exact = tables.ranking_table(page.instructions)
+        if exact is not None:
+            parts.append(render_table(exact, page.palette, "ranking-instructions"))
     for i, table in enumerate(tables.timer_answer_tables(doc)):
         parts.append(render_table(table, page.palette, f"answer-timed-{i}"))
     if len(parts) == 1:
@@ -152,8 +157,10 @@ def _figures(page: PageInput) -> str:
     doc = page.document
     parts = ['<h2 id="figures">Details</h2>',
              "<p><strong>Bold</strong>: best VALID value of the column. Greyed rows: not ranked (not VALID).</p>"]
+    counted = page.instructions
+    extra = [tables.instruction_table(counted), tables.floors_table(counted)] if counted is not None else []
     for i, table in enumerate(t for t in (tables.floors_table(doc), tables.switch_table(doc),
-                                          *tables.timed_tables(doc), tables.instruction_table(doc)) if t):
+                                          *tables.timed_tables(doc), tables.instruction_table(doc), *extra) if t):
         parts.append(render_table(table, page.palette, f"details-{i}"))
     return "\n".join(parts)
 

@@ -49,7 +49,7 @@ def table_lines(table: tables.Table) -> list[str]:
     return [*lines, ""]
 
 
-def render(doc: Document, charts: list[str] | None = None) -> str:
+def render(doc: Document, charts: list[str] | None = None, instructions: Document | None = None) -> str:
     """The answer first (ranking, lateness and CPU per time scale), then key figures per scheduler."""
     env, w = doc.environment, doc.workload
     summary = tables.scheduler_table(doc)
@@ -73,7 +73,8 @@ def render(doc: Document, charts: list[str] | None = None) -> str:
     if not summary.rows:
         lines += ["_No runs in this results file._", ""]
         return "\n".join(lines)
-    for table in (tables.ranking_table(doc), *tables.timer_answer_tables(doc)):
+    exact = tables.ranking_table(instructions) if instructions is not None else None
+    for table in (tables.ranking_table(doc), exact, *tables.timer_answer_tables(doc)):
         if table is not None and table.rows:
             lines += table_lines(table)
     lines += table_lines(summary)

@@ -21,6 +21,7 @@ analysis (``analyse``) can replay ``compare`` at any threshold without measuring
     .venv/bin/python scripts/gate_check.py time --trials 10 --handicap 40 --dir results/scratch/gate/h40
     .venv/bin/python scripts/gate_check.py instructions --trials 10 --handicap 2 --dir results/scratch/gate/i2
     .venv/bin/python scripts/gate_check.py analyse results/scratch/gate/*
+    .venv/bin/python scripts/gate_check.py calibrate --turns 8 24 48
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -88,8 +90,9 @@ def record(where: Path, trial: int, base: list[Path], new: list[Path], handicap:
     n = pool([load(p) for p in new], [str(p) for p in new])
     exits = {f"{t:g}": compare_documents(b, n, threshold=t, instr_threshold=t).exit_code for t in THRESHOLDS}
     result = compare_documents(b, n)
-    rows = [{"scheduler": r.scheduler, "figure": r.figure, "change": r.change, "verdict": r.verdict,
-             "p": None if r.test is None else r.test.p_value} for r in result.figures]
+    rows: list[dict[str, Any]] = [
+        {"scheduler": r.scheduler, "figure": r.figure, "change": r.change, "verdict": r.verdict,
+         "p": None if r.test is None else r.test.p_value} for r in result.figures]
     summary = {"trial": trial, "handicap": handicap, "exit_default": result.exit_code, "exit_at": exits,
                "figures": rows}
     (where / f"t{trial:02d}-compare.json").write_text(json.dumps(summary, indent=1))
@@ -97,6 +100,31 @@ def record(where: Path, trial: int, base: list[Path], new: list[Path], handicap:
     change = "?" if target is None else f"{target['change'] * 100:+.2f}%"
     print(f"trial {trial}: {SCHEDULER} {change}, exit {result.exit_code} at the default threshold; "
           f"by threshold {exits}", flush=True)
+
+
+def calibrate(args: argparse.Namespace) -> None:
+    """The planted slowdown's real wall-time effect: plain and handicapped heapq runs
+    interleaved in one process (the gate's trials cannot show it through their noise)."""
+    import statistics
+
+    from bench.measure.execute import execute_once
+    from bench.measure.registry import load_named
+    from bench.measure.worker import handicapped
+    from bench.workload.rockets import Workload
+
+    workload = Workload.generate(args.rockets, 1969, "switch")
+    base = load_named(SCHEDULER)
+    entries = {turns: handicapped(base, turns) for turns in (0, *args.turns)}
+    times: dict[int, list[float]] = {turns: [] for turns in entries}
+    for _ in range(args.runs):
+        for turns, entry in entries.items():
+            times[turns].append(execute_once(entry, workload).wall_s / workload.expected_resumes * 1e9)
+    reference = statistics.median(times[0])
+    for turns, values in times.items():
+        low, _, high = statistics.quantiles(values, n=4)
+        middle = statistics.median(values)
+        print(f"{turns:3d} turns: median {middle:7.1f} ns/switch ({middle / reference - 1:+.1%}), "
+              f"interquartile {low:.0f}–{high:.0f}")
 
 
 def analyse(args: argparse.Namespace) -> None:
@@ -129,8 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--dir", required=True)
     a = sub.add_parser("analyse")
     a.add_argument("dirs", nargs="+")
+    c = sub.add_parser("calibrate")
+    c.add_argument("--turns", type=int, nargs="+", default=[8, 24, 48])
+    c.add_argument("--runs", type=int, default=40)
+    c.add_argument("--rockets", type=int, default=3000)
     args = parser.parse_args(argv)
-    {"time": run_time, "instructions": run_instructions, "analyse": analyse}[args.command](args)
+    commands = {"time": run_time, "instructions": run_instructions, "analyse": analyse, "calibrate": calibrate}
+    commands[args.command](args)
     return 0
 
 

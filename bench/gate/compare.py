@@ -91,11 +91,13 @@ from bench.gate import stats
 from bench.results.figures import FIGURES, Figure
 from bench.results.model import Document, RunRecord, Sample, Status, TimedFigures
 
-#: Tuned with scripts/aa_check.py (docs/regressions.md): the smallest threshold at which
-#: back-to-back A/A pairs of the quick suite, on a shared 2-core machine, failed the gate
-#: in at most 1 of 10. A pessimistic figure: re-measure on the CI runner and lower it there.
-#: Wall time is not the precise gate here; instruction counts are (``DEFAULT_INSTR_THRESHOLD``).
-DEFAULT_THRESHOLD = 0.75
+#: Wall time: the smallest threshold at which interleaved, pooled A/A comparisons (A B B A,
+#: ``compare A1,A2 B1,B2``) of the quick suite failed the gate in at most 1 trial in 10 on the
+#: development VM: 2 of 20 at 50 %, 3 of 20 at 5–20 %, 0 of 20 at 75 % (scripts/gate_check.py,
+#: docs/regressions.md). That machine's per-process values are bimodal (±40 % between pooled
+#: A/A medians), so this gate only sees large slowdowns; the exact gate is instruction counts
+#: (``DEFAULT_INSTR_THRESHOLD``). Re-measure on your CI runner and lower it there.
+DEFAULT_THRESHOLD = 0.50
 #: Instruction counts move only when the code does: 1 % is far above the drift of every
 #: deterministic scheduler and below any change worth a review.
 DEFAULT_INSTR_THRESHOLD = 0.01
