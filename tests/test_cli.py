@@ -67,3 +67,21 @@ def test_one_shot_run_reports_invalid_plugin_and_keeps_others(install_plugins: I
     assert "INVALID" in proc.stdout and "rocket lost" in proc.stdout
     heapq_row = next(line for line in proc.stdout.splitlines() if line.startswith("heapq"))
     assert " VALID " in heapq_row
+
+
+def test_show_fits_120_columns_and_ends_quietly_in_a_pipe() -> None:
+    """``show`` of the reference file (all tables, long reasons) wraps to 120 columns, and a
+    reader that leaves early (``| head``) gets no BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    reference = ROOT / "results" / "reference" / "2026-11-21-default-v1.json"
+    shown = subprocess.run([sys.executable, "-m", "bench", "show", str(reference)], capture_output=True,
+                           text=True, cwd=ROOT, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 120
+    head = subprocess.run(f"{sys.executable} -m bench show {reference} | head -2", shell=True,
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert len(head.stdout.splitlines()) == 2 and "Traceback" not in head.stderr and head.stderr == ""

@@ -7,6 +7,7 @@ table, one line per row that has one, so a long reason never widens every row.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from bench.present import tables as T
@@ -59,11 +60,12 @@ def render_table(table: T.Table, width: int = WIDTH) -> str:
         headers = lead_headers + [table.headers[i] for i in block]
         rows = [lead[r] + [cells[r][i] for i in block] for r in range(len(table.rows))]
         parts.append(render(headers, rows, [False, False, *(numeric[i] for i in block)]))
-    notes = [f"  {row.scheduler}: {row.note}" for row in table.rows if row.note]
+    notes = [textwrap.fill(f"{row.scheduler}: {row.note}", width, initial_indent="  ", subsequent_indent="    ",
+                           break_long_words=False) for row in table.rows if row.note]
     if notes:
         parts.append("notes:\n" + "\n".join(notes))
     if table.footnote:
-        parts.append(table.footnote)
+        parts.append(textwrap.fill(table.footnote, width, break_long_words=False, break_on_hyphens=False))
     return "\n".join(parts)
 
 
@@ -82,14 +84,15 @@ def render_document(doc: Document) -> str:
     """What ``show`` and the end of ``run`` print: context, the answer, then the details."""
     parts = [header(doc)]
     parts += [render_table(t) for t in T.all_tables(doc)]
-    parts.append(f"{BEST} best VALID value of the column. EARLY = valid trace but wakes before their deadline; "
-                 "SUSPECT = implausible figures; neither is ranked.")
+    prose = [f"{BEST} best VALID value of the column. EARLY = valid trace but wakes before their deadline; "
+             "SUSPECT = implausible figures; neither is ranked."]
     broken = doc.broken_runs
     if broken:
-        parts.append(f"{len(broken)} run(s) failed or were INVALID/SUSPECT: " + ", ".join(r.label for r in broken))
+        prose.append(f"{len(broken)} run(s) failed or were INVALID/SUSPECT: " + ", ".join(r.label for r in broken))
     skipped = [r for r in doc.runs if r.status is Status.SKIPPED]
     if skipped:
-        parts.append(f"{len(skipped)} run(s) skipped: " + "; ".join(f"{r.label}: {r.note}" for r in skipped))
+        prose.append(f"{len(skipped)} run(s) skipped: " + "; ".join(f"{r.label}: {r.note}" for r in skipped))
+    parts += [textwrap.fill(line, WIDTH, break_long_words=False, break_on_hyphens=False) for line in prose]
     return "\n\n".join(parts)
 
 
