@@ -36,7 +36,7 @@ DEFAULT_MEMORY_LIMIT_MB = 8 * 1024
 #: still thousands of times the clock's resolution.
 FLOOR_LOOPS = 2**21
 #: Wall time the timer floor may spend per time scale, all its variants together.
-TIMER_FLOOR_BUDGET_S = 6.0
+TIMER_FLOOR_BUDGET_S = 4.0
 
 
 #: On the virtual clock waiting costs nothing, so the allowance comes from the work alone:
