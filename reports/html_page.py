@@ -110,14 +110,24 @@ def render_table(table: tables.Table, palette: Palette, table_id: str = "") -> s
 
 
 def _header(page: PageInput) -> str:
+    """Title, source and one line of context: the answer comes right after it."""
+    doc = page.document
+    w, env = doc.workload, doc.environment
+    context = (f"{w.rockets:,} rockets, seed {w.seed} · {env.cpu_model}, {env.cpu_count or '?'} CPUs · "
+               f"Python {env.python} · commit {', '.join(doc.commit_labels)} · {doc.created_utc}")
     parts = ["<h1>schedbench report</h1>",
-             f'<p class="sub">results file <code>{escape(str(page.source))}</code></p>']
-    if not page.document.complete:
+             f'<p class="sub">results file <code>{escape(str(page.source))}</code> · {escape(context)}</p>']
+    if not doc.complete:
         parts.append('<div class="banner" role="alert">INCOMPLETE (interrupted): the run was stopped before every '
                      "job finished; only the finished jobs are shown.</div>")
-    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in tables.header_fields(page.document))
-    parts.append(f'<dl class="meta">{rows}</dl>')
     return "\n".join(parts)
+
+
+def _context(page: PageInput) -> str:
+    """Where and how the results were measured, in full."""
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in tables.header_fields(page.document))
+    return f'<h2 id="context">How it was measured</h2>\n<dl class="meta">{rows}</dl>'
+
 
 
 def _problems(page: PageInput) -> str:
@@ -200,15 +210,15 @@ def _history(page: PageInput) -> str:
 
 def render(page: PageInput) -> str:
     title = f"schedbench report — {page.document.created_utc}"
-    nav = ['<a href="#answer">answer</a>', '<a href="#problems">failures</a>', '<a href="#figures">details</a>',
-           '<a href="#charts">charts</a>']
+    nav = ['<a href="#answer">answer</a>', '<a href="#problems">failures</a>', '<a href="#charts">charts</a>',
+           '<a href="#figures">details</a>', '<a href="#context">how it was measured</a>']
     if tables.scaling_table(page.document) is not None:
         nav.append('<a href="#scaling">scaling</a>')
     if page.history is not None:
         nav.append('<a href="#history">history</a>')
     body = [
         _header(page), f"<nav>{''.join(nav)}</nav>", _answer(page), _problems(page), _charts(page), _figures(page),
-        _scaling(page), _history(page),
+        _scaling(page), _history(page), _context(page),
         "<footer>Built by <code>python -m reports</code> from the results file alone. "
         "Charts: one colour per scheduler (Okabe–Ito), the same in every chart.</footer>",
     ]
