@@ -44,6 +44,7 @@ from typing import Any, ClassVar, Literal
 
 import anyio
 
+from schedulers._groups import sole_exception
 from schedulers.asyncio_loop import AsyncioScheduler
 from schedulers.protocol import Clock
 
@@ -82,16 +83,10 @@ class AnyioScheduler:
         except BaseExceptionGroup as group:
             # The task group wraps a failing rocket's exception in a group; report the
             # exception itself, as asyncio's gather does, when it is the only one.
-            raise _sole_exception(group) from None
+            raise sole_exception(group) from None
         return None
 
 
-def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one leaf of a chain of single-exception groups, or the group itself."""
-    leaf: BaseException = group
-    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
-        leaf = leaf.exceptions[0]
-    return group if isinstance(leaf, BaseExceptionGroup) else leaf
 
 
 try:

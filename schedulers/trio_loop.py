@@ -37,6 +37,7 @@ from typing import Any, ClassVar, Final, Literal
 
 import trio
 
+from schedulers._groups import sole_exception
 from schedulers.protocol import Clock
 
 #: Readings taken to decide whether a clock moves on its own. A real clock with
@@ -105,13 +106,7 @@ class TrioScheduler:
         except BaseExceptionGroup as group:
             # The nursery wraps a failing rocket's exception in a group; report the
             # exception itself, as asyncio's gather does, when it is the only one.
-            raise _sole_exception(group) from None
+            raise sole_exception(group) from None
         return None
 
 
-def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one leaf of a chain of single-exception groups, or the group itself."""
-    leaf: BaseException = group
-    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
-        leaf = leaf.exceptions[0]
-    return group if isinstance(leaf, BaseExceptionGroup) else leaf

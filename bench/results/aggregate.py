@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results import distributions
+from bench.results.fields import ResultsError, number
 from bench.results.model import STATUS_BY_NAME, Sample, Status, plain
 from bench.workload.rockets import Workload
 
@@ -51,16 +52,11 @@ def read_records(directory: Path) -> list[list[dict[str, Any]]]:
 
 
 def _number(record: dict[str, Any], key: str, default: float | None = None) -> float:
-    value = record.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadRecord(f"{key} is {value!r}, not a number")
+    """A finite number from a record, checked the way a results file is (``fields.number``)."""
     try:
-        result = float(value)
-    except OverflowError:
-        raise BadRecord(f"{key} is out of range") from None
-    if not math.isfinite(result):
-        raise BadRecord(f"{key} is {value!r}, not a finite number")
-    return result
+        return number(record.get(key, default), key)
+    except ResultsError as exc:
+        raise BadRecord(str(exc)) from None
 
 
 def _count(record: dict[str, Any], key: str) -> int | None:
