@@ -18,6 +18,10 @@ def test_pyperf_reads_the_results_file(pipeline_results: Path) -> None:
     suite = pyperf.BenchmarkSuite.load(str(pipeline_results))
     names = set(suite.get_benchmark_names())
     assert {"floor", "switch/heapq", "switch/listscan", "switch/asyncio"} <= names
+    assert {"body-floor/generator", "body-floor/async"} <= names  # one body floor per dialect in the suite
+    sb = section(load_results(pipeline_results))
+    assert set(sb["body_floors"]) == {"generator", "async"}
+    assert sorted(t["time_scale"] for t in sb["timer_floors"]) == [0.002, 0.01]  # a timer floor per scale
     assert {"timed/0.01/heapq", "timed/0.002/asyncio"} <= names
     # The INVALID scheduler's measurements are not in the pyperf suite.
     assert not any("loses-rocket" in n for n in names)

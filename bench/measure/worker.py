@@ -50,7 +50,7 @@ from bench.measure.clocks import CLOCK_KINDS, ClockKind
 from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
 from bench.measure.floor import floor_time_func
 from bench.measure.registry import SchedulerEntry
-from bench.measure.targets import load_target
+from bench.measure.targets import BODY_FLOOR_PREFIX, load_target
 from bench.workload.rockets import MODES, Workload
 from bench.workload.suspension_check import check_suspensions
 
@@ -69,6 +69,9 @@ class RunTimeout(BaseException):
 
 
 def benchmark_name(mode: str, scheduler: str, time_scale: float | None = None) -> str:
+    """``switch/heapq``, ``timed/0.01/heapq``; a body floor is its own benchmark, ``body-floor/generator``."""
+    if scheduler.startswith(BODY_FLOOR_PREFIX):
+        return scheduler
     if mode == "switch":
         return f"switch/{scheduler}"
     return f"timed/{time_scale:g}/{scheduler}"
