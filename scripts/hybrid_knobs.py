@@ -104,20 +104,27 @@ def _run_floor(ns: argparse.Namespace) -> dict[str, Any]:
     return _run_quietly(cmd, ns)
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs so far, from /proc/stat; (0, 0) where unreadable."""
+def _cpu_ticks() -> tuple[int, int, int]:
+    """(busy, total, steal) jiffies of all CPUs so far, from /proc/stat; zeros where
+    unreadable. Steal is time the hypervisor gave this VM's CPUs to someone else."""
     try:
         with open("/proc/stat") as stat:
             fields = [int(v) for v in stat.readline().split()[1:]]
     except (OSError, ValueError):
-        return 0, 0
+        return 0, 0, 0
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields) - idle, sum(fields)
+    steal = fields[7] if len(fields) > 7 else 0
+    return sum(fields) - idle, sum(fields), steal
 
 
-def _busy_between(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+def _busy_between(before: tuple[int, int, int], after: tuple[int, int, int]) -> float | None:
     total = after[1] - before[1]
     return (after[0] - before[0]) / total if total > 0 else None
+
+
+def _steal_between(before: tuple[int, int, int], after: tuple[int, int, int]) -> float | None:
+    total = after[1] - before[1]
+    return (after[2] - before[2]) / total if total > 0 else None
 
 
 def _wait_for_quiet(ns: argparse.Namespace) -> float | None:
@@ -145,7 +152,9 @@ def _run_quietly(cmd: Sequence[str], ns: argparse.Namespace) -> dict[str, Any]:
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         elapsed = time.monotonic() - started
-        busy = _busy_between(ticks, _cpu_ticks())
+        ticks_after = _cpu_ticks()
+        busy = _busy_between(ticks, ticks_after)
+        steal = _steal_between(ticks, ticks_after)
         children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr}")
@@ -158,6 +167,7 @@ def _run_quietly(cmd: Sequence[str], ns: argparse.Namespace) -> dict[str, Any]:
         result["busy_before"] = None if busy_before is None else round(busy_before, 3)
         result["busy_during"] = None if busy is None else round(busy, 3)
         result["others_busy_during"] = None if others is None else round(others, 3)
+        result["steal_during"] = None if steal is None else round(steal, 4)
         quiet = others is None or others < ns.quiet_below
         if quiet or len(discarded) >= ns.retries:
             result["quiet"] = quiet
@@ -183,37 +193,60 @@ def _grid() -> list[tuple[str, dict[str, Any]]]:
             if label == "default" or {**defaults, **kwargs} != defaults]
 
 
-def measure(ns: argparse.Namespace) -> dict[str, Any]:
-    grid = _grid()
-    labels = [label for label, _ in grid] + [ASYNCIO, FLOOR]
-    knobs = {label: json.dumps(kwargs) for label, kwargs in grid}
-    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
-    started = time.time()
-    for round_index in range(ns.rounds):
-        shift = round_index * len(labels) // ns.rounds  # rotate: each round starts elsewhere
-        for label in labels[shift:] + labels[:shift]:
-            result = _run_floor(ns) if label == FLOOR else _run_child(knobs.get(label, ASYNCIO), ns)
-            runs[label].append(result)
-            print(f"round {round_index + 1}/{ns.rounds} {label:32} {_one_line(label, result)}", flush=True)
+def measure(ns: argparse.Namespace, previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``ns.rounds`` rounds (after ``previous``'s, when adding to a session), saving the
+    JSON after every run so an interrupted session keeps what it measured."""
     from schedulers.hybrid import (
         DEFAULT_COALESCE_S,
         DEFAULT_SPIN_BUDGET,
         DEFAULT_SPIN_MARGIN_S,
         DEFAULT_TIMER_SLACK_NS,
     )
-    return {
-        "command": "python scripts/hybrid_knobs.py " + " ".join(ns.argv),
-        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "minutes": round((time.time() - started) / 60, 1),
-        "workload": {"rockets": ns.rockets, "seed": ns.seed, "mode": "timed", "time_scale": ns.time_scale},
-        "rounds": ns.rounds,
-        "cpu_count": os.cpu_count(),
-        "defaults": {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
-                     "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS},
-        "grid": {label: kwargs for label, kwargs in grid},
-        "runs": runs,
-        "medians": summarise(runs),
-    }
+
+    grid = _grid()
+    defaults = {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
+                "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
+    workload = {"rockets": ns.rockets, "seed": ns.seed, "mode": "timed", "time_scale": ns.time_scale}
+    labels = [label for label, _ in grid] + [ASYNCIO, FLOOR]
+    knobs = {label: json.dumps(kwargs) for label, kwargs in grid}
+    if previous is not None:
+        same = (previous["grid"] == {label: kwargs for label, kwargs in grid} and previous["defaults"] == defaults
+                and previous["workload"] == workload)
+        if not same:
+            raise SystemExit("--add: the grid, the defaults or the workload differ from the file's; start afresh")
+        data = dict(previous)
+        data["commands"] = [*previous.get("commands", [previous.get("command")]), _command(ns)]
+    else:
+        data = {"commands": [_command(ns)], "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "workload": workload, "rounds": 0, "cpu_count": os.cpu_count(), "defaults": defaults,
+                "quiet_below": ns.quiet_below,
+                "grid": {label: kwargs for label, kwargs in grid}, "runs": {label: [] for label in labels}}
+    runs: dict[str, list[dict[str, Any]]] = data["runs"]
+    first = int(data["rounds"])
+    total = first + ns.rounds
+    for round_index in range(first, total):
+        shift = round_index * len(labels) // max(total, 3)  # rotate: each round starts elsewhere
+        for label in labels[shift:] + labels[:shift]:
+            result = _run_floor(ns) if label == FLOOR else _run_child(knobs.get(label, ASYNCIO), ns)
+            result["round"] = round_index + 1
+            runs[label].append(result)
+            print(f"round {round_index + 1}/{total} {label:32} {_one_line(label, result)}", flush=True)
+            data["medians"] = summarise(runs)
+            _save(ns.json, data)
+        data["rounds"] = round_index + 1
+        _save(ns.json, data)
+    return data
+
+
+def _command(ns: argparse.Namespace) -> str:
+    return "python scripts/hybrid_knobs.py " + " ".join(ns.argv)
+
+
+def _save(path: Path, data: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(data, indent=1) + "\n")
+    partial.replace(path)
 
 
 def _one_line(label: str, result: Mapping[str, Any]) -> str:
@@ -226,18 +259,27 @@ def _one_line(label: str, result: Mapping[str, Any]) -> str:
 
 
 def summarise(runs: Mapping[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Median (and min, max) of p99 and CPU per setting; the floor's p99 per variant."""
+    """Median (and min, max) of p99 and CPU per setting; the floor's p99 per variant.
+
+    Runs the machine disturbed (``quiet`` false: other processes kept more than
+    ``--quiet-below`` of the CPUs busy even after the retries) count only when a setting
+    has no quiet run; ``quiet_runs`` says how many counted.
+    """
     out: dict[str, dict[str, Any]] = {}
     for label, results in runs.items():
+        quiet = [r for r in results if r.get("quiet", True)]
+        chosen = quiet or list(results)
         if label == FLOOR:
-            out[label] = {
-                variant: statistics.median(r[variant]["p99"] for r in results)
-                for variant in ("blocking", "blocking_low_slack", "spinning")
-                if all(r.get(variant) for r in results)
-            }
+            row: dict[str, Any] = {"runs": len(results), "quiet_runs": len(quiet)}
+            for variant in ("blocking", "blocking_low_slack", "spinning"):
+                values = [r[variant]["p99"] for r in chosen if r.get(variant)]
+                if values:
+                    row[variant] = statistics.median(values)
+                    row[variant + "_range"] = [min(values), max(values)]
+            out[label] = row
             continue
-        valid = [r for r in results if r["status"] == "valid"]
-        row: dict[str, Any] = {"valid_runs": len(valid), "runs": len(results)}
+        valid = [r for r in chosen if r["status"] == "valid"]
+        row = {"valid_runs": len(valid), "runs": len(results), "quiet_runs": len(quiet)}
         for key in ("p99_us", "p50_us", "cpu_s", "wall_s", "max_us"):
             values = [r[key] for r in valid]
             if values:
@@ -366,6 +408,7 @@ def report(data: Mapping[str, Any]) -> None:
     medians = data["medians"]
     floor = medians.get(FLOOR, {})
     low = floor.get("blocking_low_slack")
+    floor = {k: v for k, v in floor.items() if k in ("blocking", "blocking_low_slack", "spinning")}
     aio = medians.get(ASYNCIO, {})
     print(f"timer floor p99: {floor}")
     print(f"{'setting':34} {'p99 µs':>8} {'p50 µs':>8} {'CPU s':>7}  p99<=2xfloor  CPU<=asyncio")
@@ -403,14 +446,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--png", type=Path, default=DEFAULT_PNG)
     parser.add_argument("--plot-only", action="store_true", help="redraw the chart from --json")
+    parser.add_argument("--add", action="store_true", help="add --rounds rounds to the session in --json")
     ns = parser.parse_args(args)
     ns.argv = args
     if ns.plot_only:
         data = json.loads(ns.json.read_text())
     else:
-        data = measure(ns)
-        ns.json.parent.mkdir(parents=True, exist_ok=True)
-        ns.json.write_text(json.dumps(data, indent=1) + "\n")
+        data = measure(ns, json.loads(ns.json.read_text()) if ns.add else None)
     draw(data, ns.png)
     report(data)
     return 0
