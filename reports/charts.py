@@ -536,7 +536,7 @@ def draw_instructions(instr: InstructionData, switch: SwitchData | None, palette
     left.set_ylim(len(bars) - 0.5, -0.5)
     left.set_xlim(0, max(b.per_switch for b in bars) * 1.05)
     left.set_xlabel("instructions per resume (Valgrind, run() alone: exact)")
-    right.set_xlabel("wall time per resume (ns, pyperf: ± 13–17 % run to run here)")
+    right.set_xlabel("wall time per resume (ns, pyperf: noisy; see docs/regressions.md)")
     if wall:
         right.set_xlim(0, max(b.mean_ns for b in wall.values() if b.scheduler in {x.scheduler for x in bars}) * 1.05)
     else:

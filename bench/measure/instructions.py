@@ -1,6 +1,6 @@
 """Exact measurement: how many instructions a scheduler's ``run`` executes, counted by Valgrind.
 
-Why: on a shared VM wall time moves 13-17 % from run to run (README), so a 5 % change
+Why: on a shared VM wall time moves by tens of per cent from run to run (docs/regressions.md), so a 5 % change
 in a scheduler is invisible to it. An instruction count of the same code on the same
 input repeats to better than 0.1 %, so it sees a 1 % change in one run. The trade-off:
 an instruction is not a nanosecond. A cache miss, a branch mispredict or a syscall
