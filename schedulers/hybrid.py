@@ -6,16 +6,22 @@ the ready deque (one clock reading), then runs exactly the tasks that were ready
 pass began, so a task that sleeps 0 runs again in the next pass, behind the timers that
 fell due in between; only when nothing is ready does it block.
 
-How it sleeps: ``sleep(seconds)`` leaves the request on the scheduler (only the running
-task can write it) and returns ``range(1)``, which the rocket runs with ``yield from``:
-exactly one suspension. A sleep of 0 (or less) goes straight to the back of the ready
-deque: no heap, no clock reading. A positive sleep files the task under
-``due = clock.now() + seconds``, read *after* the rocket's own reading, so no task ever
-wakes early. The heap holds the distinct deadlines as plain floats and a dict maps each to
-its task (or to a list of tasks, in arrival order, when several share it): equal
-deadlines stay FIFO and exact, with no ``seq`` counter.
+How it sleeps: ``sleep(seconds)`` compares ``seconds > 0.0`` itself. A zero (negative,
+NaN) sleep returns ``range(1)``: the rocket's ``yield from`` suspends once, yielding 0,
+and the loop, seeing 0 (one identity test: CPython's small ints are singletons), appends
+the task to the ready deque and is done: no heap, no clock reading, no attribute access.
+A positive sleep leaves ``seconds`` on the scheduler (only the running task can write it)
+and returns ``range(1, 2)``, which yields 1: the loop reads the request and files the task
+under ``due = clock.now() + seconds``, read *after* the rocket's own reading, so no task
+ever wakes early. A task that suspends any other way (a bare ``yield``, another
+scheduler's sleep) gets a ``TypeError`` saying so, and so does a ``sleep`` of something
+that is not a number (Python's own, raised in the task); a bare ``yield 0`` passes for a
+zero sleep, harmlessly.
+The heap holds the distinct deadlines as plain floats and a dict maps each to its task (or
+to a list of tasks, in arrival order, when several share it): equal deadlines stay FIFO
+and exact, with no ``seq`` counter.
 
-Nothing the cyclic GC tracks is allocated per switch: ``range(1)``'s iterator holds no
+Nothing the cyclic GC tracks is allocated per switch: a ``range`` iterator holds no
 references, floats are untracked, the deque and the dict are single objects. Yielding
 ``(seconds,)`` instead (a tuple and its iterator, both tracked and alive while the task
 sleeps) and keeping ``(due, seq, task)`` tuples in the heap made a run of 10,000 timed
@@ -23,32 +29,96 @@ rockets trigger ~45 young collections, each a pause of 15 µs to 1 ms; now there
 caused by the rocket bodies' own ``for`` loops. Floats also compare in C without the tuple
 machinery: ~10% less CPU per timed wake than the tuple heap.
 
-Cost per switch: ``popleft``, ``next``, one comparison and ``append`` in the loop; a
-method call and a ``range`` iterator in the body. A finished task is seen through
-``next(task, _DONE)``, which returns the sentinel instead of raising ``StopIteration``.
-That is within noise of a bare ``popleft``/``next``/``append`` round robin over the same
-bodies: in switch mode the cost per switch is the rocket body's (~5 floors cache-warm,
-8-12 at 10,000 rockets on a 2-vCPU VM), not the loop's. A generator per sleep costs more,
-and ``functools.partial(itertools.repeat, times=1)`` takes the slow call path (a partial
-with keywords copies its kwargs dict and ``repeat`` parses them): 2-3x a plain call. A
-timed sleep adds a clock reading, a dict entry and two O(log N) heap operations, which
-dominate the loop's own cost when most sleeps are timed.
+Cost per switch, against the generator body floor (``bench.measure.body_floor``: the same
+rocket bodies on a bare ``popleft``/``next``/``append`` deque whose ``sleep`` ignores its
+argument). Instructions per resume in switch mode, 10,000 rockets, seed 1969, counted by
+Callgrind around ``run`` alone (``bench.measure.instructions``, warmed up; exact to
+< 0.1 % run to run)::
+
+    generator body floor                                    1,871
+    hybrid                                                  2,001   1.070 x floor
+    hybrid as it was (request read and reset every switch)  2,219   1.186 x floor
+    the floor with a sleep that tests its argument (a
+    method, a float compare), the least a timed loop needs  1,955   (hybrid: 1.024 x it)
+
+What is left above the floor is what any loop that also keeps time pays: ``sleep`` must
+look at its argument (a method call and a float compare: +84) and the loop must tell a
+zero sleep from a finished task, so it keeps ``next``'s result in a local (+45); the pass
+structure, the timer check per pass and the two ``prctl`` calls cost < 1 per resume.
+Tried and measured: detecting the end with ``task.gi_suspended`` instead of keeping the
+result (+36: a generic attribute lookup per finished task), ``try``/``except`` around the
+compare in ``sleep`` for a friendlier message (+17), a closure or a default-argument
+function instead of a method (+30 / +6), ``if seconds:`` instead of the compare (-5, but
+``sleep(None)`` would then pass for a zero sleep). Wall time, interleaved on a quiet
+machine (``python -m bench.measure.body_floor --rockets 10000 --rounds 21 --against
+hybrid,heapq,asyncio``, six sessions; per-round ratios, median): hybrid 1.01-1.13 x the
+floor, heapq 4.3-4.8 x, asyncio 10.4-11.2 x; the old layout, interleaved with the new one
+and the floor, 1.09-1.25 x (three sessions). Wall time on this VM moves more than that
+between sessions (the floor itself read ~196 and ~300 ns an hour apart): the instruction
+counts are the figures to trust, the wall times only show nothing contradicts them.
+A timed sleep adds a clock reading, a dict entry and two O(log N) heap operations, which
+dominate the loop's own cost when most sleeps are timed (on the virtual clock: ~15,300
+instructions per wake, as in the old layout).
 
 Blocking, and precision against CPU. ``clock.wait`` (``time.sleep``) returns late by the
 thread's timer slack (50 µs by default, ``/proc/self/timerslack_ns``) plus the wake-up
-latency: ~100 µs at the median on that VM, with a long tail. Three knobs:
+latency; each block also costs ~24 µs of CPU on the development VM (syscall, context
+switch, timer interrupt, cold caches after; ``python -m bench.measure.timer_floor``).
+Four knobs:
 
-* ``spin_margin``: block until that long before the deadline, then spin on ``clock.now``.
-  A margin that covers the usual overshoot makes wakes precise; every block then burns up
-  to the margin in CPU, and gaps shorter than the margin are spun whole.
-* ``timer_slack_ns``: while ``run`` runs, the thread's timer slack is lowered with
-  ``prctl(PR_SET_TIMERSLACK)`` (Linux, restored afterwards; a no-op elsewhere). The
-  median overshoot drops from ~100 to ~25-50 µs, so a 50 µs margin is about as precise
-  as a 100 µs one with the default slack, for less CPU. ``None`` leaves it alone.
-* ``spin_budget``: spinning may use at most this share of the run's wall time. When
-  deadlines are so dense that the loop would spin through every idle microsecond (time
-  scale 0.01), it blocks instead: the late wake then serves many due timers at once, for
-  much less CPU than spinning. At time scale 1.0 the budget is never reached.
+* ``timer_slack_ns`` (default 1): while ``run`` runs, the thread's timer slack is lowered
+  with ``prctl(PR_SET_TIMERSLACK)`` (Linux, restored afterwards; a no-op elsewhere). The
+  machine's own lateness for the workload's gaps drops from p50/p99 75/130 µs to 25/74 µs
+  (timer floor, time scale 1). ``None`` leaves it alone.
+* ``coalesce`` (default 0): when it must block, the loop blocks until the *latest*
+  deadline within this window of the earliest and serves them all with one wake-up. It
+  adds up to its width to the earliest one's lateness.
+* ``spin_margin`` (default 0): block until that long before the deadline, then spin on
+  ``clock.now``. Precise, but every block burns up to the margin in CPU, and a thread
+  that spins is the first the kernel preempts on a busy machine.
+* ``spin_budget`` (default 0.1): spinning may use at most this share of the run's wall
+  time; beyond it the loop blocks (dense deadlines, time scale 0.01).
+
+The defaults were chosen from ``python scripts/hybrid_knobs.py --rounds 5 --quiet-below
+0.15 --quiet-timeout 180 --retries 2`` (``docs/hybrid-tradeoff.json`` and ``.png``): time
+scale 1, 10,000 rockets, seed 1969, each run ``execute_once`` in a fresh process, five
+interleaved rounds with asyncio and the timer floor in each, on the 2-vCPU VM, which is
+shared: every counted run had the other processes below 15 % of the CPUs (2026-11-22,
+02:39-02:51 UTC, none needed repeating). Medians, min-max in brackets::
+
+    setting                          p99 lateness µs        p50 µs   CPU s per run
+    default: block, slack 1 ns       134 (108-212)            41     0.95 (0.81-1.04)
+    spin 50 µs (previous default)    128 (75-206)              7     1.40 (1.35-1.49)
+    block, kernel slack              223 (153-297)            95     0.91 (0.79-1.07)
+    coalesce 20 µs                   157 (146-215)            42     0.95 (0.87-1.14)
+    coalesce 50 µs                   174 (155-191)            47     0.97 (0.92-1.05)
+    coalesce 100 µs                  196 (174-219)            59     0.96 (0.82-1.05)
+    coalesce 200 µs                  273 (261-279)            64     0.70 (0.66-0.81)
+    coalesce 1 ms                    1,104 (1,090-1,128)     205     0.47 (0.42-0.49)
+    coalesce 20 µs + spin 10 µs      129 (91-247)             35     0.99 (0.87-1.17)
+    asyncio                          1,242 (1,229-1,443)     660     1.11 (0.96-1.19)
+    timer floor (block, slack 1 ns)  83 (71-114)
+
+Against its targets the default has p99 134 µs <= 2 x the floor's 83 µs (165), in every
+round (108-212 against 142-229), and CPU 0.95 s <= asyncio's 1.11 s, lower in every round;
+it dominates asyncio on both axes. The previous default (spin 50 µs) is as punctual but
+takes 1.40 s, 27 % more CPU than asyncio. Coalescing windows up to 100 µs cut the blocks
+by up to a fifth (25,100 -> 20,000 waits in a counted run) yet did not lower the CPU
+measurably (a longer block costs more to wake from on this VM) while adding their width to
+p99 and p50; from 200 µs the CPU falls, but so far from the target that the trade is a
+different one: ``coalesce=1e-3`` gives asyncio's lateness for less than half its CPU.
+Spinning buys median precision, not a better p99. So the default blocks for every distinct
+deadline, with the slack lowered, and never spins; the knobs stay for other trade-offs.
+
+Where the lateness tail comes from: the machine. The timer floor re-bases every wait on
+the previous actual wake, so a stall of the thread (the hypervisor, another process)
+counts once there; in a scheduler it delays every timer due during the stall, ~3 per ms
+at scale 1, so the same stalls weigh ~10-20 x more in its p99. In one quiet run 375 of
+30,168 wakes were > 300 µs late, in 60 bursts of up to 27 consecutive wakes: stalls of
+1-5 ms. A thread waiting the same absolute deadlines with no scheduler at all got p99
+107-130 µs in the quiet minutes and 1,339 µs in a noisy one. On a busy machine (load 3-4
+on the 2 vCPUs) every setting measured p99 3-6 ms. The first pass, which starts all 10,000
+rockets (8 ms here), makes the dozen rockets with shorter delays late: 12 of 30,168 wakes.
 
 Alternatives at the ``os`` level, and why not: ``select``/``poll`` timeouts carry the same
 slack and ``epoll`` rounds up to whole milliseconds; ``os.sched_yield`` in the spin still
@@ -57,17 +127,17 @@ needs privileges; ``timerfd`` is not in the standard library before Python 3.13;
 anything that waits outside ``clock.wait`` would break the virtual clock. Lowering the
 slack is the one change that helps, costs two syscalls per run and needs no privilege.
 
-The virtual clock: it only moves when someone waits, so spinning on it would never end.
-As soon as two readings of the clock are equal (nothing moved it by itself), the loop
-waits out the remainder and from then on blocks for the full amount every time. A real
-clock too coarse to spin on is treated the same way: correct, just not as precise.
+The virtual clock: it only moves when someone waits, so spinning on it would never end and
+coalescing would only make wakes late. When two readings at the start of ``run`` are equal
+(nothing moved the clock by itself), the loop neither coalesces nor spins; should a spin
+see two equal readings later, it waits out the remainder and stops spinning for good. A
+real clock too coarse to spin on is treated the same way: correct, just not as precise.
 
 Where it breaks down: a timer costs O(log N) where the deque costs O(1), so when most
-sleeps are timed the heap dominates; precision is bought with CPU, and on a virtual
-machine each block itself costs tens of µs of CPU; a thread that is descheduled (another
-process, the hypervisor) is late however it waits, so the lateness tail is the machine's;
-and, being cooperative, a task that runs long between sleeps delays every timer due
-meanwhile.
+sleeps are timed the heap dominates; each block costs tens of µs of CPU on a virtual
+machine, so a dense timer load (time scale 0.01) is CPU-bound whatever the knobs; a thread
+that is descheduled is late however it waits, so the lateness tail is the machine's; and,
+being cooperative, a task that runs long between sleeps delays every timer due meanwhile.
 """
 
 from __future__ import annotations
@@ -87,25 +157,21 @@ from schedulers.protocol import Clock
 Task = Generator[Any, None, None]
 
 #: How long before a deadline the loop stops blocking in ``clock.wait`` and spins on
-#: ``clock.now``. It should cover how late ``clock.wait`` returns: with the timer slack
-#: lowered (below) that is the wake-up latency, 35-55 µs at the median on a 2-vCPU VM.
-#: A block also costs 25-50 µs of CPU there (syscall, context switch, timer interrupt,
-#: cold caches after), so spinning through a gap shorter than the margin costs no more
-#: than blocking for it. A judgement, not a law: 200 µs (with the default slack) buys a
-#: few µs of median lateness for ~2.5x the CPU at time scale 1.0; 0 never spins and is
-#: as late as ``time.sleep``.
+#: ``clock.now``; 0 never spins. 50 µs (the previous default) made the median wake precise
+#: (7 µs against 41) but not the p99, for 0.45 s more CPU per 9 s run than blocking: 27 %
+#: more than asyncio uses (measurements in the module docstring).
 DEFAULT_SPIN_MARGIN_S: Final = 0.0
 
 #: When the loop must block, it blocks until the *latest* deadline within this window of
-#: the earliest one and serves them all with one wake-up, instead of waking for each:
-#: fewer wake-ups (each costs ~20 µs of CPU on a VM) for at most this much extra
-#: lateness on the earliest. 0 wakes for every distinct deadline.
-DEFAULT_COALESCE_S: Final = 50e-6
+#: the earliest one and serves them all with one wake-up instead of waking for each: fewer
+#: wake-ups for at most this much extra lateness on the earliest. 0 wakes for every
+#: distinct deadline: windows up to 100 µs saved no measurable CPU at time scale 1.
+DEFAULT_COALESCE_S: Final = 0.0
 
-#: The largest share of the run's wall time that spinning may use. At time scale 1.0 the
-#: default margin spins ~4% of the time; when deadlines are microseconds apart (time
-#: scale 0.01) spinning would fill every idle gap, and blocking, which then wakes a little
-#: late with many timers due at once, serves them for much less CPU.
+#: The largest share of the run's wall time that spinning may use (with a margin set).
+#: When deadlines are microseconds apart (time scale 0.01) spinning would fill every idle
+#: gap, and blocking, which then wakes a little late with many timers due at once, serves
+#: them for much less CPU.
 DEFAULT_SPIN_BUDGET: Final = 0.1
 
 #: The thread's timer slack while ``run`` runs, in ns (Linux; restored afterwards). The
@@ -252,10 +318,11 @@ class HybridScheduler:
         goes to the back of the ready deque. A timed sleep leaves ``seconds`` on the
         scheduler (only the running task can write it) and returns ``range(1, 2)``: the
         task yields 1, which tells the loop to read the request. Either way one
-        suspension, and nothing allocated that the cyclic GC tracks. Call it where you
-        yield from it, as the rocket bodies do.
+        suspension, and nothing allocated that the cyclic GC tracks. ``seconds`` that
+        does not compare with a float raises ``TypeError`` here, in the task. Call it
+        where you yield from it, as the rocket bodies do.
         """
-        if seconds > 0.0:  # a float compare-and-jump; negative and NaN sleeps are zero ones
+        if seconds > 0.0:  # a float compare-and-jump; raises TypeError for a non-number
             self._request = seconds
             return _TIMED
         return _ONCE

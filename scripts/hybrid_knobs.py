@@ -3,21 +3,32 @@
 Every run is one ``bench.measure.execute.execute_once`` of the timed workload (10,000
 rockets, seed 1969, time scale 1: ~9 s) in a fresh process, validated like any run. One
 round runs every knob setting in ``GRID`` once, asyncio once and the timer floor
-(``python -m bench.measure.timer_floor``) once, in a rotated order, so load that drifts
-during the session falls on all of them; the figures are medians over the rounds (3 by
-default: ~7 min). It writes ``docs/hybrid-tradeoff.json`` (every run's figures, the
-medians, the machine's load average around each run) and draws
+(``python -m bench.measure.timer_floor``, ``--floor-budget`` s) once, in a rotated order,
+so load that drifts during the session falls on all of them; the figures are medians over
+the rounds. It writes ``docs/hybrid-tradeoff.json`` (every run's figures, the medians, the
+machine's state around each run; saved after every run) and draws
 ``docs/hybrid-tradeoff.png``: x = CPU seconds per run, y = p99 lateness (log), one point
 per setting (bars: min-max over the rounds), asyncio, and the timer floor's p99 (blocking
 with lowered slack) and twice it as horizontal lines; the setting equal to the
-scheduler's defaults is highlighted.
+scheduler's *current* defaults is highlighted.
 
-    .venv/bin/python scripts/hybrid_knobs.py               # measure (3 rounds) and draw
-    .venv/bin/python scripts/hybrid_knobs.py --plot-only   # redraw from the JSON
+A quiet machine, or as near as it gets: before each run the script samples ``/proc/stat``
+for 2 s and waits (up to ``--quiet-timeout``) until all CPUs are less than
+``--quiet-below`` busy; after the run it subtracts the run's own CPU from the CPUs' busy
+time and, when other processes still took more than ``--quiet-below``, runs it again (up
+to ``--retries`` times). Every attempt is kept in the JSON (``discarded``, ``quiet``,
+``others_busy_during``, ``steal_during``, ``load_before``); a disturbed run counts in the
+medians only when its setting has no quiet one. On the shared 2-vCPU VM, lateness tails
+are the machine's: with other users' test suites running every setting measured p99 of
+3-6 ms, so without this the knobs cannot be told apart.
 
-Run it on a machine as quiet as you can get: lateness tails are the machine's, and a
-busy neighbour moves p99 more than any knob does. The JSON records the load average
-before every run so a loaded session is visible.
+    .venv/bin/python scripts/hybrid_knobs.py --rounds 5 --quiet-below 0.15 --quiet-timeout 180 --retries 2
+    .venv/bin/python scripts/hybrid_knobs.py --add --rounds 2      # two more rounds, same file
+    .venv/bin/python scripts/hybrid_knobs.py --only default --only "coalesce 50 µs" --json /tmp/ab.json
+    .venv/bin/python scripts/hybrid_knobs.py --plot-only           # redraw from the JSON
+
+The first command produced the committed files (12 min on a quiet machine, 60 runs, none
+repeated); ``schedulers/hybrid.py`` explains the default chosen from them.
 """
 
 from __future__ import annotations
@@ -58,6 +69,7 @@ GRID: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 ASYNCIO = "asyncio"
 FLOOR = "timer floor"
+assert len({label for label, _ in GRID}) == len(GRID), "GRID labels must be unique"
 
 
 # ---- one run, in a child process ----------------------------------------------------
@@ -178,8 +190,9 @@ def _run_quietly(cmd: Sequence[str], ns: argparse.Namespace) -> dict[str, Any]:
 
 # ---- the session: rounds of every setting, interleaved ----------------------------
 
-def _grid() -> list[tuple[str, dict[str, Any]]]:
-    """``GRID`` without the settings that are the scheduler's defaults under another name."""
+def _grid(only: Sequence[str] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """``GRID`` without the settings that are the scheduler's defaults under another name
+    (and, given ``only``, without those not named in it)."""
     from schedulers.hybrid import (
         DEFAULT_COALESCE_S,
         DEFAULT_SPIN_BUDGET,
@@ -189,8 +202,11 @@ def _grid() -> list[tuple[str, dict[str, Any]]]:
 
     defaults = {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
                 "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
+    unknown = set(only) - {label for label, _ in GRID}
+    if unknown:
+        raise SystemExit(f"--only: no setting named {', '.join(sorted(unknown))}")
     return [(label, kwargs) for label, kwargs in GRID
-            if label == "default" or {**defaults, **kwargs} != defaults]
+            if (label == "default" or {**defaults, **kwargs} != defaults) and (not only or label in only)]
 
 
 def measure(ns: argparse.Namespace, previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -203,7 +219,7 @@ def measure(ns: argparse.Namespace, previous: Mapping[str, Any] | None = None) -
         DEFAULT_TIMER_SLACK_NS,
     )
 
-    grid = _grid()
+    grid = _grid(ns.only)
     defaults = {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
                 "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
     workload = {"rockets": ns.rockets, "seed": ns.seed, "mode": "timed", "time_scale": ns.time_scale}
@@ -298,24 +314,28 @@ def draw(data: Mapping[str, Any], path: Path) -> None:
     medians = data["medians"]
     floor = medians.get(FLOOR, {}).get("blocking_low_slack")
     fig = Figure(figsize=(11, 7.5), dpi=110)
+    fig.subplots_adjust(left=0.08, right=0.97, top=0.93, bottom=0.12)
     canvas: Any = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.set_yscale("log")
     points: list[tuple[str, float, float, bool]] = []
+    current = _current_defaults()
     for label in [*data["grid"], ASYNCIO]:
         row = medians.get(label, {})
         if "p99_us" not in row:
             continue
         x, y = row["cpu_s"], row["p99_us"]
         (x0, x1), (y0, y1) = row["cpu_s_range"], row["p99_us_range"]
-        is_default = label == "default"
+        knobs = None if label == ASYNCIO else {**data["defaults"], **data["grid"][label]}
+        is_default = knobs == current
         is_asyncio = label == ASYNCIO
         color = "#d62728" if is_default else "#ff7f0e" if is_asyncio else "#1f77b4"
         ax.errorbar([x], [y], xerr=[[x - x0], [x1 - x]], yerr=[[y - y0], [y1 - y]], fmt="none",
-                    ecolor=color, alpha=0.35, lw=1, zorder=1)
+                    ecolor=color, alpha=0.3, lw=0.8, zorder=1)
         ax.scatter([x], [y], s=170 if is_default else 60, marker="*" if is_default else "s" if is_asyncio else "o",
                    color=color, edgecolor="black" if is_default else "none", zorder=3)
-        points.append((_describe(label, data), x, y, is_default or is_asyncio))
+        text = ASYNCIO if knobs is None else _describe(label, knobs, is_default)
+        points.append((text, x, y, is_default or is_asyncio))
     if floor:
         ax.axhline(floor, color="#2ca02c", lw=1.2, ls="--", zorder=0)
         ax.axhline(2 * floor, color="#2ca02c", lw=1.2, ls=":", zorder=0)
@@ -341,31 +361,53 @@ def draw(data: Mapping[str, Any], path: Path) -> None:
                  f"{workload['time_scale']:g}, median of {data['rounds']} interleaved rounds "
                  f"(bars: min–max)", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
+    quiet = data.get("quiet_below")
+    note = (f"{data.get('cpu_count')} CPUs, shared with other users. Before each run the script waited for the other "
+            f"processes to use < {quiet:.0%} of the CPUs; a run they disturbed more was repeated (up to twice)\n"
+            "and counts only when no quiet run exists. " if quiet is not None else "")
+    fig.text(0.01, 0.012, f"{note}Data: {path.with_suffix('.json').name}, started {data.get('started_utc', '?')}.",
+             fontsize=7.5, color="0.35")
     _place_labels(fig, canvas, ax, points, taken)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
 
 
-def _describe(label: str, data: Mapping[str, Any]) -> str:
-    if label == "default":
-        d = data["defaults"]
-        slack = "kernel slack" if d["timer_slack_ns"] is None else f"slack {d['timer_slack_ns']} ns"
-        spin = f", spin {d['spin_margin'] * 1e6:g} µs" if d["spin_margin"] else ", no spin"
-        return f"DEFAULT: coalesce {d['coalesce'] * 1e6:g} µs{spin}, {slack}"
-    return label
+def _current_defaults() -> dict[str, Any]:
+    from schedulers.hybrid import (
+        DEFAULT_COALESCE_S,
+        DEFAULT_SPIN_BUDGET,
+        DEFAULT_SPIN_MARGIN_S,
+        DEFAULT_TIMER_SLACK_NS,
+    )
+
+    return {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
+            "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
+
+
+def _describe(label: str, knobs: Mapping[str, Any], is_default: bool) -> str:
+    """The label of a point; the scheduler's current default is spelled out."""
+    if not is_default and label != "default":
+        return label
+    slack = "kernel slack" if knobs["timer_slack_ns"] is None else f"slack {knobs['timer_slack_ns']} ns"
+    spin = f"spin {knobs['spin_margin'] * 1e6:g} µs" if knobs["spin_margin"] else "no spin"
+    window = f"coalesce {knobs['coalesce'] * 1e6:g} µs" if knobs["coalesce"] else "no coalescing"
+    what = f"{window}, {spin}, {slack}"
+    if is_default:
+        return f"DEFAULT: {what}" if label == "default" else f"DEFAULT: {label}"
+    return f"{what} (the defaults when measured)"
 
 
 def _place_labels(fig: Any, canvas: Any, ax: Any, points: Sequence[tuple[str, float, float, bool]],
                   taken: list[tuple[float, float, float, float]]) -> None:
     """Put each label next to its point where it overlaps nothing placed so far (``taken``:
     the floor lines' labels, the markers, the labels already placed); failing that, where it
-    overlaps least. Far placements get a leader line."""
+    overlaps least. A thin leader line ties each label to its point."""
     renderer = canvas.get_renderer()
     for _, x, y, _ in points:  # the markers themselves
         px, py = ax.transData.transform((x, y))
         taken.append((px - 7, py - 7, px + 7, py + 7))
-    offsets = [(10, -4), (-10, -4)]
-    for d in (6, 18, 32, 48, 66, 86, 110):
+    offsets = [(14, -4), (-14, -4)]
+    for d in (10, 20, 32, 48, 66, 86, 110):
         side = 8 + d // 3
         offsets += [(side, d), (side, -d - 8), (-side, d), (-side, -d - 8)]
     inside = ax.get_window_extent(renderer)
@@ -387,12 +429,14 @@ def _place_labels(fig: Any, canvas: Any, ax: Any, points: Sequence[tuple[str, fl
 
 def _label_box(ax: Any, renderer: Any, text: str, x: float, y: float, dx: int, dy: int, bold: bool,
                remove: bool) -> tuple[float, float, float, float]:
-    far = abs(dy) > 14
+    from matplotlib.text import Text
+
     label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8.5,
                         ha="left" if dx > 0 else "right", va="bottom" if dy >= 0 else "top",
                         fontweight="bold" if bold else "normal",
-                        arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.6} if far else None)
-    box = label.get_window_extent(renderer)
+                        arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 1, "shrinkB": 4})
+    label.update_positions(renderer)
+    box = Text.get_window_extent(label, renderer)  # the text alone, not its leader line
     if remove:
         label.remove()
     return (box.x0 - 3, box.y0 - 2, box.x1 + 3, box.y1 + 2)
@@ -447,6 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--png", type=Path, default=DEFAULT_PNG)
     parser.add_argument("--plot-only", action="store_true", help="redraw the chart from --json")
     parser.add_argument("--add", action="store_true", help="add --rounds rounds to the session in --json")
+    parser.add_argument("--only", action="append", default=[],
+                        help="a label of GRID to run; repeat for several (default: all of them)")
     ns = parser.parse_args(args)
     ns.argv = args
     if ns.plot_only:

@@ -12,7 +12,6 @@ import json
 import math
 import subprocess
 import sys
-from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -41,7 +40,7 @@ from bench.workload.rockets import Workload, build_coroutines
 # ---- body floors ----
 
 
-def test_every_dialect_with_switch_bodies_has_a_floor_except_where_noted() -> None:
+def test_body_floors_cover_the_dialects_with_bodies() -> None:
     assert {"generator", "async"} <= set(BODY_FLOORS)
     assert BODY_FLOORS["generator"] is GeneratorBodyFloor
     assert BODY_FLOORS["async"] is AsyncBodyFloor
@@ -131,7 +130,7 @@ def test_a_timed_run_of_a_body_floor_is_early_not_invalid() -> None:
     assert outcome.verdict.early_wakes > 0
 
 
-def test_body_floor_cli_reports_every_floor_and_the_schedulers(tmp_path: Any) -> None:
+def test_body_floor_cli_reports_every_floor_and_the_schedulers() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.measure.body_floor", "--rockets", "50", "--rounds", "2",
          "--against", "heapq"],

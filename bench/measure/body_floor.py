@@ -62,8 +62,34 @@ workload, where cache misses blur them::
     resume via next() on coro.__await__() wrappers     180          226
 
 Differences under ~5 % are within this VM's noise; the kept ones are the cheapest or tied
-for it and the simplest of those. ``python -m bench.measure.body_floor`` measures the
-kept drivers against registered schedulers, interleaved, in one process.
+for it and the simplest of those. The greenlet floor's loop was compared with rockets
+switching straight to the next ready rocket (one stack switch per resume instead of two):
+3.84 against 4.04 µs per resume, within noise, for a sleep that needs a Python frame;
+the loop was kept. Its cost is greenlet's: each switch copies the outgoing rocket's slice
+of C stack out and the incoming one's in, and at 10,000 greenlets little of that stays
+in cache (one greenlet switching back and forth costs ~0.5 µs per switch).
+
+Measured, ``python -m bench.measure.body_floor --rockets 10000 --rounds 21 --against
+hybrid,heapq,asyncio`` (interleaved, one process, switch mode, seed 1969; the 2-vCPU VM
+with no other load, 2026-11-22): ns per resume, median over rounds, and the median of the
+per-round ratios to the generator floor, over six sessions::
+
+    body-floor-generator    282-322 ns    1
+    body-floor-async        342-393 ns    1.17-1.27
+    body-floor-greenlet     4,333-4,753   14.4-15.9
+    hybrid                  315-344 ns    1.01-1.13
+    heapq                   1,265-1,564   4.3-4.8
+    asyncio                 3,113-3,484   10.4-11.2
+
+(An hour earlier the same machine gave the generator floor ~196 ns: absolute figures drift
+between sessions, ratios less.) Instructions per resume (Callgrind around ``run``,
+``bench.measure.instructions``, 10,000 rockets, warmed up): generator floor 1,871, async
+floor 2,300, greenlet floor 6,211, hybrid 2,001, heapq 9,759. So "overhead per switch"
+against this floor is the scheduler's own: hybrid's is ~125 instructions or ~5-10 % of a
+switch, where against a bare ``send(None)`` it looked like ~90 % of one.
+
+``python -m bench.measure.body_floor`` measures the drivers against registered
+schedulers, interleaved, in one process; every run must be VALID.
 """
 
 from __future__ import annotations

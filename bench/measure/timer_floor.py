@@ -32,14 +32,40 @@ variant nor more than there are gaps. Trade-off: a random sample keeps the distr
 of gap lengths of the whole run (the first K gaps would over-represent the sparse start
 of the workload, when only rockets with short delays wake), at the price of the gaps'
 order, which does not matter for one task waking from its previous wake; a budget
-rather than a fixed count bounds the run time at every scale (at scale 0.01 a wake costs
-the blocking latency, ~60 µs, not the 3 µs gap), and the 2,000-wake minimum keeps p99
-resting on ~20 samples (p99.9 on ~2: read it as a hint). With ``--budget 30`` at scale 1
-~9,000 gaps per variant fit.
+rather than a fixed count bounds the run time at every scale (at scale 0.01 a blocking
+wake costs its latency, ~15-75 µs, not the 1.7 µs gap), and the 2,000-wake minimum keeps
+p99 resting on ~20 samples (p99.9 on ~2: read it as a hint). ``--budget 10`` at scale 1
+waits ~10,000 gaps per variant (a third of them); ``--budget 30`` nearly all (29,800);
+at scales 0.1 and 0.01 every gap fits in a few seconds.
 
-The floor is pessimistic at small scales: a real loop that wakes late serves every timer
-due by then at once, while this waits each gap separately. At scale 1, where the median
-gap is ~3× the wake-up latency, the two agree.
+What the floor is not. It is pessimistic at small scales: a real loop that wakes late
+serves every timer due by then at once, while this waits each gap separately. And it is
+optimistic about stalls: when the thread is descheduled for a few ms (the hypervisor,
+another process), that counts once here, but in a scheduler it delays every timer due
+meanwhile (~3 per ms at scale 1), so a scheduler's p99 sits above the floor's by more
+than its own cost whenever stalls are frequent (see ``schedulers/hybrid.py``).
+
+Measured on the 2-vCPU development VM with no other load (load average 0.2, 2026-11-22),
+``python -m bench.measure.timer_floor --rockets 10000 --seed 1969 --time-scale X --budget
+30``, lateness in µs::
+
+    scale  wakes   variant              p50    p90    p99   p99.9     max   CPU/wake
+    1      29,800  blocking            75.4  100.1  129.9   211.3   3,746   23.9
+                   blocking, slack 1   24.9   46.6   74.1   146.2   3,603   23.5
+                   spinning             0.0    0.1    8.3    63.2   2,765  298.5
+    0.1    30,167  blocking            79.6   95.6  131.6   231.3   3,256   25.0
+                   blocking, slack 1   23.7   39.6   73.4   127.1     606   24.2
+                   spinning             0.0    0.1    6.0    89.9   1,026   30.4
+    0.01   30,167  blocking            74.2   88.0  104.5   144.7   1,062   18.9
+                   blocking, slack 1   14.6   22.7   39.7    70.7     180   17.1
+                   spinning             0.0    0.1    1.0    28.1     248    3.2
+
+Lowering the slack takes ~50 µs off every blocking wake; spinning is exact until the
+thread is preempted. With other engineers' test suites and Valgrind runs on the machine
+(load average ~1, then ~3.3) scale 1 gave p99 116 / 65 / 3,775 and 156 / 64 / 4,884 µs
+(blocking / slack 1 / spinning): spinning, which never yields the CPU, is preempted first.
+Five runs with ``--budget 10`` in the quiet session of ``scripts/hybrid_knobs.py`` gave a
+slack-1 p99 of 71-114 µs (median 83).
 
 ``python -m bench.measure.timer_floor --rockets N --seed S --time-scale X --budget B``
 prints one JSON object (``TimerFloor`` as a dict), for running it in a worker process.
