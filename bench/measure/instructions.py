@@ -673,8 +673,9 @@ def _report_repeat(done: _Finished, limit: float, what: str = "") -> _Repeat | d
     return report
 
 
-def _count_repeat(done: _Finished, limit: float, workdir: Path) -> _Repeat:
-    """Method 1: the child's verdict and the dump its stub triggered."""
+def _countable_report(done: _Finished, limit: float) -> tuple[dict[str, Any], Status, list[str]] | _Repeat:
+    """The child's report, its status and reasons when its run is to be counted; else the
+    finished repeat (failed, or a verdict such as INVALID that is not counted)."""
     got = _report_repeat(done, limit)
     if isinstance(got, _Repeat):
         return got
@@ -682,6 +683,15 @@ def _count_repeat(done: _Finished, limit: float, workdir: Path) -> _Repeat:
     reasons = [str(r) for r in got.get("reasons", [])]
     if status not in COUNTED:
         return _Repeat(status, reasons, report=got)
+    return got, status, reasons
+
+
+def _count_repeat(done: _Finished, limit: float, workdir: Path) -> _Repeat:
+    """Method 1: the child's verdict and the dump its stub triggered."""
+    countable = _countable_report(done, limit)
+    if isinstance(countable, _Repeat):
+        return countable
+    got, status, reasons = countable
     stem = done.launch.stem
     dump = None
     for part in sorted(stem.parent.glob(f"{stem.name}.callgrind*")):
@@ -702,13 +712,10 @@ def _count_repeat(done: _Finished, limit: float, workdir: Path) -> _Repeat:
 
 def _difference_repeat(measure: _Finished, baseline: _Finished, limit: float) -> _Repeat:
     """Method 2: the measured process's verdict, and its count minus the baseline's."""
-    got = _report_repeat(measure, limit)
-    if isinstance(got, _Repeat):
-        return got
-    status: Status = got["status"]
-    reasons = [str(r) for r in got.get("reasons", [])]
-    if status not in COUNTED:
-        return _Repeat(status, reasons, report=got)
+    countable = _countable_report(measure, limit)
+    if isinstance(countable, _Repeat):
+        return countable
+    got, status, reasons = countable
     if baseline.returncode != EXIT_REACHED_REGION or baseline.timed_out or baseline.error:
         base = _report_repeat(baseline, limit, "baseline process: ")
         if isinstance(base, _Repeat):
