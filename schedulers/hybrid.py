@@ -64,7 +64,7 @@ Blocking, and precision against CPU. ``clock.wait`` (``time.sleep``) returns lat
 thread's timer slack (50 µs by default, ``/proc/self/timerslack_ns``) plus the wake-up
 latency; each block also costs ~24 µs of CPU on the development VM (syscall, context
 switch, timer interrupt, cold caches after; ``python -m bench.measure.timer_floor``).
-Four knobs:
+Five knobs:
 
 * ``timer_slack_ns`` (default 1): while ``run`` runs, the thread's timer slack is lowered
   with ``prctl(PR_SET_TIMERSLACK)`` (Linux, restored afterwards; a no-op elsewhere). The
@@ -76,6 +76,8 @@ Four knobs:
 * ``spin_margin`` (default 0): block until that long before the deadline, then spin on
   ``clock.now``. Precise, but every block burns up to the margin in CPU, and a thread
   that spins is the first the kernel preempts on a busy machine.
+* ``spin_below`` (default 0): when the earliest deadline is closer than this, spin to it
+  instead of blocking at all.
 * ``spin_budget`` (default 0.1): spinning may use at most this share of the run's wall
   time; beyond it the loop blocks (dense deadlines, time scale 0.01).
 
@@ -167,6 +169,13 @@ DEFAULT_SPIN_MARGIN_S: Final = 0.0
 #: wake-ups for at most this much extra lateness on the earliest. 0 wakes for every
 #: distinct deadline: windows up to 100 µs saved no measurable CPU at time scale 1.
 DEFAULT_COALESCE_S: Final = 0.0
+
+#: When the earliest deadline is closer than this, the loop spins to it instead of
+#: blocking. A block costs ~24 µs of CPU on the development VM and returns ~25 µs late with
+#: the slack lowered (``bench.measure.timer_floor``), so for a shorter gap spinning should
+#: be no dearer and is on time. 0 always blocks (the default until measured, see
+#: ``scripts/hybrid_knobs.py``).
+DEFAULT_SPIN_BELOW_S: Final = 0.0
 
 #: The largest share of the run's wall time that spinning may use (with a margin set).
 #: When deadlines are microseconds apart (time scale 0.01) spinning would fill every idle
@@ -288,6 +297,7 @@ class HybridScheduler:
     coalesce: float
     spin_margin: float
     spin_budget: float
+    spin_below: float
     timer_slack_ns: int | None
 
     def __init__(
@@ -296,6 +306,7 @@ class HybridScheduler:
         coalesce: float = DEFAULT_COALESCE_S,
         spin_margin: float = DEFAULT_SPIN_MARGIN_S,
         spin_budget: float = DEFAULT_SPIN_BUDGET,
+        spin_below: float = DEFAULT_SPIN_BELOW_S,
         timer_slack_ns: int | None = DEFAULT_TIMER_SLACK_NS,
     ) -> None:
         self.clock = clock
@@ -303,6 +314,7 @@ class HybridScheduler:
         self.coalesce = _check_number("coalesce (seconds)", coalesce)
         self.spin_margin = _check_number("spin_margin (seconds)", spin_margin)
         self.spin_budget = _check_number("spin_budget (a share of wall time)", spin_budget, 1.0)
+        self.spin_below = _check_number("spin_below (seconds)", spin_below)
         if timer_slack_ns is not None and (
             isinstance(timer_slack_ns, bool) or not isinstance(timer_slack_ns, int) or timer_slack_ns < 1
         ):
@@ -354,6 +366,7 @@ class HybridScheduler:
         moves = now() != started
         window = self.coalesce if moves else 0.0  # wake for the last deadline this close
         margin = self.spin_margin if moves else 0.0  # stop blocking this long before it
+        short = self.spin_below if moves else 0.0  # spin, don't block, for a gap this short
         budget = self.spin_budget               # seconds of spinning allowed per second
         spun = 0.0                              # seconds spent spinning so far
 
@@ -410,8 +423,9 @@ class HybridScheduler:
                 if (size > 1 and timers[1] <= bound) or (size > 2 and timers[2] <= bound):
                     due = _latest_within(timers, bound)
             t = now()
-            lead = margin if margin and spun <= budget * (t - started) else 0.0
-            gap = due - t - lead
+            gap = due - t
+            if (margin or gap < short) and spun < budget * (t - started):
+                gap = 0.0 if gap < short else gap - margin  # spin all of it, or the margin
             if gap > 0:
                 if gap > MAX_WAIT_S:
                     wait(MAX_WAIT_S)
@@ -421,12 +435,12 @@ class HybridScheduler:
             if t < due:
                 # Spin the rest, reading the clock until the deadline. A clock that gives
                 # the same reading twice is not moved by time passing (virtual, or too
-                # coarse to spin on): wait out the remainder, and drop the margin for good.
+                # coarse to spin on): wait out the remainder, and stop spinning for good.
                 spin_from = t
                 while t < due:
                     t2 = now()
                     if t2 == t:
-                        margin = 0.0
+                        margin = short = 0.0
                         wait(due - t2)
                         t2 = now()
                     t = t2

@@ -56,16 +56,20 @@ DEFAULT_PNG = ROOT / "docs" / "hybrid-tradeoff.png"
 GRID: tuple[tuple[str, dict[str, Any]], ...] = (
     ("default", {}),
     ("previous default: spin 50 µs", {"coalesce": 0.0, "spin_margin": 50e-6, "spin_budget": 0.1,
-                                      "timer_slack_ns": 1}),
-    ("block, kernel slack", {"coalesce": 0.0, "spin_margin": 0.0, "timer_slack_ns": None}),
-    ("block, slack 1 ns", {"coalesce": 0.0, "spin_margin": 0.0, "timer_slack_ns": 1}),
-    ("coalesce 20 µs", {"coalesce": 20e-6, "spin_margin": 0.0, "timer_slack_ns": 1}),
-    ("coalesce 50 µs", {"coalesce": 50e-6, "spin_margin": 0.0, "timer_slack_ns": 1}),
-    ("coalesce 100 µs", {"coalesce": 100e-6, "spin_margin": 0.0, "timer_slack_ns": 1}),
-    ("coalesce 200 µs", {"coalesce": 200e-6, "spin_margin": 0.0, "timer_slack_ns": 1}),
-    ("coalesce 1 ms", {"coalesce": 1e-3, "spin_margin": 0.0, "timer_slack_ns": 1}),
-    ("coalesce 20 µs + spin 10 µs", {"coalesce": 20e-6, "spin_margin": 10e-6, "timer_slack_ns": 1}),
-    ("coalesce 50 µs, kernel slack", {"coalesce": 50e-6, "spin_margin": 0.0, "timer_slack_ns": None}),
+                                      "spin_below": 0.0, "timer_slack_ns": 1}),
+    ("block, kernel slack", {"coalesce": 0.0, "spin_margin": 0.0, "spin_below": 0.0, "timer_slack_ns": None}),
+    ("block, slack 1 ns", {"coalesce": 0.0, "spin_margin": 0.0, "spin_below": 0.0, "timer_slack_ns": 1}),
+    ("spin below 25 µs", {"coalesce": 0.0, "spin_margin": 0.0, "spin_below": 25e-6, "timer_slack_ns": 1}),
+    ("spin below 50 µs", {"coalesce": 0.0, "spin_margin": 0.0, "spin_below": 50e-6, "timer_slack_ns": 1}),
+    ("coalesce 20 µs", {"coalesce": 20e-6, "spin_margin": 0.0, "spin_below": 0.0, "timer_slack_ns": 1}),
+    ("coalesce 50 µs", {"coalesce": 50e-6, "spin_margin": 0.0, "spin_below": 0.0, "timer_slack_ns": 1}),
+    ("coalesce 100 µs", {"coalesce": 100e-6, "spin_margin": 0.0, "spin_below": 0.0, "timer_slack_ns": 1}),
+    ("coalesce 200 µs", {"coalesce": 200e-6, "spin_margin": 0.0, "spin_below": 0.0, "timer_slack_ns": 1}),
+    ("coalesce 1 ms", {"coalesce": 1e-3, "spin_margin": 0.0, "spin_below": 0.0, "timer_slack_ns": 1}),
+    ("coalesce 20 µs + spin 10 µs", {"coalesce": 20e-6, "spin_margin": 10e-6, "spin_below": 0.0,
+                                     "timer_slack_ns": 1}),
+    ("coalesce 50 µs, kernel slack", {"coalesce": 50e-6, "spin_margin": 0.0, "spin_below": 0.0,
+                                      "timer_slack_ns": None}),
 )
 ASYNCIO = "asyncio"
 FLOOR = "timer floor"
@@ -193,15 +197,7 @@ def _run_quietly(cmd: Sequence[str], ns: argparse.Namespace) -> dict[str, Any]:
 def _grid(only: Sequence[str] = ()) -> list[tuple[str, dict[str, Any]]]:
     """``GRID`` without the settings that are the scheduler's defaults under another name
     (and, given ``only``, without those not named in it)."""
-    from schedulers.hybrid import (
-        DEFAULT_COALESCE_S,
-        DEFAULT_SPIN_BUDGET,
-        DEFAULT_SPIN_MARGIN_S,
-        DEFAULT_TIMER_SLACK_NS,
-    )
-
-    defaults = {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
-                "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
+    defaults = _current_defaults()
     unknown = set(only) - {label for label, _ in GRID}
     if unknown:
         raise SystemExit(f"--only: no setting named {', '.join(sorted(unknown))}")
@@ -212,16 +208,8 @@ def _grid(only: Sequence[str] = ()) -> list[tuple[str, dict[str, Any]]]:
 def measure(ns: argparse.Namespace, previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run ``ns.rounds`` rounds (after ``previous``'s, when adding to a session), saving the
     JSON after every run so an interrupted session keeps what it measured."""
-    from schedulers.hybrid import (
-        DEFAULT_COALESCE_S,
-        DEFAULT_SPIN_BUDGET,
-        DEFAULT_SPIN_MARGIN_S,
-        DEFAULT_TIMER_SLACK_NS,
-    )
-
     grid = _grid(ns.only)
-    defaults = {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
-                "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
+    defaults = _current_defaults()
     workload = {"rockets": ns.rockets, "seed": ns.seed, "mode": "timed", "time_scale": ns.time_scale}
     labels = [label for label, _ in grid] + [ASYNCIO, FLOOR]
     knobs = {label: json.dumps(kwargs) for label, kwargs in grid}
@@ -373,15 +361,18 @@ def draw(data: Mapping[str, Any], path: Path) -> None:
 
 
 def _current_defaults() -> dict[str, Any]:
+    """The hybrid's knob defaults as the scheduler module has them now."""
     from schedulers.hybrid import (
         DEFAULT_COALESCE_S,
+        DEFAULT_SPIN_BELOW_S,
         DEFAULT_SPIN_BUDGET,
         DEFAULT_SPIN_MARGIN_S,
         DEFAULT_TIMER_SLACK_NS,
     )
 
     return {"coalesce": DEFAULT_COALESCE_S, "spin_margin": DEFAULT_SPIN_MARGIN_S,
-            "spin_budget": DEFAULT_SPIN_BUDGET, "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
+            "spin_budget": DEFAULT_SPIN_BUDGET, "spin_below": DEFAULT_SPIN_BELOW_S,
+            "timer_slack_ns": DEFAULT_TIMER_SLACK_NS}
 
 
 def _describe(label: str, knobs: Mapping[str, Any], is_default: bool) -> str:
@@ -389,7 +380,9 @@ def _describe(label: str, knobs: Mapping[str, Any], is_default: bool) -> str:
     if not is_default and label != "default":
         return label
     slack = "kernel slack" if knobs["timer_slack_ns"] is None else f"slack {knobs['timer_slack_ns']} ns"
-    spin = f"spin {knobs['spin_margin'] * 1e6:g} µs" if knobs["spin_margin"] else "no spin"
+    spins = [f"spin {knobs['spin_margin'] * 1e6:g} µs before" if knobs["spin_margin"] else "",
+             f"spin gaps below {knobs.get('spin_below', 0.0) * 1e6:g} µs" if knobs.get("spin_below") else ""]
+    spin = ", ".join(filter(None, spins)) or "no spin"
     window = f"coalesce {knobs['coalesce'] * 1e6:g} µs" if knobs["coalesce"] else "no coalescing"
     what = f"{window}, {spin}, {slack}"
     if is_default:

@@ -22,6 +22,7 @@ from bench.measure.registry import SchedulerEntry, discover
 from bench.workload.rockets import Workload, build_coroutines
 from schedulers.hybrid import (
     DEFAULT_COALESCE_S,
+    DEFAULT_SPIN_BELOW_S,
     DEFAULT_SPIN_BUDGET,
     DEFAULT_SPIN_MARGIN_S,
     DEFAULT_TIMER_SLACK_NS,
@@ -286,7 +287,7 @@ def _wake_log(clock: TickingClock, scheduler: HybridScheduler, delays: list[floa
 def test_coalescing_serves_the_deadlines_within_the_window_with_one_wait() -> None:
     delays = [1.0, 1.000005, 1.00001, 2.0, 2.0001]  # a group within 20 µs, then two apart
     clock = TickingClock()
-    log = _wake_log(clock, HybridScheduler(clock, coalesce=20e-6, spin_margin=0.0), delays)
+    log = _wake_log(clock, HybridScheduler(clock, coalesce=20e-6, spin_margin=0.0, spin_below=0.0), delays)
     assert [name for name, _, _ in log] == ["t0", "t1", "t2", "t3", "t4"]  # deadline order
     assert all(woke >= due for _, due, woke in log)  # never early
     assert len(clock.waits) == 3  # {t0, t1, t2}, {t3}, {t4}: 100 µs apart is beyond the window
@@ -296,7 +297,7 @@ def test_coalescing_serves_the_deadlines_within_the_window_with_one_wait() -> No
     assert woke2 - due2 < 1e-5
 
     clock = TickingClock()
-    log = _wake_log(clock, HybridScheduler(clock, coalesce=0.0, spin_margin=0.0), delays)
+    log = _wake_log(clock, HybridScheduler(clock, coalesce=0.0, spin_margin=0.0, spin_below=0.0), delays)
     assert [name for name, _, _ in log] == ["t0", "t1", "t2", "t3", "t4"]
     assert all(woke >= due for _, due, woke in log)
     assert len(clock.waits) == 5  # no window: one wait per deadline
@@ -304,7 +305,7 @@ def test_coalescing_serves_the_deadlines_within_the_window_with_one_wait() -> No
 
 def test_no_coalescing_or_spinning_on_a_clock_that_does_not_move_by_itself() -> None:
     clock = ManualClock()
-    scheduler = HybridScheduler(clock, coalesce=1.0, spin_margin=1.0, spin_budget=1.0)
+    scheduler = HybridScheduler(clock, coalesce=1.0, spin_margin=1.0, spin_budget=1.0, spin_below=1.0)
     log: list[tuple[float, float]] = []
 
     def task(delay: float) -> Generator[Any, None, None]:
@@ -315,6 +316,22 @@ def test_no_coalescing_or_spinning_on_a_clock_that_does_not_move_by_itself() -> 
     scheduler.run([task(0.5), task(0.75), task(1.0)])
     assert log == [(0.5, 0.5), (0.75, 0.75), (1.0, 1.0)]  # each exactly on time: no window
     assert clock.waits == [0.5, 0.25, 0.25]
+
+
+def test_a_gap_shorter_than_spin_below_is_spun_not_blocked() -> None:
+    delays = [1.0, 1.00001, 1.0001]  # 10 µs after the first, then 90 µs after that
+    clock = TickingClock()
+    log = _wake_log(clock, HybridScheduler(clock, spin_below=25e-6, spin_budget=1.0), delays)
+    assert [name for name, _, _ in log] == ["t0", "t1", "t2"]
+    assert all(woke >= due for _, due, woke in log)  # never early
+    assert len(clock.waits) == 2  # t0 and t2 blocked; the 10 µs gap to t1 was spun
+    assert log[1][2] - log[1][1] < 1e-6  # and t1 woke within a few clock readings
+
+    for knobs in ({"spin_below": 0.0}, {"spin_below": 25e-6, "spin_budget": 0.0}):
+        clock = TickingClock()
+        log = _wake_log(clock, HybridScheduler(clock, **knobs), delays)
+        assert all(woke >= due for _, due, woke in log)
+        assert len(clock.waits) == 3, knobs  # no spinning allowed: every deadline blocks
 
 
 def test_latest_within_finds_the_last_deadline_under_the_bound() -> None:
@@ -332,11 +349,15 @@ def test_latest_within_finds_the_last_deadline_under_the_bound() -> None:
 
 def test_knobs_default_and_accept_their_limits() -> None:
     scheduler = HybridScheduler(RealClock())
-    knobs = (scheduler.coalesce, scheduler.spin_margin, scheduler.spin_budget, scheduler.timer_slack_ns)
-    assert knobs == (DEFAULT_COALESCE_S, DEFAULT_SPIN_MARGIN_S, DEFAULT_SPIN_BUDGET, DEFAULT_TIMER_SLACK_NS)
-    scheduler = HybridScheduler(RealClock(), coalesce=0, spin_margin=0, spin_budget=1, timer_slack_ns=None)
-    knobs = (scheduler.coalesce, scheduler.spin_margin, scheduler.spin_budget, scheduler.timer_slack_ns)
-    assert knobs == (0.0, 0.0, 1.0, None)
+    knobs = (scheduler.coalesce, scheduler.spin_margin, scheduler.spin_budget, scheduler.spin_below,
+             scheduler.timer_slack_ns)
+    assert knobs == (DEFAULT_COALESCE_S, DEFAULT_SPIN_MARGIN_S, DEFAULT_SPIN_BUDGET, DEFAULT_SPIN_BELOW_S,
+                     DEFAULT_TIMER_SLACK_NS)
+    scheduler = HybridScheduler(RealClock(), coalesce=0, spin_margin=0, spin_budget=1, spin_below=0,
+                                timer_slack_ns=None)
+    knobs = (scheduler.coalesce, scheduler.spin_margin, scheduler.spin_budget, scheduler.spin_below,
+             scheduler.timer_slack_ns)
+    assert knobs == (0.0, 0.0, 1.0, 0.0, None)
     assert HybridScheduler(RealClock(), spin_margin=5e-5, coalesce=3e-5).spin_margin == 5e-5
     assert HybridScheduler(RealClock(), spin_margin=5e-5, coalesce=3e-5).coalesce == 3e-5
 
@@ -357,6 +378,12 @@ def test_spin_margin_rejects_bad_values(bad: Any) -> None:
 def test_spin_budget_rejects_bad_values(bad: Any) -> None:
     with pytest.raises(ValueError, match="spin_budget"):
         HybridScheduler(RealClock(), spin_budget=bad)
+
+
+@pytest.mark.parametrize("bad", [-1e-6, math.nan, math.inf, "25us", None, True])
+def test_spin_below_rejects_bad_values(bad: Any) -> None:
+    with pytest.raises(ValueError, match="spin_below"):
+        HybridScheduler(RealClock(), spin_below=bad)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "1ns", True])
