@@ -75,10 +75,11 @@ class PageInput:
 GOOD_STATUSES = ("valid", "ok")
 
 
-def status_badge(status: str) -> str:
+def status_badge(status: str, text: str = "") -> str:
+    """A status as a coloured badge; ``text`` replaces the status's name (same colour)."""
     kind = "valid" if status in GOOD_STATUSES else status if status in ("early", "invalid", "failed", "suspect") \
         else "other"
-    return f'<span class="status status-{kind}">{escape(status.upper())}</span>'
+    return f'<span class="status status-{kind}">{escape(text or status.upper())}</span>'
 
 
 def scheduler_cell(name: str, palette: Palette) -> str:
@@ -101,7 +102,7 @@ def render_table(table: tables.Table, palette: Palette, table_id: str = "") -> s
             cells.append(f'<td class="num">{text}</td>' if cell.number else f"<td>{text}</td>")
         ranked = "" if row.status.ranked else ' class="not-ranked"'
         body.append(f"<tr{ranked}><td>{scheduler_cell(row.scheduler, palette)}</td>"
-                    f"<td>{status_badge(row.status.value)}</td>"
+                    f"<td>{status_badge(row.status.value, row.status_label)}</td>"
                     f"{''.join(cells)}<td class=\"note\">{escape(row.note)}</td></tr>")
     ident = f' id="{escape(table_id)}"' if table_id else ""
     foot = f'<p class="foot">{escape(table.footnote)}</p>' if table.footnote else ""

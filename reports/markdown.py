@@ -41,7 +41,7 @@ def table_lines(table: tables.Table) -> list[str]:
              "| " + " | ".join(escape(h) for h in headers) + " |",
              "|" + "|".join(["---", "---", *["--:"] * len(table.headers), "---"]) + "|"]
     for row in table.rows:
-        status = row.status.label if row.status.ranked else f"**{row.status.label}**"
+        status = row.status_label if row.status.ranked else f"**{row.status_label}**"
         lines.append("| " + " | ".join([escape(row.scheduler), status, *(cell(c) for c in row.cells),
                                         escape(row.note)]) + " |")
     if table.footnote:

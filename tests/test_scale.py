@@ -58,6 +58,11 @@ def test_budget_stops_a_series_and_marks_the_rest(tmp_path: Path) -> None:
     assert [p["status"] for p in points] == ["ok", "stopped", "stopped"]
     assert "exceeded the 3 s budget at N=20,000" in points[1]["reason"]  # counted on run() alone
     assert "not run: stopped at N=20,000" in points[2]["reason"]
+    # Every reader says STOPPED (not ranked, but no failure of the scheduler), never FAILED.
+    show = subprocess.run([sys.executable, "-m", "bench", "show", str(out)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    rows = [line.split() for line in show.stdout.splitlines() if line.startswith("listscan ") and "virtual" in line]
+    assert [(row[1], row[3]) for row in rows] == [("VALID", "100"), ("STOPPED", "20,000"), ("STOPPED", "40,000")]
 
 
 def test_growth_classification() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.present import units
+from bench.results.context import ScalingPoint
 from bench.results.model import Document, Percentiles, RunRecord, Status
 
 DASH = units.DASH
@@ -42,6 +43,13 @@ class Row:
     status: Status
     cells: list[Cell]
     note: str
+    #: What the status column says when it is not the status's own label (a scaling point
+    #: stopped by the time budget: not ranked, but not a failure of the scheduler either).
+    status_text: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return self.status_text or self.status.label
 
 
 @dataclass(frozen=True)
@@ -340,19 +348,27 @@ def instruction_table(doc: Document) -> Table | None:
 SCALING_HEADERS = ["mode", "N", "ns/resume", "body floor ns", "run s", "bytes/rocket", "peak RSS MB"]
 
 
+def _scaling_note(point: ScalingPoint) -> str:
+    if point.status != "ok":
+        return f"{point.status.upper()}: {point.reason or 'no reason recorded'}"
+    if point.tracemalloc_bytes_per_rocket is None:
+        return "no memory pass: the loop runs once per process (the timed run is the only one)"
+    return ""
+
+
 def scaling_table(doc: Document) -> Table | None:
     scaling = doc.scaling
     if scaling is None:
         return None
     rows = []
     for p in scaling.points:
-        status = Status.VALID if p.status == "ok" else Status.SKIPPED if p.status == "skipped" else Status.FAILED
+        status = (Status.VALID if p.status == "ok" else Status.FAILED if p.status == "failed" else Status.SKIPPED)
         rows.append(Row(p.scheduler, status, [
             Cell(p.mode), _num(f"{p.rockets:,}"), _num(units.ns(p.ns_per_resume)), _num(units.ns(p.body_floor_ns)),
             _num(units.seconds(p.run_s if p.run_s is not None else p.wall_s)),
             _num(units.ns(p.tracemalloc_bytes_per_rocket)),
             _num(DASH if p.peak_rss_bytes is None else f"{p.peak_rss_bytes / 2**20:,.1f}"),
-        ], "" if p.status == "ok" else f"{p.status.upper()}: {p.reason or 'no reason recorded'}"))
+        ], _scaling_note(p), "STOPPED" if p.status == "stopped" else ""))
     return Table(f"Scaling with the number of rockets (time budget {scaling.budget_s:g} s per point)",
                  list(SCALING_HEADERS), rows)
 

@@ -42,7 +42,7 @@ def _cell(cell: T.Cell) -> str:
 def render_table(table: T.Table, width: int = WIDTH) -> str:
     """One ``Table`` as text no wider than ``width`` (columns split into blocks if needed)."""
     lead_headers = ["scheduler", "status"]
-    lead = [[row.scheduler, row.status.label] for row in table.rows]
+    lead = [[row.scheduler, row.status_label] for row in table.rows]
     cells = [[_cell(c) for c in row.cells] for row in table.rows]
     numeric = [any(row.cells[i].number for row in table.rows) for i in range(len(table.headers))]
     lead_width = sum(max([len(h), *(len(r[i]) for r in lead)]) for i, h in enumerate(lead_headers)) + 2 * len(SEP)
