@@ -134,6 +134,21 @@ class Hangs(HeapqScheduler):
             spins += 1
 
 
+class HangsAndWrapsInterrupts(HeapqScheduler):
+    """Never returns, and turns any exception raised inside it into its own, as trio does
+    with ``TrioInternalError``: a harness must not take that for the scheduler's failure
+    when it was its own time limit that interrupted it."""
+
+    name: ClassVar[str] = "hangs-and-wraps"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        try:
+            while True:
+                pass
+        except BaseException as exc:
+            raise RuntimeError("internal error in the loop") from exc
+
+
 class SaysItHangs(Hangs):
     """Hangs, after creating ``hang-started`` in its working directory: the event a test
     waits for before it interrupts the suite (no guessing how long start-up takes)."""

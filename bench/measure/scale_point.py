@@ -32,7 +32,8 @@ from types import FrameType
 from typing import Any
 
 from bench.measure.clocks import ClockKind
-from bench.measure.execute import execute_once
+from bench.measure.execute import SchedulerCrashed, execute_once
+from bench.measure.scale import DEFAULT_BUDGET_S
 from bench.measure.targets import load_target
 from bench.measure.worker import RunTimeout
 from bench.workload.rockets import Mode, Workload, build_coroutines
@@ -47,9 +48,14 @@ class RunAlarm:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.previous: Any = None
+        #: Whether the alarm went off. A loop may catch the ``RunTimeout`` raised inside it
+        #: and raise its own error instead (trio wraps it in ``TrioInternalError``): the
+        #: flag, not the exception's type, says the budget ran out.
+        self.fired = False
 
     def start(self) -> None:
         def on_alarm(signum: int, frame: FrameType | None) -> None:
+            self.fired = True
             raise RunTimeout(f"exceeded {self.seconds:g} s")
 
         self.previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("switch", "virtual"), required=True)
     parser.add_argument("--rockets", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1969)
-    parser.add_argument("--budget", type=float, default=90.0)
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S)
     args = parser.parse_args(argv)
     entry = load_target(args.scheduler)
     if not entry.available:
@@ -98,9 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     # memory is not traced: that would need a second run in this process.
     repeats = 1 if entry.one_run_per_process else MAX_REPEATS
     while total < MIN_TOTAL_S and len(per_resume) < repeats:
+        alarm = RunAlarm(max(args.budget - total, 1e-3))
         try:
-            outcome = execute_once(entry, workload, clock, probe=RunAlarm(max(args.budget - total, 1e-3)))
-        except RunTimeout:
+            outcome = execute_once(entry, workload, clock, probe=alarm)
+        except (RunTimeout, SchedulerCrashed):
+            if not alarm.fired:
+                raise
             print(json.dumps({"status": "stopped", "run_s": args.budget,
                               "reason": f"exceeded the {args.budget:g} s budget at N={args.rockets:,}"}))
             return 0
