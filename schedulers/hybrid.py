@@ -76,8 +76,9 @@ Five knobs:
 * ``spin_margin`` (default 0): block until that long before the deadline, then spin on
   ``clock.now``. Precise, but every block burns up to the margin in CPU, and a thread
   that spins is the first the kernel preempts on a busy machine.
-* ``spin_below`` (default 0): when the earliest deadline is closer than this, spin to it
-  instead of blocking at all.
+* ``spin_below`` (default 25 µs): when the earliest deadline is closer than this, spin
+  to it instead of blocking at all: a block that short costs as much CPU as the spin and
+  returns later. Unlike ``spin_margin`` it never spins the tail of a long gap.
 * ``spin_budget`` (default 0.1): spinning may use at most this share of the run's wall
   time; beyond it the loop blocks (dense deadlines, time scale 0.01).
 
@@ -86,31 +87,40 @@ The defaults were chosen from ``python scripts/hybrid_knobs.py --rounds 5 --quie
 scale 1, 10,000 rockets, seed 1969, each run ``execute_once`` in a fresh process, five
 interleaved rounds with asyncio and the timer floor in each, on the 2-vCPU VM, which is
 shared: every counted run had the other processes below 15 % of the CPUs (2026-11-22,
-02:39-02:51 UTC, none needed repeating). Medians, min-max in brackets::
+04:29-04:43 UTC, none needed repeating; "block, slack 1 ns" was the default then).
+Medians, min-max in brackets::
 
     setting                          p99 lateness µs        p50 µs   CPU s per run
-    default: block, slack 1 ns       134 (108-212)            41     0.95 (0.81-1.04)
-    spin 50 µs (previous default)    128 (75-206)              7     1.40 (1.35-1.49)
-    block, kernel slack              223 (153-297)            95     0.91 (0.79-1.07)
-    coalesce 20 µs                   157 (146-215)            42     0.95 (0.87-1.14)
-    coalesce 50 µs                   174 (155-191)            47     0.97 (0.92-1.05)
-    coalesce 100 µs                  196 (174-219)            59     0.96 (0.82-1.05)
-    coalesce 200 µs                  273 (261-279)            64     0.70 (0.66-0.81)
-    coalesce 1 ms                    1,104 (1,090-1,128)     205     0.47 (0.42-0.49)
-    coalesce 20 µs + spin 10 µs      129 (91-247)             35     0.99 (0.87-1.17)
-    asyncio                          1,242 (1,229-1,443)     660     1.11 (0.96-1.19)
-    timer floor (block, slack 1 ns)  83 (71-114)
+    default: spin below 25 µs        93 (84-179)              30     0.79 (0.72-0.90)
+    spin below 50 µs                 92 (82-126)              30     0.74 (0.70-0.83)
+    block, slack 1 ns                114 (84-132)             33     0.86 (0.71-0.93)
+    spin 50 µs before each deadline  56 (31-64)                5     1.38 (1.36-1.38)
+    block, kernel slack              153 (141-156)            80     0.71 (0.63-0.84)
+    coalesce 20 µs                   104 (83-234)             41     0.89 (0.69-0.99)
+    coalesce 50 µs                   107 (99-109)             30     0.75 (0.66-0.79)
+    coalesce 100 µs                  155 (140-235)            38     0.67 (0.65-0.89)
+    coalesce 200 µs                  263 (240-267)            52     0.57 (0.51-0.65)
+    coalesce 1 ms                    1,076 (1,051-1,095)     177     0.35 (0.33-0.47)
+    coalesce 20 µs + spin 10 µs      97 (91-116)              22     0.82 (0.81-1.04)
+    coalesce 50 µs, kernel slack     172 (154-177)            83     0.74 (0.67-0.90)
+    asyncio                          1,216 (1,157-1,251)     633     0.91 (0.69-1.10)
+    timer floor (block, slack 1 ns)  75 (62-85)
 
-Against its targets the default has p99 134 µs <= 2 x the floor's 83 µs (165), in every
-round (108-212 against 142-229), and CPU 0.95 s <= asyncio's 1.11 s, lower in every round;
-it dominates asyncio on both axes. The previous default (spin 50 µs) is as punctual but
-takes 1.40 s, 27 % more CPU than asyncio. Coalescing windows up to 100 µs cut the blocks
-by up to a fifth (25,100 -> 20,000 waits in a counted run) yet did not lower the CPU
-measurably (a longer block costs more to wake from on this VM) while adding their width to
-p99 and p50; from 200 µs the CPU falls, but so far from the target that the trade is a
-different one: ``coalesce=1e-3`` gives asyncio's lateness for less than half its CPU.
-Spinning buys median precision, not a better p99. So the default blocks for every distinct
-deadline, with the slack lowered, and never spins; the knobs stay for other trade-offs.
+Against its targets the default has p99 93 µs <= 2 x the floor's 75 µs (150; in four of
+the five rounds, 179 against 150 in the other) and CPU 0.79 s <= asyncio's 0.91 s (lower
+in four rounds of five): it dominates asyncio on both axes. Spinning gaps shorter than a
+block costs (``spin_below``) beat blocking for every deadline on both axes at scale 1
+(p99 114 -> 93 µs, CPU 0.86 -> 0.79 s): a block that short costs about as much CPU as the
+spin, returns late and comes back to cold caches. 50 µs did as well at scale 1 but at
+time scale 0.1, where short gaps are common, it took 2-15 % more CPU than blocking in
+each of five rounds (0.40 against 0.36 s, about asyncio's 0.39), while 25 µs took 0.35 s,
+no more than asyncio in any round (same command with ``--time-scale 0.1 --only default
+--only "block, slack 1 ns" --only "spin below 25 µs"``, 04:47 UTC). Spinning a fixed
+margin before every deadline (the default before these two) buys median precision and
+the best p99, for 1.38 s of CPU, half as much again as asyncio. Coalescing windows up to
+50 µs matched blocking; from 100 µs they add their width to the lateness, and from 200 µs
+the trade is a different one: ``coalesce=1e-3`` gives asyncio's lateness for ~40 % of
+its CPU. The knobs stay for such trade-offs.
 
 Where the lateness tail comes from: the machine. The timer floor re-bases every wait on
 the previous actual wake, so a stall of the thread (the hypervisor, another process)
@@ -171,11 +181,13 @@ DEFAULT_SPIN_MARGIN_S: Final = 0.0
 DEFAULT_COALESCE_S: Final = 0.0
 
 #: When the earliest deadline is closer than this, the loop spins to it instead of
-#: blocking. A block costs ~24 µs of CPU on the development VM and returns ~25 µs late with
-#: the slack lowered (``bench.measure.timer_floor``), so for a shorter gap spinning should
-#: be no dearer and is on time. 0 always blocks (the default until measured, see
-#: ``scripts/hybrid_knobs.py``).
-DEFAULT_SPIN_BELOW_S: Final = 0.0
+#: blocking. A block costs ~24 µs of CPU on the development VM and returns ~25-30 µs late
+#: even with the slack lowered (``bench.measure.timer_floor``), and the thread comes back
+#: to cold caches; spinning a gap shorter than that costs no more and is on time. 25 µs
+#: is that break-even; 50 µs was as good at time scale 1 but cost ~10 % more CPU than
+#: blocking at 0.1, where short gaps are common (figures in the module docstring). 0
+#: always blocks.
+DEFAULT_SPIN_BELOW_S: Final = 25e-6
 
 #: The largest share of the run's wall time that spinning may use (with a margin set).
 #: When deadlines are microseconds apart (time scale 0.01) spinning would fill every idle
