@@ -16,14 +16,17 @@ from pathlib import Path
 
 from bench.results.model import Document
 from bench.results.store import atomic_write
-from reports import charts, data, html_page, markdown
+from reports import data, html_page, markdown
+from reports.charts import cpu, lateness, scaling, switch, trends
+from reports.charts import instructions as instruction_chart
+from reports.charts.style import ChartFile
 from reports.history import History
 from reports.palette import Palette
 
 INDEX = "index.html"
 SUMMARY = "summary.md"
-CHART_NAMES = (charts.SWITCH_COST, charts.INSTRUCTIONS, charts.LATENESS_PERCENTILES, charts.CPU_COST,
-               charts.LATENESS_VS_LOAD, charts.SCALING, charts.TRENDS)
+CHART_NAMES = (switch.SWITCH_COST, instruction_chart.INSTRUCTIONS, lateness.LATENESS_PERCENTILES, cpu.CPU_COST,
+               lateness.LATENESS_VS_LOAD, scaling.SCALING, trends.TRENDS)
 #: Charts earlier versions wrote: removed from a report directory like any stale chart.
 RETIRED_CHART_NAMES = ("lateness_cdf.png",)
 
@@ -33,7 +36,7 @@ class Report:
     directory: Path
     index: Path
     summary: Path
-    charts: list[charts.ChartFile]
+    charts: list[ChartFile]
     missing: list[tuple[str, str]]  # (chart title, why it was not drawn)
 
 
@@ -59,30 +62,32 @@ def build(document: Document, source: Path, out: Path, history: History | None =
     """
     out.mkdir(parents=True, exist_ok=True)
     palette = palette_for(document, history, instructions)
-    switch, timed, scaling = data.switch_data(document), data.timed_data(document), data.scaling_data(document)
-    plans: list[tuple[str, str, Callable[[Path], charts.ChartFile | None], str]] = [
-        ("Switch cost per resume", charts.SWITCH_COST, lambda p: charts.switch_cost(switch, palette, p),
+    switch_runs, timed_runs = data.switch_data(document), data.timed_data(document)
+    sweep = data.scaling_data(document)
+    plans: list[tuple[str, str, Callable[[Path], ChartFile | None], str]] = [
+        ("Switch cost per resume", switch.SWITCH_COST, lambda p: switch.switch_cost(switch_runs, palette, p),
          "no charted switch-mode run"),
-        ("Timer lateness by percentile", charts.LATENESS_PERCENTILES,
-         lambda p: charts.lateness_percentiles(timed, palette, p),
+        ("Timer lateness by percentile", lateness.LATENESS_PERCENTILES,
+         lambda p: lateness.lateness_percentiles(timed_runs, palette, p),
          "no charted timed-mode run with a lateness histogram"),
-        ("CPU cost per wake", charts.CPU_COST, lambda p: charts.cpu_cost(timed, palette, p),
+        ("CPU cost per wake", cpu.CPU_COST, lambda p: cpu.cpu_cost(timed_runs, palette, p),
          "no charted timed-mode run"),
-        ("Lateness against load", charts.LATENESS_VS_LOAD, lambda p: charts.lateness_vs_load(timed, palette, p),
-         "needs charted timed-mode runs at two time scales at least" if timed.points
+        ("Lateness against load", lateness.LATENESS_VS_LOAD,
+         lambda p: lateness.lateness_vs_load(timed_runs, palette, p),
+         "needs charted timed-mode runs at two time scales at least" if timed_runs.points
          else "no charted timed-mode run"),
-        ("Scaling with N", charts.SCALING, lambda p: charts.scaling(scaling, palette, p),
-         "the results file has no scaling section" if scaling is None
+        ("Scaling with N", scaling.SCALING, lambda p: scaling.scaling(sweep, palette, p),
+         "the results file has no scaling section" if sweep is None
          else "no scaling series has two successful sizes"),
     ]
     if instructions is not None:
         counted = data.instruction_data(instructions)
-        plans.insert(1, ("Instructions per switch", charts.INSTRUCTIONS,
-                         lambda p: charts.instructions(counted, switch, palette, p),
+        plans.insert(1, ("Instructions per switch", instruction_chart.INSTRUCTIONS,
+                         lambda p: instruction_chart.instructions(counted, switch_runs, palette, p),
                          "no VALID switch-mode run in the instruction file"))
     if history is not None:
         trend = data.trend_data(history.documents)
-        plans.append(("Trends over history", charts.TRENDS, lambda p: charts.trends(trend, palette, p),
+        plans.append(("Trends over history", trends.TRENDS, lambda p: trends.trends(trend, palette, p),
                       "fewer than two readable results files with a common series in the history"))
     drawn, missing = [], []
     for title, name, draw, why in plans:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.cli.args import OneLineParser
+from bench.present.arguments import OneLineParser
 from bench.results.store import ResultsError, load
 
 PROG = "python -m reports"

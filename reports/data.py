@@ -1,12 +1,11 @@
 """What may be charted: pure selection from a loaded results document, no drawing.
 
-The rule of DESIGN §3 lives here and nowhere else: only runs whose status is in
-``CHARTED_STATUSES`` become chart data. ``valid`` runs are charted plainly; ``early``
-runs (a valid trace, but some wakes before their deadline) are charted with ``early=True``
-so every chart can flag them. ``invalid``, ``failed`` and ``skipped`` runs — and any
-status a later format adds — never become values; each selection returns them as
-``Excluded`` entries so charts can say what is missing and why, instead of leaving a
-silent gap.
+The rule of DESIGN §3 is applied here and nowhere else in the report: only runs whose
+status is charted (``Status.charted``) become chart data. ``valid`` runs are charted
+plainly; ``early`` runs (a valid trace, but some wakes before their deadline) are charted
+with ``early=True`` so every chart can flag them. Runs of any other status never become
+values; each selection returns them as ``Excluded`` entries so charts can say what is
+missing and why, instead of leaving a silent gap.
 
 Keeping the selection separate from matplotlib makes the rule testable without looking
 at pixels, and lets the HTML page and the Markdown summary share it.
@@ -15,7 +14,7 @@ at pixels, and lets the HTML page and the Markdown summary share it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -368,10 +367,6 @@ class TrendData:
     def scales(self) -> list[float]:
         """Time scales with a p99 series, largest first."""
         return sorted({scale for _, scale in self.p99_us}, reverse=True)
-
-
-def order_by_date(docs: Iterable[Document]) -> list[Document]:
-    return sorted(docs, key=lambda d: d.created_utc)
 
 
 def trend_label(doc: Document) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.present import tables
 from bench.results.model import Document
-from reports.charts import ChartFile
+from reports.charts.style import ChartFile
 from reports.history import History
 from reports.palette import Palette
 

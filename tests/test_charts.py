@@ -4,7 +4,7 @@ many schedulers) is exactly the one under test.
 
 Figures are checked through the ``draw_*`` functions, which return the matplotlib figure
 before it is written: what is drawn where, that panels hold data, and that no two texts
-overlap once tick labels are pruned (``charts.text_collisions``).
+overlap once tick labels are pruned (``ticks.text_collisions``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,25 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
+from bench.present import units
 from bench.results.model import Document, Histogram
-from reports import build, charts, data
+from reports import build, data
+from reports.charts.cpu import CPU_COST, cpu_cost, draw_cpu_cost
+from reports.charts.lateness import (
+    LATENESS_PERCENTILES,
+    LATENESS_VS_LOAD,
+    draw_lateness_percentiles,
+    draw_lateness_vs_load,
+    lateness_percentiles,
+    lateness_vs_load,
+)
+from reports.charts.scaling import SCALING, draw_scaling, scaling
+from reports.charts.style import DPI, EARLY_HATCH, MAX_LINES_PER_PANEL, MAX_WIDTH_PX, Drawn, figure
+from reports.charts.switch import SWITCH_COST, draw_switch_cost, switch_cost
+from reports.charts.ticks import log_axis, prune_tick_labels, text_collisions
+from reports.charts.trends import TRENDS, draw_trends, trends
 from reports.palette import NEUTRAL, PLUGIN_COLOURS, REFERENCE_STYLE, Palette
 
 SCALES = (0.01, 0.002)
@@ -120,9 +136,9 @@ def palette_for(doc: Document) -> Palette:
     return build.palette_for(doc, None)
 
 
-def finished(drawn: charts.Drawn | None) -> Figure:
+def finished(drawn: Drawn | None) -> Figure:
     assert drawn is not None
-    charts.prune_tick_labels(drawn.figure)
+    prune_tick_labels(drawn.figure)
     return drawn.figure
 
 
@@ -133,7 +149,7 @@ def data_axes(fig: Figure) -> list[Axes]:
 
 def assert_clean(fig: Figure) -> None:
     """No overlapping or cut texts, and no panel without data."""
-    assert charts.text_collisions(fig) == []
+    assert text_collisions(fig) == []
     for ax in data_axes(fig):
         assert ax.lines or ax.patches or ax.collections, f"empty panel {ax.get_title()!r}"
 
@@ -210,9 +226,9 @@ def test_timed_data_keeps_the_timer_floor_reference() -> None:
 
 
 def test_scaling_marks_body_floor_series_as_references() -> None:
-    scaling = data.scaling_data(full_document(scaling=scaling_section()))
-    assert scaling is not None
-    series = {(s.scheduler, s.mode): s for s in scaling.series}
+    sweep = data.scaling_data(full_document(scaling=scaling_section()))
+    assert sweep is not None
+    series = {(s.scheduler, s.mode): s for s in sweep.series}
     assert series[("body-floor/generator", "switch")].reference
     assert not series[("heapq", "switch")].reference
     assert series[("listscan", "virtual")].stopped_at == 10_000
@@ -229,12 +245,12 @@ def test_reference_names_are_grey_and_take_no_plugin_colour() -> None:
 
 # ---- what each chart function returns ------------------------------------------------------
 
-DRAWERS: dict[str, Callable[[Document, Palette], charts.Drawn | None]] = {
-    charts.SWITCH_COST: lambda d, p: charts.draw_switch_cost(data.switch_data(d), p),
-    charts.LATENESS_PERCENTILES: lambda d, p: charts.draw_lateness_percentiles(data.timed_data(d), p),
-    charts.CPU_COST: lambda d, p: charts.draw_cpu_cost(data.timed_data(d), p),
-    charts.LATENESS_VS_LOAD: lambda d, p: charts.draw_lateness_vs_load(data.timed_data(d), p),
-    charts.SCALING: lambda d, p: charts.draw_scaling(data.scaling_data(d), p),
+DRAWERS: dict[str, Callable[[Document, Palette], Drawn | None]] = {
+    SWITCH_COST: lambda d, p: draw_switch_cost(data.switch_data(d), p),
+    LATENESS_PERCENTILES: lambda d, p: draw_lateness_percentiles(data.timed_data(d), p),
+    CPU_COST: lambda d, p: draw_cpu_cost(data.timed_data(d), p),
+    LATENESS_VS_LOAD: lambda d, p: draw_lateness_vs_load(data.timed_data(d), p),
+    SCALING: lambda d, p: draw_scaling(data.scaling_data(d), p),
 }
 
 
@@ -242,7 +258,7 @@ DRAWERS: dict[str, Callable[[Document, Palette], charts.Drawn | None]] = {
 def test_each_chart_is_clean_on_a_full_document(name: str) -> None:
     doc = full_document(body_floors={"generator": 380, "async": 900}, scaling=scaling_section())
     fig = finished(DRAWERS[name](doc, palette_for(doc)))
-    assert fig.get_size_inches()[0] * charts.DPI <= charts.MAX_WIDTH_PX
+    assert fig.get_size_inches()[0] * DPI <= MAX_WIDTH_PX
     assert_clean(fig)
 
 
@@ -256,17 +272,17 @@ def test_writers_return_a_chart_file_of_the_drawn_size(tmp_path: Path) -> None:
     doc = full_document(scaling=scaling_section())
     palette = palette_for(doc)
     timed = data.timed_data(doc)
-    written = [charts.switch_cost(data.switch_data(doc), palette, tmp_path / charts.SWITCH_COST),
-               charts.lateness_percentiles(timed, palette, tmp_path / charts.LATENESS_PERCENTILES),
-               charts.cpu_cost(timed, palette, tmp_path / charts.CPU_COST),
-               charts.lateness_vs_load(timed, palette, tmp_path / charts.LATENESS_VS_LOAD),
-               charts.scaling(data.scaling_data(doc), palette, tmp_path / charts.SCALING)]
+    written = [switch_cost(data.switch_data(doc), palette, tmp_path / SWITCH_COST),
+               lateness_percentiles(timed, palette, tmp_path / LATENESS_PERCENTILES),
+               cpu_cost(timed, palette, tmp_path / CPU_COST),
+               lateness_vs_load(timed, palette, tmp_path / LATENESS_VS_LOAD),
+               scaling(data.scaling_data(doc), palette, tmp_path / SCALING)]
     for chart in written:
         assert chart is not None and chart.alt and chart.title
         assert png_size(tmp_path / chart.name) == (chart.width_px, chart.height_px)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(c.name for c in written if c)  # no temp left
     empty = document([])
-    assert charts.switch_cost(data.switch_data(empty), palette, tmp_path / "none.png") is None
+    assert switch_cost(data.switch_data(empty), palette, tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
 
 
@@ -275,26 +291,26 @@ def test_writers_return_a_chart_file_of_the_drawn_size(tmp_path: Path) -> None:
 def test_one_time_scale_means_no_lateness_against_load_chart() -> None:
     doc = document([timed_run("heapq", 0.01, 70, 3), timed_run("hybrid", 0.01, 1400, 3)])
     palette = palette_for(doc)
-    assert charts.draw_lateness_vs_load(data.timed_data(doc), palette) is None
+    assert draw_lateness_vs_load(data.timed_data(doc), palette) is None
     # ... while the charts that do not join points across scales are still drawn.
-    assert charts.draw_lateness_percentiles(data.timed_data(doc), palette) is not None
-    assert charts.draw_cpu_cost(data.timed_data(doc), palette) is not None
+    assert draw_lateness_percentiles(data.timed_data(doc), palette) is not None
+    assert draw_cpu_cost(data.timed_data(doc), palette) is not None
 
 
 def test_one_size_means_no_scaling_chart() -> None:
     doc = full_document(scaling=scaling_section(sizes=(1000,)))
-    assert charts.draw_scaling(data.scaling_data(doc), palette_for(doc)) is None
+    assert draw_scaling(data.scaling_data(doc), palette_for(doc)) is None
 
 
 def test_one_file_or_one_value_per_series_means_no_trend_chart() -> None:
     doc = full_document()
     palette = palette_for(doc)
-    assert charts.draw_trends(data.trend_data([doc]), palette) is None
+    assert draw_trends(data.trend_data([doc]), palette) is None
     # Two files, but no scheduler has a value in both: every line would be a dot.
     first = document([switch_run("heapq", 800)], created="2026-11-01T00:00:00Z")
     second = document([switch_run("hybrid", 300)], created="2026-11-02T00:00:00Z")
-    assert charts.draw_trends(data.trend_data([first, second]), palette) is None
-    assert charts.draw_trends(data.trend_data([doc, doc]), palette) is not None
+    assert draw_trends(data.trend_data([first, second]), palette) is None
+    assert draw_trends(data.trend_data([doc, doc]), palette) is not None
 
 
 # ---- what is drawn ------------------------------------------------------------------------
@@ -305,7 +321,7 @@ def bar_widths(ax: Axes) -> list[float]:
 
 def test_switch_bars_stack_body_floor_and_overhead() -> None:
     doc = document([switch_run("heapq", 800), switch_run("hybrid", 330)], body_floors={"generator": 380})
-    fig = finished(charts.draw_switch_cost(data.switch_data(doc), palette_for(doc)))
+    fig = finished(draw_switch_cost(data.switch_data(doc), palette_for(doc)))
     ax = fig.axes[0]
     # hybrid (cheapest, on top): at or under the floor, so the floor alone plus a marker at its cost.
     assert bar_widths(ax) == pytest.approx([380, 380, 420])
@@ -319,16 +335,16 @@ def test_switch_bars_stack_body_floor_and_overhead() -> None:
 
 def test_switch_bars_without_body_floor_are_whole() -> None:
     doc = document([switch_run("heapq", 800), switch_run("busywait", 950, "early")])
-    fig = finished(charts.draw_switch_cost(data.switch_data(doc), palette_for(doc)))
+    fig = finished(draw_switch_cost(data.switch_data(doc), palette_for(doc)))
     ax = fig.axes[0]
     assert bar_widths(ax) == pytest.approx([800, 950])
     assert [p.get_hatch() for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0.5] == \
-        [None, charts.EARLY_HATCH]
+        [None, EARLY_HATCH]
 
 
 def test_cpu_cost_has_its_own_axis_per_time_scale() -> None:
     doc = full_document()
-    fig = finished(charts.draw_cpu_cost(data.timed_data(doc), palette_for(doc)))
+    fig = finished(draw_cpu_cost(data.timed_data(doc), palette_for(doc)))
     cpu = [ax for ax in data_axes(fig) if "0.01" in ax.get_title() or "0.002" in ax.get_title()][:2]
     light, heavy = (ax.get_xlim()[1] for ax in cpu)
     assert light > 100 > heavy  # busy-waiting at 0.01 does not squash the bars at 0.002
@@ -338,7 +354,7 @@ def test_cpu_cost_has_its_own_axis_per_time_scale() -> None:
 
 def test_lateness_percentiles_use_the_nines_axis() -> None:
     doc = full_document()
-    fig = finished(charts.draw_lateness_percentiles(data.timed_data(doc), palette_for(doc)))
+    fig = finished(draw_lateness_percentiles(data.timed_data(doc), palette_for(doc)))
     axes = data_axes(fig)
     assert len(axes) == len(SCALES)
     for ax in axes:
@@ -352,7 +368,7 @@ def test_lateness_percentiles_use_the_nines_axis() -> None:
 
 def test_scaling_separates_virtual_clock_and_draws_body_floors_grey() -> None:
     doc = full_document(scaling=scaling_section())
-    fig = finished(charts.draw_scaling(data.scaling_data(doc), palette_for(doc)))
+    fig = finished(draw_scaling(data.scaling_data(doc), palette_for(doc)))
     titles = [ax.get_title() for ax in fig.axes]
     assert any("switch" in t for t in titles) and any("virtual" in t for t in titles)
     switch_panel = next(ax for ax in fig.axes if "switch" in ax.get_title())
@@ -371,27 +387,27 @@ def test_trends_split_into_panels_of_at_most_eight_lines(tmp_path: Path) -> None
                      created=f"2026-11-0{day}T00:00:00Z") for day in (1, 2, 3)]
     trend = data.trend_data(docs)
     palette = Palette(names)
-    fig = finished(charts.draw_trends(trend, palette))
+    fig = finished(draw_trends(trend, palette))
     counts = [len([line for line in ax.lines if line.get_linestyle() != "None"]) for ax in data_axes(fig)]
     assert counts == [6, 5, 3]  # 11 switch lines in two panels, then p99 at one time scale
-    assert all(count <= charts.MAX_LINES_PER_PANEL for count in counts)
+    assert all(count <= MAX_LINES_PER_PANEL for count in counts)
     assert "bare send" in data_axes(fig)[0].get_title(loc="left")
     assert_clean(fig)
-    chart = charts.trends(trend, palette, tmp_path / charts.TRENDS)
-    assert chart is not None and png_size(tmp_path / charts.TRENDS) == (chart.width_px, chart.height_px)
+    chart = trends(trend, palette, tmp_path / TRENDS)
+    assert chart is not None and png_size(tmp_path / TRENDS) == (chart.width_px, chart.height_px)
 
 
 def test_tick_labels_that_would_collide_are_pruned() -> None:
-    fig = charts._figure(300, 200)
+    fig = figure(300, 200)
     ax = fig.add_subplot()
     ax.set_xscale("log")
     ax.set_xlim(100, 100_000)
     ax.plot([100, 100_000], [0, 1])
-    charts._log_axis(ax.xaxis)
-    ax.xaxis.set_minor_formatter(charts.FuncFormatter(charts._plain))  # every minor tick: they must collide
-    assert charts.text_collisions(fig) != []
-    charts.prune_tick_labels(fig)
-    assert charts.text_collisions(fig) == []
+    log_axis(ax.xaxis)
+    ax.xaxis.set_minor_formatter(FuncFormatter(units.tick))  # every minor tick: they must collide
+    assert text_collisions(fig) != []
+    prune_tick_labels(fig)
+    assert text_collisions(fig) == []
     major = [t.get_text() for t, x in zip(ax.get_xticklabels(), ax.get_xticks(), strict=True) if 100 <= x <= 100_000]
     assert major == ["100", "1,000", "10,000", "100,000"]  # majors win over minor labels
 
@@ -399,7 +415,7 @@ def test_tick_labels_that_would_collide_are_pruned() -> None:
 # ---- the build ------------------------------------------------------------------------------
 
 def test_build_lists_every_chart_once_and_removes_the_retired_cdf(tmp_path: Path) -> None:
-    assert charts.LATENESS_PERCENTILES in build.CHART_NAMES and "lateness_cdf.png" not in build.CHART_NAMES
+    assert LATENESS_PERCENTILES in build.CHART_NAMES and "lateness_cdf.png" not in build.CHART_NAMES
     assert len(set(build.CHART_NAMES)) == len(build.CHART_NAMES)
     doc = full_document(scaling=scaling_section())
     out = tmp_path / "report"
@@ -407,8 +423,8 @@ def test_build_lists_every_chart_once_and_removes_the_retired_cdf(tmp_path: Path
     (out / "lateness_cdf.png").write_bytes(b"old")
     report = build.build(doc, tmp_path / "results.json", out)
     assert not (out / "lateness_cdf.png").exists()
-    assert {c.name for c in report.charts} == {charts.SWITCH_COST, charts.LATENESS_PERCENTILES, charts.CPU_COST,
-                                               charts.LATENESS_VS_LOAD, charts.SCALING}
+    assert {c.name for c in report.charts} == {SWITCH_COST, LATENESS_PERCENTILES, CPU_COST,
+                                               LATENESS_VS_LOAD, SCALING}
     html = report.index.read_text(encoding="utf-8")
     for chart in report.charts:
         assert f'src="{chart.name}"' in html

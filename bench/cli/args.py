@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from bench.cli.errors import CLIError
 from bench.measure.clocks import CLOCK_KINDS
+from bench.present.arguments import OneLineParser as OneLineParser
 from bench.workload.rockets import DEFAULT_ROCKETS, MAX_COUNTDOWN, MAX_DELAY_TICKS, MODES, Workload
 
 #: Worker processes per job: a sane maximum (each is a full interpreter with the workload).
@@ -182,13 +183,6 @@ def check_run(ns: Any, default_memory_limit_mb: int) -> None:
                 raise CLIError(f"--run-limit {ns.run_limit:g} s is shorter than the ideal makespan {ideal:.3f} s "
                                f"at time scale {scale:g} (every run would be stopped); use a run limit > "
                                f"{ideal:.3f} s or a smaller time scale")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``error: …``) and exit 2, no usage dump."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 #: Interpreter flags a worker may run with: they change what the interpreter executes

@@ -128,26 +128,6 @@ def cmd_export(ns: argparse.Namespace) -> int:
 
 
 # ---- formatting -------------------------------------------------------------------
-def fmt_value(value: float, unit: str) -> str:
-    if math.isnan(value):
-        return "-"
-    if unit == "× floor":
-        return f"{value:,.1f}×" if abs(value) < 100 else f"{value:,.0f}×"
-    if unit == "ns":
-        return f"{units.ns(value)} ns"
-    if unit == "µs":
-        return f"{units.us(value)} µs"
-    return units.value_in(value, unit)
-
-
-def fmt_change(change: float) -> str:
-    if math.isnan(change):
-        return "-"
-    if math.isinf(change):
-        return "from 0" if change > 0 else "to 0"
-    return f"{change * 100:+.1f}%"
-
-
 def fmt_p(test: MannWhitney | None) -> str:
     if test is None:
         return "exact"
@@ -190,8 +170,8 @@ def _method(result: compare.Comparison) -> str:
 
 
 def _figure_cells(row: compare.FigureRow) -> list[str]:
-    return [run_name(row.mode, row.scheduler, row.time_scale), row.label, fmt_value(row.base, row.unit),
-            fmt_value(row.new, row.unit), fmt_change(row.change), fmt_p(row.test),
+    return [run_name(row.mode, row.scheduler, row.time_scale), row.label, units.with_unit(row.base, row.unit),
+            units.with_unit(row.new, row.unit), units.change(row.change), fmt_p(row.test),
             f"{len(row.base_values)}/{len(row.new_values)}", verdict_text(row)]
 
 
@@ -238,7 +218,7 @@ def outcome(result: compare.Comparison) -> str:
                 f"{' (' + tally + ')' if tally else ''}; no run broken → exit 0")
     parts = []
     if result.slower:
-        listed = ", ".join(f"{figure_name(r)} {fmt_change(r.change)} "
+        listed = ", ".join(f"{figure_name(r)} {units.change(r.change)} "
                            f"({'exact count' if r.test is None else f'p={fmt_p(r.test)}'}, limit "
                            f"{r.threshold * 100:.3g}%)" for r in result.slower)
         parts.append(f"{len(result.slower)} figure(s) slower beyond their threshold: {listed}")

@@ -1,0 +1,186 @@
+"""What every chart shares: canvas size, saving, titles, grids, panel layout, legends,
+footnotes, and how the palette's colours and markers are put on lines and bars.
+
+One module so that a rule of the package (see ``reports.charts``) is written once: a
+light colour is outlined wherever it is drawn, an EARLY run is hatched or dashed the same
+way in every chart, a footnote is cut at the same width. Helpers that only one chart
+needs stay in that chart's module; only what two families share, or what states a
+rule, is here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from bench.present import units
+from reports.charts.ticks import prune_tick_labels
+from reports.data import Excluded
+from reports.palette import OUTLINE, Palette, Style
+
+DPI = 100
+#: No chart is wider: the page shows it at its own size on a 1,400 px wide window.
+MAX_WIDTH_PX = 1300
+#: Hatch for EARLY bars; dashed lines and hollow markers play that role for curves.
+EARLY_HATCH = "///"
+EARLY_LINESTYLE = (0, (5, 2))
+#: Longest note line drawn on a chart; the HTML page has the full reasons.
+NOTE_CHARS = 130
+#: Most lines in one panel: past about eight, colours and markers stop telling lines apart.
+MAX_LINES_PER_PANEL = 8
+#: The body floor part of a switch bar: the same light grey for every dialect.
+BODY_FLOOR_COLOUR = "#c8c8c8"
+
+
+@dataclass(frozen=True)
+class ChartFile:
+    name: str  # file name inside the report directory
+    title: str
+    alt: str  # text alternative: what the chart shows, with its key numbers
+    width_px: int
+    height_px: int
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A finished figure, before it is written."""
+
+    figure: Figure
+    title: str
+    alt: str
+
+
+# ---- canvas and file ----------------------------------------------------------------------
+
+def figure(width_px: int, height_px: int) -> Figure:
+    fig = Figure(figsize=(min(width_px, MAX_WIDTH_PX) / DPI, height_px / DPI), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # a canvas that can measure text before saving
+    fig.set_facecolor("white")
+    return fig
+
+
+def write(drawn: Drawn | None, path: Path) -> ChartFile | None:
+    """Write the PNG atomically (a reader never sees half a file) and describe it."""
+    if drawn is None:
+        return None
+    fig = drawn.figure
+    prune_tick_labels(fig)
+    width, height = (round(v * DPI) for v in fig.get_size_inches())
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, dpi=DPI, format="png", facecolor="white")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ChartFile(path.name, drawn.title, drawn.alt, width, height)
+
+
+# ---- scheduler styles on lines and bars ------------------------------------------------------
+
+def outline(style: Style, linewidth: float) -> dict[str, Any]:
+    """Line keywords that keep light colours (Okabe–Ito yellow) visible on white."""
+    if not style.light:
+        return {}
+    return {"path_effects": [patheffects.Stroke(linewidth=linewidth + 1.6, foreground=OUTLINE), patheffects.Normal()]}
+
+
+def line_kwargs(style: Style, linewidth: float = 1.8, marker: bool = True, markersize: float = 7) -> dict[str, Any]:
+    kw: dict[str, Any] = {"color": style.colour, "linewidth": linewidth, **outline(style, linewidth)}
+    if marker:
+        kw.update(marker=style.marker, markersize=markersize, markeredgecolor=OUTLINE if style.light else style.colour)
+    return kw
+
+
+def scheduler_handles(names: Sequence[str], palette: Palette, bars: bool, marker: bool = True) -> list[Any]:
+    handles: list[Any] = []
+    for name in names:
+        style = palette[name]
+        if bars:
+            handles.append(Patch(facecolor=style.colour, edgecolor=OUTLINE, label=safe(name)))
+        else:
+            handles.append(Line2D([], [], label=safe(name), **line_kwargs(style, marker=marker)))
+    return handles
+
+
+def early_patch() -> Patch:
+    return Patch(facecolor="white", edgecolor=OUTLINE, hatch=EARLY_HATCH,
+                 label="EARLY: valid trace, but some\nwakes before their deadline")
+
+
+# ---- texts ---------------------------------------------------------------------------------
+
+def safe(text: str) -> str:
+    """Text from the results file, made literal for matplotlib: ``$`` would start mathtext."""
+    return text.replace("$", r"\$")
+
+
+def suptitle(fig: Figure, text: str) -> None:
+    """Left-aligned, so it never runs under a legend placed outside on the right."""
+    fig.suptitle(text, x=0.01, ha="left", fontsize=12)
+
+
+def footnote(fig: Figure, lines: Sequence[str]) -> None:
+    """Notes under the whole figure (what is not charted and why).
+
+    Drawn as the figure's ``supxlabel`` because the constrained layout makes room for it,
+    unlike free ``fig.text``; no chart here uses a figure-level x label otherwise.
+    """
+    if lines:
+        text = "\n".join(line if len(line) <= NOTE_CHARS else line[:NOTE_CHARS - 1] + "…" for line in lines)
+        fig.supxlabel(safe(text), x=0.01, ha="left", fontsize=8.5, color="#333333", linespacing=1.3)
+
+
+def not_charted(excluded: Sequence[Excluded]) -> list[str]:
+    if not excluded:
+        return []
+    seen = dict.fromkeys(f"{e.scheduler} ({e.status.upper()})" for e in excluded)
+    return [f"Not charted: {', '.join(seen)} — see the report for reasons."]
+
+
+def scale_label(scale: float) -> str:
+    return f"{units.scale(scale)} s/tick"
+
+
+# ---- panels --------------------------------------------------------------------------------
+
+def grid(ax: Axes, axis: Literal["both", "x", "y"] = "both") -> None:
+    ax.grid(True, which="major", axis=axis, color="#dddddd", linewidth=0.8)
+    ax.grid(True, which="minor", axis=axis, color="#f0f0f0", linewidth=0.5)
+    ax.set_axisbelow(True)
+
+
+def grid_shape(n: int, max_columns: int = 3) -> tuple[int, int]:
+    """Rows and columns for ``n`` panels, leaving as few empty slots as possible (4 → 2×2)."""
+    if n <= max_columns:
+        return 1, n
+    rows = math.ceil(n / max_columns)
+    return rows, math.ceil(n / rows)
+
+
+def panels(fig: Figure | SubFigure, n: int, max_columns: int = 3, **kw: Any) -> list[Axes]:
+    rows, columns = grid_shape(n, max_columns)
+    axes_grid = fig.subplots(rows, columns, squeeze=False, **kw)
+    axes = [ax for row in axes_grid for ax in row]
+    for ax in axes[n:]:
+        ax.remove()
+    return axes[:n]
+
+
+def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
+    """Split into the fewest chunks of at most ``size``, as even as possible (lines per panel)."""
+    if not items:
+        return []
+    count = math.ceil(len(items) / size)
+    per = math.ceil(len(items) / count)
+    return [list(items[i:i + per]) for i in range(0, len(items), per)]

@@ -1,0 +1,137 @@
+"""Switch cost per resume: one horizontal bar per scheduler, cheapest on top.
+
+A bar is stacked as the body floor of the scheduler's dialect (grey: the rocket bodies on
+the cheapest correct loop) plus what the scheduler adds (its colour), on a linear axis, so
+the coloured length is the scheduler's own cost and bars of different dialects compare
+fairly. The figures are written in a column right of the plot rather than on the bars:
+they never cover a bar, at the price of a narrower plotting area.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from bench.present import units
+from reports.charts.style import (
+    BODY_FLOOR_COLOUR,
+    EARLY_HATCH,
+    ChartFile,
+    Drawn,
+    early_patch,
+    figure,
+    footnote,
+    grid,
+    not_charted,
+    safe,
+    suptitle,
+    write,
+)
+from reports.data import SwitchData
+from reports.palette import OUTLINE, Palette
+
+SWITCH_COST = "switch_cost.png"
+
+
+def _legend_below(ax: Axes, handles: Sequence[Any], columns: int) -> None:
+    """A legend in its own empty axes under the plot: the layout engine keeps it clear of
+    the plot above and of the footnote below (a figure legend "outside lower" is not)."""
+    ax.axis("off")
+    ax.legend(handles=handles, loc="center", ncols=max(columns, 1), fontsize=8.5, borderaxespad=0)
+
+
+def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
+    """Stacked horizontal bars, cheapest on top, linear ns: the body floor of the scheduler's
+    dialect (grey) and what the scheduler adds on top (its colour); the bare send as a
+    vertical line. Without a body floor (older files) the whole bar is the scheduler's colour."""
+    bars = data.bars
+    if not bars:
+        return None
+    legend_rows = 3 if any(b.body_floor_ns is not None for b in bars) else 1
+    legend_px = 16 + 34 * legend_rows
+    fig = figure(1200, 150 + 52 * len(bars) + legend_px)
+    ax, legend_ax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [52 * len(bars) + 40, legend_px]})
+    has_floor = any(b.body_floor_ns is not None for b in bars)
+    below_floor = False
+    for y, bar in enumerate(bars):
+        style = palette[bar.scheduler]
+        hatch = EARLY_HATCH if bar.early else None
+        overhead = bar.overhead_ns
+        cost = units.with_unit(bar.mean_ns, "ns")
+        if bar.body_floor_ns is None or overhead is None:
+            ax.barh(y, bar.mean_ns, height=0.62, color=style.colour, edgecolor=OUTLINE, linewidth=0.8, hatch=hatch,
+                    zorder=2)
+            text = cost
+        elif overhead > 0:
+            ax.barh(y, bar.body_floor_ns, height=0.62, color=BODY_FLOOR_COLOUR, edgecolor=OUTLINE, linewidth=0.8,
+                    zorder=2)
+            ax.barh(y, overhead, left=bar.body_floor_ns, height=0.62, color=style.colour, edgecolor=OUTLINE,
+                    linewidth=0.8, hatch=hatch, zorder=2)
+            text = f"{cost} = {units.ns(bar.body_floor_ns)} floor + {units.ns(overhead)} overhead"
+        else:
+            below_floor = True
+            ax.barh(y, bar.body_floor_ns, height=0.62, color=BODY_FLOOR_COLOUR, edgecolor=OUTLINE, linewidth=0.8,
+                    hatch=hatch, zorder=2)
+            ax.plot([bar.mean_ns], [y], marker="D", markersize=9, color=style.colour, markeredgecolor=OUTLINE,
+                    linestyle="none", zorder=4)
+            text = f"{cost}: ≤ floor ({units.with_unit(bar.body_floor_ns, 'ns')})"
+        if bar.x_floor is not None:
+            text += f" · {units.times(bar.x_floor)} bare send"
+        if bar.early:
+            text += " · EARLY"
+        ax.errorbar([bar.mean_ns], [y], xerr=[[min(bar.std_ns, bar.mean_ns)], [bar.std_ns]], fmt="none",
+                    ecolor="#222222", elinewidth=1.2, capsize=4, zorder=3)
+        # A column of labels right of the plot: they never cover a bar, and the x-axis is
+        # spent on the bars alone.
+        ax.annotate(safe(text), (1, y), xycoords=ax.get_yaxis_transform(), xytext=(8, 0),
+                    textcoords="offset points", va="center", ha="left", fontsize=9, annotation_clip=False)
+    handles: list[Any] = []
+    if has_floor:
+        handles.append(Patch(facecolor=BODY_FLOOR_COLOUR, edgecolor=OUTLINE,
+                             label="body floor of its dialect: the rocket bodies\non the cheapest correct loop"))
+        handles.append(Patch(facecolor="#777777", edgecolor=OUTLINE,
+                             label="scheduler overhead = switch − body floor\n(in the scheduler's colour)"))
+    if below_floor:
+        handles.append(Line2D([], [], marker="D", markersize=8, color="#777777", markeredgecolor=OUTLINE,
+                              linestyle="none", label="switch cost ≤ body floor: no\nmeasurable overhead"))
+    if data.floor_ns:
+        floor_text = f"bare send: one gen.send(None)\n= {units.ns(data.floor_ns)}"
+        if data.floor_std_ns is not None:
+            floor_text += f" ± {units.ns(data.floor_std_ns)}"
+        handles.append(ax.axvline(data.floor_ns, color="#000000", linestyle="--", linewidth=1.4,
+                                  label=floor_text + " ns", zorder=5))
+    handles.append(Line2D([], [], color="#222222", marker="|", markersize=10, linestyle="none",
+                          label="error bar: ± std of pyperf values"))
+    if any(b.early for b in bars):
+        handles.append(early_patch())
+    ax.set_yticks(range(len(bars)), labels=[safe(b.scheduler) + (f"\n({b.dialect})" if b.dialect else "")
+                                            for b in bars])
+    ax.set_ylim(len(bars) - 0.5, -0.5)  # cheapest on top
+    ax.set_xlim(0, max(max(b.mean_ns + b.std_ns, b.body_floor_ns or 0) for b in bars) * 1.02)
+    ax.xaxis.set_major_formatter(FuncFormatter(units.tick))
+    ax.set_xlabel("wall time per resume (ns, linear: bar length is the cost)")
+    grid(ax, "x")
+    ax.grid(False, which="minor")
+    _legend_below(legend_ax, handles, columns=math.ceil(len(handles) / legend_rows))
+    suptitle(fig, "Switch cost per resume (switch mode), cheapest first: mean ± std")
+    footnote(fig, not_charted(data.excluded))
+    alt = "Horizontal bar chart of switch cost per resume in ns, cheapest first: " + "; ".join(
+        f"{b.scheduler} {units.with_unit(b.mean_ns, 'ns')} ± {units.ns(b.std_ns)}"
+        + (f" (body floor {units.with_unit(b.body_floor_ns, 'ns')}, overhead {units.with_unit(b.overhead_ns, 'ns')})"
+           if b.body_floor_ns is not None and b.overhead_ns is not None else "")
+        + (f", {units.times(b.x_floor)} bare send" if b.x_floor is not None else "") + (" EARLY" if b.early else "")
+        for b in bars) + "."
+    if data.floor_ns:
+        alt += f" Bare send {units.with_unit(data.floor_ns, 'ns')}."
+    return Drawn(fig, "Switch cost per resume", alt)
+
+
+def switch_cost(data: SwitchData, palette: Palette, path: Path) -> ChartFile | None:
+    return write(draw_switch_cost(data, palette), path)
