@@ -100,7 +100,7 @@ def child(knobs: str, rockets: int, seed: int, scale: float) -> int:
     outcome = execute_once(entry, workload)
     summary = lateness_summary(outcome.lateness_s)
     print(json.dumps({
-        "status": outcome.verdict.status, "reasons": list(outcome.verdict.reasons),
+        "status": outcome.verdict.status.value, "reasons": list(outcome.verdict.reasons),
         "cpu_s": outcome.cpu_s, "wall_s": outcome.wall_s,
         "p50_us": summary.get("p50"), "p99_us": summary.get("p99"), "max_us": summary.get("max"),
         "early_wakes": outcome.verdict.early_wakes,
