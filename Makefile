@@ -61,8 +61,8 @@ report: $(STAMP)
 
 # Exit 1 from the suite (a scheduler failed) still leaves a usable file: keep going.
 # The regression gate counts instructions (Valgrind): exact, so a 1 % change is caught with
-# no false alarm on a noisy machine (docs/regressions.md). Wall time is gated separately,
-# interleaved: see `make bench-check-time`.
+# no false alarm on a noisy machine (docs/regressions.md). The wall-time gate is separate
+# and has no make target here: see docs/regressions.md.
 baseline: $(STAMP)
 	$(PY) -m bench run --measure instructions --replace --output $(RESULTS)/baseline-instructions.json || [ $$? -eq 1 ]
 

@@ -176,3 +176,46 @@ class EatsMemory(HeapqScheduler):
         hoard = []
         while True:
             hoard.append(bytearray(16 * 1024 * 1024))
+
+
+class ForksDaemon(HeapqScheduler):
+    """Runs honestly, but first double-forks a daemon in a session of its own (escaping the
+    job's process group) that would live for ten minutes; it writes its pid to the file named
+    by ``SCHEDBENCH_TEST_PIDFILE``. The harness must end it with the job."""
+
+    name: ClassVar[str] = "forks-daemon"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        import os
+        import time
+
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                with open(os.environ["SCHEDBENCH_TEST_PIDFILE"], "a") as fp:
+                    fp.write(f"{os.getpid()}\n")
+                time.sleep(600)
+            os._exit(0)
+        return super().run(coroutines)
+
+
+class ForksWorker(HeapqScheduler):
+    """Forks a child that keeps spinning after the run, without leaving the job's session,
+    and starts a non-daemon thread that never ends: the job must still end on time. The
+    child's pid goes to the file named by ``SCHEDBENCH_TEST_PIDFILE``."""
+
+    name: ClassVar[str] = "forks-worker"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        import os
+        import threading
+        import time
+
+        child = os.fork()
+        if child == 0:
+            while True:
+                pass
+        with open(os.environ["SCHEDBENCH_TEST_PIDFILE"], "a") as fp:
+            fp.write(f"{child}\n")
+        threading.Thread(target=time.sleep, args=(600,)).start()
+        return super().run(coroutines)

@@ -23,9 +23,10 @@ from bench.measure import clocks
 from bench.measure.clocks import RealClock, VirtualClock
 from bench.measure.execute import RunOutcome, execute_once
 from bench.measure.registry import SchedulerEntry, discover, load_named, registrations
+from bench.measure.suspension_check import check_suspensions
 from bench.workload.checks import validate
 from bench.workload.rockets import Workload
-from bench.workload.suspension_check import check_suspensions
+from bench.workload.status import Status
 
 CHEATS = {
     "patches-clock": "cheat_schedulers:PatchesClock",
@@ -79,7 +80,7 @@ def test_patched_perf_counter_changes_nothing_the_harness_reads(cheats: dict[str
     # fake clock (which would make it a microsecond) was not read.
     assert PatchesClock.last_real_elapsed is not None
     assert outcome.wall_s >= PatchesClock.last_real_elapsed
-    assert outcome.verdict.status == "invalid" and not outcome.verdict.ranked
+    assert outcome.verdict.status is Status.INVALID and not outcome.verdict.ranked
     assert "replaced the harness's time.perf_counter" in outcome.verdict.explain()
     assert "time.process_time" in outcome.verdict.explain()
 
@@ -105,7 +106,7 @@ def test_bodies_read_the_virtual_clock_through_the_captured_function(restore_har
 def test_replaced_clock_now_does_not_reach_the_rockets(cheats: dict[str, SchedulerEntry]) -> None:
     outcome = _run(cheats, "feeds-deadlines", scale=1.0)  # it never waits: seconds early
     v = outcome.verdict
-    assert v.status == "invalid"
+    assert v.status is Status.INVALID
     assert "replaced the harness's RealClock.now" in v.explain()
     # The bodies read the real clock, so the wakes the cheat never waited for are early,
     # not "exactly on time".
@@ -115,7 +116,7 @@ def test_replaced_clock_now_does_not_reach_the_rockets(cheats: dict[str, Schedul
 
 def test_all_zero_lateness_on_the_real_clock_is_suspect(cheats: dict[str, SchedulerEntry]) -> None:
     v = _run(cheats, "zeroes-lateness").verdict
-    assert v.status == "suspect" and v.valid and not v.ranked and v.broken
+    assert v.status is Status.SUSPECT and v.valid and not v.ranked and v.broken
     assert v.label == "SUSPECT"
     assert "lateness exactly 0 on the real clock" in v.explain()
 
@@ -124,27 +125,27 @@ def test_zero_lateness_is_fine_on_the_virtual_clock() -> None:
     w = Workload.generate(20, 1, "timed", 1.0)
     events = [e for i, r in enumerate(w.rockets) for e in [*((i, s) for s in range(r.countdown, 0, -1)), (i, 0)]]
     v = validate(w, events, [0.0] * w.total_sleeps, None, polling=False, wall_s=0.0, real_clock=False)
-    assert v.status == "valid"
+    assert v.status is Status.VALID
 
 
 # ---- 3. a trace written through the frames ------------------------------------------
 
 def test_makespan_below_the_ideal_is_invalid(cheats: dict[str, SchedulerEntry]) -> None:
     v = _run(cheats, "writes-trace", scale=1.0).verdict  # it never waits: the ideal is ~9 s
-    assert v.status == "invalid"
+    assert v.status is Status.INVALID
     assert "is below the ideal" in v.explain() and "impossible on the real clock" in v.explain()
 
 
 def test_nan_lateness_is_invalid(cheats: dict[str, SchedulerEntry]) -> None:
     v = _run(cheats, "writes-nan-trace", scale=1.0).verdict
-    assert v.status == "invalid"
+    assert v.status is Status.INVALID
     assert "not finite numbers (first: nan)" in v.explain()
 
 
 @pytest.mark.parametrize("name", sorted(BAD_COUNTERS))
 def test_bad_counters_are_invalid(cheats: dict[str, SchedulerEntry], name: str) -> None:
     v = _run(cheats, name, "switch").verdict
-    assert v.status == "invalid"
+    assert v.status is Status.INVALID
     assert BAD_COUNTERS[name][1] in v.explain()
 
 
@@ -161,10 +162,10 @@ def test_written_trace_is_caught_by_the_checking_run_in_switch_mode(cheats: dict
 def test_sleep_that_does_not_suspend_is_invalid(cheats: dict[str, SchedulerEntry], name: str) -> None:
     workload = Workload.generate(1000, 3, "timed", 0.01)
     # The trace and the counters alone cannot tell...
-    assert _run(cheats, name, "switch").verdict.status == "valid"
+    assert _run(cheats, name, "switch").verdict.status is Status.VALID
     # ...the unmeasured checking run can (at most 300 rockets, switch mode).
     result = check_suspensions(cheats[name], workload)
-    assert result.failed and result.verdict is not None and result.verdict.status == "invalid"
+    assert result.failed and result.verdict is not None and result.verdict.status is Status.INVALID
     sleeps = Workload.generate(300, 3, "switch").total_sleeps
     assert result.note == ("checking run (300 rockets, unmeasured): "
                            f"sleep(0) did not suspend ({sleeps} of {sleeps} sleeps)")

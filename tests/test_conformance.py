@@ -25,6 +25,7 @@ from conftest import ROOT, TESTS_DIR, InstallPlugins
 from bench.measure.execute import SchedulerCrashed, execute_once
 from bench.measure.registry import SchedulerEntry, discover
 from bench.workload.rockets import Workload, build_coroutines
+from bench.workload.status import Status
 from schedulers.protocol import DIALECTS, OPTIONAL_DEFAULTS
 
 ENTRIES = list(discover().values())
@@ -66,7 +67,7 @@ entry = load_named(name)
 assert entry.available, entry.error
 out = execute_once(entry, Workload.generate(count, seed, mode, scale), clock)
 v = out.verdict
-print(json.dumps(dict(status=v.status, valid=v.valid, explain=v.explain(), resumes=v.resumes,
+print(json.dumps(dict(status=v.status.value, valid=v.valid, explain=v.explain(), resumes=v.resumes,
                       wasted=v.wasted, wall_s=out.wall_s, cpu_s=out.cpu_s, lateness_s=out.lateness_s)))
 """
 
@@ -88,7 +89,8 @@ def _execute(entry: SchedulerEntry, workload: Workload, clock: str = "real") -> 
         case = [entry.name, workload.count, workload.seed, workload.mode, workload.time_scale, clock]
         proc = _run_child(_CHILD, json.dumps(case))
         assert proc.returncode == 0, f"child run of {entry.name} failed:\n{proc.stderr}"
-        return Result(**json.loads(proc.stdout.strip().splitlines()[-1]))
+        fields = json.loads(proc.stdout.strip().splitlines()[-1])
+        return Result(**{**fields, "status": Status(fields["status"])})
     outcome = execute_once(entry, workload, clock)  # type: ignore[arg-type]
     v = outcome.verdict
     return Result(v.status, v.valid, v.explain(), v.resumes, v.wasted, outcome.wall_s, outcome.cpu_s,
@@ -104,7 +106,7 @@ def _check(entry: SchedulerEntry, workload: Workload, clock: str = "real") -> Re
     result = _execute(entry, workload, clock)
     assert result.valid, result.explain
     if entry.name not in MAY_WAKE_EARLY:
-        assert result.status == "valid", result.explain
+        assert result.status.value == "valid", result.explain
     if result.resumes is not None:
         if entry.polling:
             # Validation already refuses fewer resumes than needed. A design that counts its
@@ -150,7 +152,7 @@ def test_virtual_clock(entry: SchedulerEntry) -> None:
     # A time scale of a full second would take ~9 s on a real clock; virtually it is instant.
     workload = Workload.generate(SMALL, 13, "timed", 1.0)
     result = _execute(entry, workload, "virtual")
-    assert result.status == "valid", result.explain
+    assert result.status.value == "valid", result.explain
     assert result.wall_s < workload.ideal_makespan_s  # it did not actually wait
     assert min(result.lateness_s) >= 0
 
@@ -186,7 +188,7 @@ from bench.measure.registry import load_named
 from bench.workload.rockets import Workload
 entry = load_named("twisted")
 workload = Workload.generate(50, 1, "switch")
-assert execute_once(entry, workload).verdict.status == "valid"
+assert execute_once(entry, workload).verdict.status.value == "valid"
 try:
     execute_once(entry, workload)
 except SchedulerCrashed as exc:

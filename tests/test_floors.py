@@ -36,6 +36,7 @@ from bench.measure.timer_floor import (
 from bench.results.distributions import PERCENTILE_KEYS
 from bench.workload import bodies
 from bench.workload.rockets import Workload, build_coroutines
+from bench.workload.status import Status
 
 # ---- body floors ----
 
@@ -82,7 +83,7 @@ def test_body_floor_is_valid_in_switch_mode_with_one_resume_per_sleep_and_start(
 ) -> None:
     workload = Workload.generate(rockets, seed, "switch")
     outcome = execute_once(body_floor_entry(dialect), workload)
-    assert outcome.verdict.status == "valid", outcome.verdict.explain()
+    assert outcome.verdict.status is Status.VALID, outcome.verdict.explain()
     assert outcome.counters == {"resumes": workload.count + workload.total_sleeps}
     assert outcome.verdict.wasted == 0
 
@@ -92,7 +93,7 @@ def test_body_floor_runs_twice_in_one_process(dialect: str) -> None:
     workload = Workload.generate(50, 3, "switch")
     entry = body_floor_entry(dialect)
     for _ in range(2):
-        assert execute_once(entry, workload).verdict.status == "valid"
+        assert execute_once(entry, workload).verdict.status is Status.VALID
 
 
 @pytest.mark.parametrize("dialect", sorted(BODY_FLOORS))
@@ -126,7 +127,7 @@ def test_a_timed_run_of_a_body_floor_is_early_not_invalid() -> None:
     """Documented: the floors ignore the duration, so timed wakes come early (EARLY)."""
     workload = Workload.generate(20, 5, "timed", 1.0)
     outcome = execute_once(body_floor_entry("generator"), workload, "virtual")
-    assert outcome.verdict.status == "early"
+    assert outcome.verdict.status is Status.EARLY
     assert outcome.verdict.early_wakes > 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TESTS_DIR, load_results, section, write_plugin_distribution
 
-from bench.measure.scale import growth, growth_class
+from bench.measure.scale import growth, growth_class, run_point
 from bench.results.model import ScalingPoint
 
 
@@ -68,15 +67,12 @@ def test_budget_stops_a_series_and_marks_the_rest(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("target", ["hangs", "hangs-and-wraps"])
-def test_a_point_over_budget_is_stopped_even_when_the_loop_wraps_the_interrupt(target: str, tmp_path: Path) -> None:
+def test_a_point_over_budget_is_stopped_even_when_the_loop_wraps_the_interrupt(
+        target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_plugin_distribution(tmp_path, {"hangs": "broken_schedulers:Hangs",
                                          "hangs-and-wraps": "broken_schedulers:HangsAndWrapsInterrupts"})
-    proc = subprocess.run([sys.executable, "-m", "bench.measure.scale_point", "--scheduler", target,
-                           "--mode", "switch", "--rockets", "50", "--budget", "0.2"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(map(str, (tmp_path, TESTS_DIR, ROOT)))})
-    assert proc.returncode == 0, proc.stderr
-    point = json.loads(proc.stdout)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(map(str, (tmp_path, TESTS_DIR, ROOT))))
+    point = run_point(target, "switch", 50, 1969, 0.2, tmp_path / "point")
     assert point["status"] == "stopped", point
     assert point["reason"] == "exceeded the 0.2 s budget at N=50"
 

@@ -9,6 +9,7 @@ from bench.measure.execute import SchedulerCrashed, execute_once
 from bench.measure.registry import discover
 from bench.workload.checks import check_trace, validate
 from bench.workload.rockets import Workload
+from bench.workload.status import Status
 
 BROKEN = {
     "loses-rocket": "broken_schedulers:LosesRocket",
@@ -36,32 +37,32 @@ def _run(entries: dict, name: str, mode: str = "timed") -> object:
 
 def test_lost_rocket_is_invalid(broken: dict) -> None:
     verdict = _run(broken, "loses-rocket").verdict  # type: ignore[attr-defined]
-    assert verdict.status == "invalid"
+    assert verdict.status is Status.INVALID
     assert "rocket lost: Artemis-149 never launched" in verdict.explain()
 
 
 def test_early_wake_is_caught_with_worst(broken: dict) -> None:
     verdict = _run(broken, "wakes-early").verdict  # type: ignore[attr-defined]
-    assert verdict.status == "early"
+    assert verdict.status is Status.EARLY
     assert verdict.early_wakes > 0 and verdict.worst_early_s > 0
     assert "early wakes" in verdict.explain()
 
 
 def test_reordered_countdown_is_invalid(broken: dict) -> None:
     verdict = _run(broken, "reorders-countdown", "switch").verdict  # type: ignore[attr-defined]
-    assert verdict.status == "invalid"
+    assert verdict.status is Status.INVALID
     assert "countdown out of order" in verdict.explain()
 
 
 def test_double_launch_is_invalid(broken: dict) -> None:
     verdict = _run(broken, "launches-twice", "switch").verdict  # type: ignore[attr-defined]
-    assert verdict.status == "invalid"
+    assert verdict.status is Status.INVALID
     assert "launched 2 times" in verdict.explain()
 
 
 def test_resume_count_is_checked(broken: dict) -> None:
     verdict = _run(broken, "miscounts", "switch").verdict  # type: ignore[attr-defined]
-    assert verdict.status == "invalid"
+    assert verdict.status is Status.INVALID
     assert "resumed rockets" in verdict.explain() and "expected" in verdict.explain()
 
 
@@ -92,8 +93,8 @@ def test_validate_counts_wasted_polls_for_polling_designs() -> None:
     w = Workload.generate(5, 2, "switch")
     events = [(i, s) for i, r in enumerate(w.rockets) for s in [*range(r.countdown, 0, -1), 0]]
     v = validate(w, events, [], {"resumes": w.expected_resumes + 10}, polling=True)
-    assert v.status == "valid" and v.wasted == 10
+    assert v.status is Status.VALID and v.wasted == 10
     v = validate(w, events, [], {"resumes": w.expected_resumes + 10}, polling=False)
-    assert v.status == "invalid"
+    assert v.status is Status.INVALID
     v = validate(w, events, [], None, polling=False)
-    assert v.status == "valid" and v.resumes is None
+    assert v.status is Status.VALID and v.resumes is None

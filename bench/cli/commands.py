@@ -19,7 +19,8 @@ from bench.cli import oneshot
 from bench.cli.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
 from bench.gate.history import keep_history
 from bench.measure import scale
-from bench.measure.plan import DEFAULT_MEMORY_LIMIT_MB, SuiteSpec
+from bench.measure.limits import DEFAULT_MEMORY_LIMIT_MB
+from bench.measure.plan import SuiteSpec
 from bench.measure.presets import PRESETS
 from bench.measure.registry import SchedulerEntry
 from bench.measure.registry_child import discover_isolated
@@ -27,9 +28,9 @@ from bench.measure.scale import DEFAULT_BUDGET_S, DEFAULT_SIZES
 from bench.measure.suite import Suite, command_line
 from bench.measure.worker import parse_handicap
 from bench.measure.writer import ResultsWriter
-from bench.present import tables, text
+from bench.present import tables, text, units
 from bench.results import store
-from bench.results.model import Document
+from bench.results.model import Document, ScalingPoint
 from bench.results.store import ResultsError
 from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
 
@@ -262,7 +263,7 @@ def cmd_scale(ns: argparse.Namespace) -> int:
                            "use another --output")
         print(f"scaling sweep: {', '.join(e.name for e in entries)} over N = "
               f"{', '.join(f'{n:,}' for n in ns.sizes)}; budget {ns.budget:g} s per point", file=sys.stderr)
-        sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=lambda line: print(line, flush=True))
+        sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=_print_point)
         document = scale.merge_into(ns.output, sweep, previous, command_line(sys.argv[1:]))
     table = tables.scaling_table(document)
     if table is not None:
@@ -303,9 +304,18 @@ def cmd_run_once(ns: argparse.Namespace) -> int:
             rows = oneshot.run_all(entries, workload, ns.clock, run_limit_s=ns.run_limit,
                                    memory_limit_mb=ns.memory_limit or DEFAULT_MEMORY_LIMIT_MB)
             print()
-            if any(row.failed for row in rows):
+            if any(row.status.broken for row in rows):
                 status = EXIT_FAILURES
     return status
+
+
+def _print_point(p: ScalingPoint) -> None:
+    head = f"{p.scheduler:<22} {p.mode:<8} N={p.rockets:>9,}"
+    if p.status != "ok":
+        print(f"{head}  {p.status.upper()}: {p.reason}", flush=True)
+        return
+    print(f"{head}  {units.ns(p.ns_per_resume):>8} ns/resume  {units.ns(p.tracemalloc_bytes_per_rocket):>8} "
+          f"B/rocket  run {units.seconds(p.run_s)} s  ({units.seconds(p.elapsed_s)} s in all)", flush=True)
 
 
 COMMANDS = {

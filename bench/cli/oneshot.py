@@ -3,108 +3,89 @@
 The quick way to try a scheduler or a workload. It is not a measurement: there is one
 run, no warm-up and no statistics; the pyperf suite (``bench run``) is the measurement.
 It has the suite's protections, though: every scheduler runs in a process of its own
-(``bench.measure.oneshot_child``) under the run and memory limits, after the same
-unmeasured checking run, so a scheduler that crashes, hangs, exhausts memory, calls
-``os._exit`` or returns nonsense is that row's FAILED or INVALID reason and the rows
-before it stand. Rows are printed as each scheduler finishes.
+(``bench.measure.oneshot``) under the run and memory limits, after the same unmeasured
+checking run, so a scheduler that crashes, hangs, exhausts memory, calls ``os._exit`` or
+returns nonsense is that row's FAILED or INVALID reason and the rows before it stand.
+Each row is the same typed ``RunRecord`` the suite writes; rows are printed as each
+scheduler finishes.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from bench.measure.clocks import ClockKind
-from bench.measure.oneshot_child import run_in_child
-from bench.measure.plan import DEFAULT_MEMORY_LIMIT_MB, run_limit
+from bench.measure.limits import DEFAULT_MEMORY_LIMIT_MB, run_limit
+from bench.measure.oneshot import run_once
 from bench.measure.registry import SchedulerEntry
 from bench.measure.suite import skip_reason
 from bench.present import units
+from bench.results.model import ProcessFigures, RunRecord
 from bench.workload.rockets import Workload
-
-#: Statuses that make ``run --once`` exit 1.
-BROKEN_STATUSES = ("failed", "invalid", "suspect")
-
-
-@dataclass
-class OneShotRow:
-    name: str
-    result: dict[str, Any]  # status, reasons and figures (see ``oneshot_child``)
-
-    @property
-    def status(self) -> str:
-        return str(self.result.get("status", "failed"))
-
-    @property
-    def failed(self) -> bool:
-        return self.status in BROKEN_STATUSES
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(self.result.get("reasons") or [])
-
 
 #: The columns of each kind of run: only what means something there. A switch run has no
 #: lateness; a virtual-clock run has no real makespan to hold against the ideal.
-Column = tuple[str, Callable[[dict[str, Any], Workload], str]]
+Column = tuple[str, Callable[[ProcessFigures, Workload], str]]
 
 
-def _useful_resumes(r: dict[str, Any], workload: Workload) -> str:
+def _useful_resumes(p: ProcessFigures, workload: Workload) -> str:
     """Rocket resumes that did work, the same quantity for every scheduler: a polling
     design that counts its polls inside ``resumes`` has them taken out (they are the next
     column), one that counts them apart already reports only useful resumes."""
-    resumes, wasted = r.get("resumes"), r.get("wasted")
+    resumes, wasted = p.resumes, p.wasted
     if resumes is None:
         return "n/a"
     if wasted and resumes - wasted == workload.expected_resumes:
-        resumes -= wasted
+        resumes -= int(wasted)
     return f"{resumes:,}"
 
 
-def _figure(key: str, fmt: Callable[[float | None], str], scale: float = 1.0) -> Callable[..., str]:
-    def cell(r: dict[str, Any], workload: Workload) -> str:
-        value = r.get(key)
-        return fmt(None if value is None else float(value) * scale)
+def _wasted(p: ProcessFigures, workload: Workload) -> str:
+    return units.DASH if p.wasted is None else f"{p.wasted:,.0f}"
+
+
+def _late(key: str) -> Callable[[ProcessFigures, Workload], str]:
+    def cell(p: ProcessFigures, workload: Workload) -> str:
+        return units.us(None if p.lateness_us is None else p.lateness_us.get(key))
 
     return cell
 
 
-def _count(key: str) -> Callable[..., str]:
-    def cell(r: dict[str, Any], workload: Workload) -> str:
-        value = r.get(key)
-        return units.DASH if value is None else f"{value:,}"
-
-    return cell
+def _wall(p: ProcessFigures, workload: Workload) -> str:
+    return units.seconds(p.wall_s)
 
 
-def _x_ideal(r: dict[str, Any], workload: Workload) -> str:
-    wall = r.get("wall_s")
+def _cpu(p: ProcessFigures, workload: Workload) -> str:
+    return units.seconds(p.cpu_s)
+
+
+def _per_switch(p: ProcessFigures, workload: Workload) -> str:
+    return units.ns(p.wall_s / workload.expected_resumes * 1e9)
+
+
+def _x_ideal(p: ProcessFigures, workload: Workload) -> str:
     ideal = workload.ideal_makespan_s
-    return units.DASH if wall is None or not ideal else f"{wall / ideal:.2f}×"
+    return units.DASH if not ideal else f"{p.wall_s / ideal:.2f}×"
 
 
-def _cpu_per_wake(r: dict[str, Any], workload: Workload) -> str:
-    cpu = r.get("cpu_s")
-    return units.us(None if cpu is None else cpu / workload.total_sleeps * 1e6)
+def _cpu_per_wake(p: ProcessFigures, workload: Workload) -> str:
+    return units.us(p.cpu_s / workload.total_sleeps * 1e6 if workload.total_sleeps else None)
 
 
-def _early(r: dict[str, Any], workload: Workload) -> str:
-    early = int(r.get("early") or 0)
-    return f"{early:,} (worst {units.us((r.get('worst_early_s') or 0.0) * 1e6)} µs)" if early else "0"
+def _early(p: ProcessFigures, workload: Workload) -> str:
+    return f"{p.early:,} (worst {units.us(p.worst_early_s * 1e6)} µs)" if p.early else "0"
 
 
-COMMON: list[Column] = [("resumes", _useful_resumes), ("wasted polls", _count("wasted"))]
-LATENESS: list[Column] = [("late p50 µs", _figure("late_p50_us", units.us)),
-                          ("late p99 µs", _figure("late_p99_us", units.us)),
-                          ("late max µs", _figure("late_max_us", units.us)), ("early wakes", _early)]
+COMMON: list[Column] = [("resumes", _useful_resumes), ("wasted polls", _wasted)]
+LATENESS: list[Column] = [("late p50 µs", _late("p50")), ("late p99 µs", _late("p99")),
+                          ("late max µs", _late("max")), ("early wakes", _early)]
 COLUMNS: dict[str, list[Column]] = {
-    "switch": [*COMMON, ("wall s", _figure("wall_s", units.seconds)),
-               ("ns/switch", _figure("per_switch_s", units.ns, 1e9))],
-    "timed": [*COMMON, ("makespan s", _figure("wall_s", units.seconds)), ("× ideal", _x_ideal),
-              ("CPU s", _figure("cpu_s", units.seconds)), ("CPU/wake µs", _cpu_per_wake), *LATENESS],
-    "virtual": [*COMMON, ("CPU s", _figure("cpu_s", units.seconds)), ("CPU/wake µs", _cpu_per_wake), *LATENESS],
+    "switch": [*COMMON, ("wall s", _wall), ("ns/switch", _per_switch)],
+    "timed": [*COMMON, ("makespan s", _wall), ("× ideal", _x_ideal), ("CPU s", _cpu),
+              ("CPU/wake µs", _cpu_per_wake), *LATENESS],
+    "virtual": [*COMMON, ("CPU s", _cpu), ("CPU/wake µs", _cpu_per_wake), *LATENESS],
 }
 
 
@@ -114,24 +95,9 @@ def columns(workload: Workload, clock: ClockKind) -> list[Column]:
     return COLUMNS["virtual" if clock == "virtual" else "timed"]
 
 
-def run_one(entry: SchedulerEntry, workload: Workload, clock: ClockKind, run_limit_s: float,
-            memory_limit_mb: int) -> dict[str, Any]:
-    """One scheduler's result: from its child process(es), or why it did not run."""
-    skip = skip_reason(entry, clock)
-    if skip is not None:
-        return {"status": "skipped", "reasons": [skip]}
-    if getattr(entry, "one_run_per_process", False):
-        # Its loop runs once per process: the checking run gets a process of its own.
-        check = run_in_child(entry.name, workload, clock, run_limit_s, memory_limit_mb, check="only")
-        if check.get("status") != "valid":
-            return check
-        return run_in_child(entry.name, workload, clock, run_limit_s, memory_limit_mb, check="skip")
-    return run_in_child(entry.name, workload, clock, run_limit_s, memory_limit_mb)
-
-
 def run_all(entries: Sequence[SchedulerEntry], workload: Workload, clock: ClockKind,
             run_limit_s: float | None = None, memory_limit_mb: int | None = None,
-            out: TextIO | None = None) -> list[OneShotRow]:
+            out: TextIO | None = None) -> list[RunRecord]:
     """Run each entry in its own child process, printing the header and then each row to
     ``out`` (stdout) as soon as it finishes."""
     stream = out if out is not None else sys.stdout
@@ -147,7 +113,7 @@ def run_all(entries: Sequence[SchedulerEntry], workload: Workload, clock: ClockK
             print(f"running {entry.name} ({workload.mode}, {workload.count} rockets)…",
                   file=sys.stderr, flush=True)
         limit = run_limit_s if run_limit_s is not None else run_limit(workload, clock, entry.polling)
-        row = OneShotRow(entry.name, run_one(entry, workload, clock, limit, memory))
+        row = run_once(entry, workload, clock, limit, memory, skip=skip_reason(entry, clock))
         rows.append(row)
         print(_line(format_row(row, workload, clock), widths), file=stream, flush=True)
     return rows
@@ -159,19 +125,9 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(parts).rstrip()
 
 
-def format_row(row: OneShotRow, workload: Workload, clock: ClockKind) -> list[str]:
+def format_row(row: RunRecord, workload: Workload, clock: ClockKind) -> list[str]:
     cols = columns(workload, clock)
-    r = row.result
-    if r.get("wall_s") is None:
-        return [row.name, row.status.upper(), *[units.DASH] * len(cols), row.reason]
-    return [row.name, row.status.upper(), *(cell(r, workload) for _, cell in cols), row.reason]
-
-
-def format_rows(rows: Sequence[OneShotRow], workload: Workload, clock: ClockKind) -> str:
-    """All rows as one aligned table (for callers that print at the end)."""
-    cols = columns(workload, clock)
-    headers = ["scheduler", "status", *(name for name, _ in cols), "reason"]
-    body = [format_row(row, workload, clock) for row in rows]
-    widths = [max([len(h), *(len(cells[i]) for cells in body)]) for i, h in enumerate(headers)]
-    return "\n".join([_line(headers, widths), _line(["-" * w for w in widths], widths)]
-                     + [_line(cells, widths) for cells in body])
+    if not row.processes:
+        return [row.scheduler, row.status.label, *[units.DASH] * len(cols), row.note]
+    process = row.processes[0]
+    return [row.scheduler, row.status.label, *(cell(process, workload) for _, cell in cols), row.note]

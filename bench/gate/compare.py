@@ -1,9 +1,7 @@
 """Compare two results files figure by figure: the analysis behind ``python -m bench compare``.
 
-Pure functions over loaded documents; formatting lives in ``bench.cli.compare_cmd``.
-
-Size: the analysis of one comparison, start to end, with the reasoning for each choice
-beside it; the formatting is ``bench.cli.compare_cmd``.
+Pure functions over loaded documents, with the reasoning for each choice beside it;
+formatting lives in ``bench.cli.compare_cmd``.
 
 What is compared. Runs are paired by (mode, scheduler, time scale). For each pair whose
 runs are both ``valid``, every figure that has one value per worker process on both
@@ -16,17 +14,21 @@ sides:
 
 The samples are the per-process values, not the individual pyperf values: values inside
 one process share its memory layout, hash seed and neighbours, so they are not
-independent; processes are. That makes samples small (8 against 8 switch processes, 4 against 4 timed ones, with
-``--fast``).
+independent; processes are. That makes samples small: a side has one value per worker
+process of the job, times the number of files pooled on that side, and the process
+count is the preset's for that kind of job and time scale (``bench.measure.presets``),
+or ``--processes``. Timed jobs get fewer processes than switch jobs, and the long ones
+(time scale 1) the fewest.
 
 Test. A two-sided Mann–Whitney U test on those samples (``bench.gate.stats``): rank-based,
 so one process that ran while the machine was busy cannot swing it, and exact at small
-n, so its p-values mean what they say. With 4 against 4 the smallest p is 2/70 ≈ 0.029:
-a figure is significant at ``ALPHA`` = 0.05 only when every new value lies beyond every
-base value. With 3 against 3 (min p = 0.1) nothing can be significant, and the output
-says so. Welch's t-test was rejected because one outlying process out of four decides
-it; a bootstrap was rejected because with four values it can only resample those four,
-and its intervals are far too narrow.
+n, so its p-values mean what they say. The sample sizes bound what it can see: with 4
+against 4 the smallest p is 2/70 ≈ 0.029, so a figure is significant at ``ALPHA`` = 0.05
+only when every new value lies beyond every base value; with 3 against 3 (smallest p =
+0.1) nothing can be significant, and the output says so (``stats.min_p_value``).
+Welch's t-test was rejected because one outlying process in a handful decides it; a
+bootstrap was rejected because with a handful of values it can only resample those, and
+its intervals are far too narrow.
 
 Change. ``median(new) / median(base) - 1`` of the per-process values: a robust centre to
 go with a rank test. (The summary tables show means; with well-behaved processes the two
@@ -46,12 +48,12 @@ and CPU per wake; ``--lateness-threshold`` for lateness, see below):
 
 Why the threshold is large. The per-process values of one run are not independent of
 the moment the run happened: a burst of load from other work on the machine moves all
-four processes of a job together, and then the rank test sees a "complete separation"
+the processes of a job together, and then the rank test sees a "complete separation"
 that is not the code's doing. The test guards against noise *within* a run; only the
 threshold guards against noise *between* runs, so it must be as large as the run-to-run
-swings that A/A runs show (scripts/aa_check.py, docs/regressions.md). Pooling repeated
-runs per side, interleaved (``compare A1,A2 B1,B2`` after running A, B, A, B), puts two
-moments into each sample; more processes narrow the within-run spread.
+swings that A/A runs show (``scripts/gate_check.py``, docs/regressions.md). Pooling
+repeated runs per side, interleaved (``compare A1,A2 B1,B2`` after running A, B, B, A),
+puts two moments into each sample; more processes narrow the within-run spread.
 
 Lateness is reported with a verdict but not gated by default: on a busy machine it moves
 by several hundred per cent between A/A runs. ``--lateness-threshold`` turns gating on.
@@ -68,7 +70,8 @@ code gives the same count, so they need no significance test. A change beyond
 that scheduler over its repeats, is ``slower``/``faster``; anything else is ``no change``.
 
 Refusals (``IncomparableResults``, exit 2 at the CLI): different workloads (rockets,
-seed, measure, modes, time scales, clock), since their figures measure different things;
+seed, measure, modes, time scales, clock, interpreter flags), on the two sides or among
+the files pooled into one side, since their figures measure different things;
 ``--normalize floor`` when a file has no floor measurement; and nothing comparable (no
 run in common: disjoint schedulers, or an empty side). A side that is incomplete (its
 run was interrupted) is named in the verdict: runs it lacks are listed as missing, and a

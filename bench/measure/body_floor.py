@@ -1,11 +1,11 @@
 """Body floors: the real rocket bodies driven by the cheapest correct loop of their dialect.
 
-The floor of ``bench.measure.floor`` is one ``send(None)`` to a bare generator (~25-45 ns
-here). A switch in the workload also runs the rocket body: its ``for`` loop, the event
-append and the call to ``sleep``, ~200 ns at 10,000 rockets on the 2-vCPU development VM,
-most of it cache misses over 10,000 frames. Subtracting the bare ``send`` leaves that in
-every scheduler's "overhead". These drivers measure what the body alone costs: a
-scheduler's own cost per switch is its switch cost minus the body floor of its dialect.
+The floor of ``bench.measure.floor`` is one ``send(None)`` to a bare generator. A switch
+in the workload also runs the rocket body: its ``for`` loop, the event append and the
+call to ``sleep``, which at 10,000 rockets costs several bare sends, most of it cache
+misses over 10,000 frames. Subtracting only the bare ``send`` leaves that in every
+scheduler's "overhead". These drivers measure what the body alone costs: a scheduler's
+own cost per switch is its switch cost minus the body floor of its dialect.
 
 Each driver follows the scheduler protocol (``name``, ``dialect``, ``cls(clock)``,
 ``sleep``, ``run`` returning ``{"resumes": n}``) so it runs through
@@ -32,61 +32,23 @@ Switch mode only. ``sleep`` ignores its argument (the cheapest thing that suspen
 cannot also keep time), so a timed run wakes rockets before their deadlines and the
 harness marks it EARLY: there is no timed body floor. Checking the argument and waiting
 on the clock when it is positive would support the timed workload on the virtual clock,
-but costs every switch a test (+5 % per switch cache-warm, see below), which a floor must
-not carry. The floor for timed runs is the machine's, ``bench.measure.timer_floor``.
+but would cost every switch a test, which a floor must not carry. The floor for timed
+runs is the machine's, ``bench.measure.timer_floor``.
 
-Why these and not others. ns per resume, switch mode, seed 1969, median of interleaved
-rounds in one process (each round: build the coroutines, ``gc.collect()``, time the loop
-alone), on the 2-vCPU VM with the other core idle (load average ~0.4). 1,000 rockets (61
-rounds) shows instruction differences cache-warm; 10,000 rockets (21 rounds) is the
-workload, where cache misses blur them::
+Why these and not others. Each alternative that suspends once was timed against them:
+passes over the deque against a ``while ready:`` loop, a tuple or a generator per sleep
+against the shared ``range``, Python-level ``__await__`` methods and
+``@types.coroutine`` generators against the C iterator, other ways to resume a
+coroutine. The kept drivers are the cheapest or tied for it within the machine's noise,
+and the simplest of those. The greenlet floor keeps a loop greenlet (two stack switches
+per resume) rather than switching rockets straight to one another: no faster within
+noise, and its ``sleep`` would need a Python frame. Its cost is greenlet's: each switch
+copies the outgoing rocket's slice of C stack out and the incoming one's in, and at
+10,000 greenlets little of that stays in cache.
 
-    generator dialect                              1k rockets   10k rockets
-    range(1) from a plain function, pass loop          146          196   <- kept
-    same, `while ready:` one resume per iteration      160          204-207
-    same, sleep also tests `if seconds: wait(...)`     153          197
-    hybrid's sleep (method storing the request)        165          209-214
-    (None,) from a plain function                      172          229
-    dict.__getitem__ (C call) returning range(1)       174          219
-    a generator function per sleep                     206          294
-
-    async dialect (pass loop unless noted)
-    C __await__ = range(1).__iter__ on a singleton     182          227-240 <- kept
-    same, `while ready:` loop                          202          252-254
-    same, sleep also tests `if seconds: wait(...)`     190          236
-    C __await__ = (None,).__iter__                     206          271
-    Python __await__ returning iter((None,))           228          295
-    Python __await__ that is a generator (`yield`)     263          365
-    @types.coroutine generator per sleep               219-234      303-337
-    resume via CoroutineType.send(coro, None)          184          223
-    resume via next() on coro.__await__() wrappers     180          226
-
-Differences under ~5 % are within this VM's noise; the kept ones are the cheapest or tied
-for it and the simplest of those. The greenlet floor's loop was compared with rockets
-switching straight to the next ready rocket (one stack switch per resume instead of two):
-3.84 against 4.04 µs per resume, within noise, for a sleep that needs a Python frame;
-the loop was kept. Its cost is greenlet's: each switch copies the outgoing rocket's slice
-of C stack out and the incoming one's in, and at 10,000 greenlets little of that stays
-in cache (one greenlet switching back and forth costs ~0.5 µs per switch).
-
-Measured, ``python -m bench.measure.body_floor --rockets 10000 --rounds 21 --against
-hybrid,heapq,asyncio`` (interleaved, one process, switch mode, seed 1969; the 2-vCPU VM
-with no other load, 2026-11-22): ns per resume, median over rounds, and the median of the
-per-round ratios to the generator floor, over six sessions::
-
-    body-floor-generator    282-322 ns    1
-    body-floor-async        342-393 ns    1.17-1.27
-    body-floor-greenlet     4,333-4,753   14.4-15.9
-    hybrid                  315-344 ns    1.01-1.13
-    heapq                   1,265-1,564   4.3-4.8
-    asyncio                 3,113-3,484   10.4-11.2
-
-(An hour earlier the same machine gave the generator floor ~196 ns: absolute figures drift
-between sessions, ratios less.) Instructions per resume (Callgrind around ``run``,
-``bench.measure.instructions``, 10,000 rockets, warmed up): generator floor 1,871, async
-floor 2,300, greenlet floor 6,211, hybrid 2,001, heapq 9,759. So "overhead per switch"
-against this floor is the scheduler's own: hybrid's is ~125 instructions or ~5-10 % of a
-switch, where against a bare ``send(None)`` it looked like ~90 % of one.
+The measurements behind these choices, the floors against schedulers and their
+instruction counts, each with its date and command: docs/design.md, sections 12.1 and
+12.2.
 
 ``python -m bench.measure.body_floor`` measures the drivers against registered
 schedulers, interleaved, in one process; every run must be VALID.
@@ -298,7 +260,7 @@ def compare(
         shuffle(order)
         for entry in order:
             outcome = execute_once(entry, workload)
-            if outcome.verdict.status != "valid":
+            if not outcome.verdict.ranked:
                 raise SystemExit(f"{entry.name}: {outcome.verdict.label}: {outcome.verdict.explain()}")
             values[entry.name].append(outcome.wall_s / outcome.resumes_for_cost * 1e9)
     return values

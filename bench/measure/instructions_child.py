@@ -225,7 +225,7 @@ def measure(args: argparse.Namespace) -> None:
         return
     verdict = outcome.verdict
     counters = dict(outcome.counters) if outcome.counters is not None else None
-    emit(verdict.status, verdict.reasons, counters=counters, resumes=verdict.resumes, wasted=verdict.wasted,
+    emit(verdict.status.value, verdict.reasons, counters=counters, resumes=verdict.resumes, wasted=verdict.wasted,
          early_wakes=verdict.early_wakes, pinned_random=pinned, **common)
 
 

@@ -3,39 +3,32 @@
 Importing a plugin runs its code: it may call ``os._exit(0)`` or ``sys.exit``, hang, or
 patch ``time`` and the harness at import time. The orchestrator (``python -m bench
 list``, the suite's selection, the one-shot parent, the scaling sweep) only needs to know
-what each entry *is*, so it asks a child process: ``python -m bench.measure.registry_child``
-imports the entries one after another and reports each as one JSON line on a private
-copy of its stdout (whatever a plugin prints goes to /dev/null). The parent,
-``discover_isolated``, builds ``DescribedEntry`` objects from those lines: every
-property of a ``SchedulerEntry`` (availability, error, dialect, virtual-clock support and
-whatever optional attributes the registry exposes) except the class itself, which the
-process that runs a scheduler loads for itself.
+what each entry *is*, so it asks a child process: the ``describe`` handler, started through
+``bench.measure.isolate``, imports the entries one after another and sends a message before
+each import and one describing the entry after it (whatever a plugin prints goes to
+/dev/null). The parent, ``discover_isolated``, builds ``DescribedEntry`` objects from those
+messages: every property of a ``SchedulerEntry`` (availability, error, dialect, virtual-clock
+support and whatever optional attributes the registry exposes) except the class itself,
+which the process that runs a scheduler loads for itself.
 
 When a plugin ends the child (``os._exit``, a signal, a hang past ``IMPORT_TIMEOUT_S``),
 that entry is listed as unavailable with what happened, and a new child carries on with
 the entries after it: one plugin cannot hide the others.
-
-Protocol, one JSON object per line: ``{"loading": key}`` before an import,
-``{"entry": {...}}`` after it, ``{"done": true}`` at the end.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import inspect
-import json
 import math
 import os
-import selectors
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, Final
+from typing import Any, Final
 
+from bench.measure import isolate
+from bench.measure.isolate import Channel
 from bench.measure.registry import Registration, SchedulerEntry, registrations
 from schedulers.protocol import OPTIONAL_DEFAULTS
 
@@ -48,8 +41,6 @@ IMPORT_TIMEOUT_S: Final = 60.0
 ENTRY_PROPERTIES: Final = frozenset(
     name for name, value in inspect.getmembers(SchedulerEntry) if isinstance(value, property)
 )
-
-_dumps: Final = json.dumps  # captured before any plugin is imported
 
 
 @dataclass(frozen=True)
@@ -100,21 +91,13 @@ def describe(entry: SchedulerEntry) -> dict[str, Any]:
             "described": described, "options": options}
 
 
-def child_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.measure.registry_child")
-    parser.add_argument("--start", type=int, default=0, help="skip the first START registrations")
-    args = parser.parse_args(argv)
-    # The protocol gets a private copy of stdout; fd 1 (print, C extensions) goes nowhere.
-    channel = os.fdopen(os.dup(1), "w", buffering=1)
+def handle(params: Mapping[str, Any], channel: Channel) -> dict[str, Any]:
+    """Isolation handler: describe the registrations from ``params["start"]`` on."""
+    # fd 1 (print, C extensions) goes nowhere: the results travel over the channel.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-
-    def send(message: dict[str, Any]) -> None:
-        channel.write(_dumps(message) + "\n")
-        channel.flush()
-
-    for reg in registrations()[args.start:]:
-        send({"loading": reg.key})
+    for reg in registrations()[int(params.get("start", 0)):]:
+        channel.send({"loading": reg.key})
         try:
             entry = reg.load()
         except Exception as exc:  # load() reports import errors itself; this is belt and braces
@@ -122,10 +105,8 @@ def child_main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:
             entry = SchedulerEntry(reg.key, reg.origin, reg.ep.value,
                                    error=f"import failed: the plugin called sys.exit({exc.code!r})")
-        send({"entry": describe(entry)})
-    send({"done": True})
-    # Skip interpreter shutdown: a plugin's atexit hook or non-daemon thread must not hang it.
-    os._exit(0)
+        channel.send({"entry": describe(entry)})
+    return {"done": True}
 
 
 # ---- parent -----------------------------------------------------------------------------
@@ -149,38 +130,6 @@ def _unavailable(reg: Registration, why: str) -> DescribedEntry:
     return DescribedEntry(reg.key, reg.origin, reg.ep.value, error=why, described={"available": False})
 
 
-def _lines(stream: IO[bytes], timeout: float) -> Iterator[bytes | None]:
-    """Lines from ``stream``; None when none came within ``timeout`` seconds; ends at EOF."""
-    selector = selectors.DefaultSelector()
-    selector.register(stream, selectors.EVENT_READ)
-    buffer = b""
-    fd = stream.fileno()
-    try:
-        while True:
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                yield line
-            if not selector.select(timeout):
-                yield None
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                if buffer:
-                    yield buffer
-                return
-            buffer += chunk
-    finally:
-        selector.close()
-
-
-def _ended(returncode: int | None) -> str:
-    if returncode is None:
-        return "did not finish"
-    if returncode < 0:
-        return f"was killed by {signal.Signals(-returncode).name}"
-    return f"exited with status {returncode}"
-
-
 def discover_isolated(timeout_s: float = IMPORT_TIMEOUT_S) -> dict[str, SchedulerEntry]:
     """Every registered scheduler, described by child processes; no plugin imported here.
 
@@ -192,60 +141,39 @@ def discover_isolated(timeout_s: float = IMPORT_TIMEOUT_S) -> dict[str, Schedule
     by_key = {reg.key: reg for reg in regs}
     found: dict[str, DescribedEntry] = {}
     start = 0
-    while start < len(regs):
-        loading: str | None = None
-        done = timed_out = False
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.measure.registry_child", "--start", str(start)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        assert proc.stdout is not None
-        try:
-            last = time.monotonic()
-            for line in _lines(proc.stdout, timeout=min(timeout_s, 1.0)):
-                if line is None:
-                    if time.monotonic() - last > timeout_s:
-                        timed_out = True
-                        break
-                    continue
-                last = time.monotonic()
-                try:
-                    message = json.loads(line)
-                except (ValueError, RecursionError):
-                    continue
+    with isolate.scratch() as scratch:
+        while start < len(regs):
+            request = isolate.Request(handler="describe", params={"start": start}, idle_limit_s=timeout_s,
+                                      limit_s=timeout_s * (len(regs) - start + 1))
+            report = isolate.run(request, scratch / f"from-{start}")
+            loading: str | None = None
+            for message in report.messages:
                 if not isinstance(message, dict):
                     continue
-                if message.get("done") is True:
-                    done = True
-                elif isinstance(message.get("loading"), str):
+                if isinstance(message.get("loading"), str):
                     loading = message["loading"]
                 elif loading in by_key and "entry" in message:
                     found[loading] = _entry_from(message["entry"], by_key[loading])
                     loading = None
-        finally:
-            _kill(proc)
-            proc.stdout.close()
-        if done:
-            break
-        # The child ended (or hung) inside an import: blame that entry, carry on after it.
-        culprit = loading if loading in by_key else next((r.key for r in regs[start:] if r.key not in found), None)
-        if culprit is None:
-            break
-        if culprit not in found:
-            status = f"did not finish within {timeout_s:g} s" if timed_out else _ended(proc.returncode)
-            found[culprit] = _unavailable(by_key[culprit], f"import ended the discovery process: it {status}")
-        start = next(i for i, reg in enumerate(regs) if reg.key == culprit) + 1
+            if report.reported:
+                break
+            # The child ended (or hung) inside an import: blame that entry, carry on after it.
+            culprit = loading if loading in by_key else next((r.key for r in regs[start:] if r.key not in found), None)
+            if culprit is None:
+                break
+            if culprit not in found:
+                why = f"import ended the discovery process: it {_ended(report)}"
+                found[culprit] = _unavailable(by_key[culprit], why)
+            start = next(i for i, reg in enumerate(regs) if reg.key == culprit) + 1
     return {reg.key: found.get(reg.key) or _unavailable(reg, "not described by the discovery process")
             for reg in regs}
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """End the child and anything a plugin started in its process group."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-if __name__ == "__main__":
-    sys.exit(child_main())
+def _ended(report: isolate.Report) -> str:
+    if report.ending is isolate.Ending.TIMED_OUT:
+        return f"did not finish ({report.reason})"
+    if report.ending is isolate.Ending.RAISED:
+        return f"raised: {report.reason}"
+    if report.returncode is not None and report.returncode < 0:
+        return f"was killed by {signal.Signals(-report.returncode).name}"
+    return f"exited with status {report.returncode}"

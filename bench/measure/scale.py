@@ -15,21 +15,17 @@ measures timer management at any N without waiting.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.measure import environment
+from bench.measure import environment, isolate
 from bench.measure.registry import SchedulerEntry
 from bench.measure.targets import BODY_FLOOR_PREFIX, body_floor_name
-from bench.present import units
 from bench.results.fields import Fields, ResultsError
 from bench.results.model import Document, Environment, Scaling, ScalingPoint, WorkloadInfo
 from bench.results.store import dump
@@ -63,32 +59,21 @@ def series(entries: Sequence[SchedulerEntry]) -> list[tuple[str, str, SchedulerE
     return out
 
 
-def run_point(target: str, mode: str, rockets: int, seed: int, budget: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.measure.scale_point", "--scheduler", target, "--mode", mode,
-           "--rockets", str(rockets), "--seed", str(seed), "--budget", repr(budget)]
-    started = time.monotonic()
-    try:
-        # The budget is enforced on the run inside the child; this kill is the backstop
-        # for a point whose building or memory pass never ends.
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget * HARD_LIMIT_FACTOR + 60,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return {"status": "stopped", "reason": f"point killed after {budget * HARD_LIMIT_FACTOR + 60:g} s "
-                                               f"(set-up or memory pass) at N={rockets:,}",
-                "elapsed_s": time.monotonic() - started}
-    elapsed = time.monotonic() - started
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"status": "failed", "reason": f"exit {proc.returncode}: {tail}", "elapsed_s": elapsed}
-    try:
-        point = json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return {"status": "failed", "reason": "point printed no JSON", "elapsed_s": elapsed}
-    if not isinstance(point, dict):
-        return {"status": "failed", "reason": "point printed no JSON object", "elapsed_s": elapsed}
-    point["elapsed_s"] = elapsed
-    return point
+def run_point(target: str, mode: str, rockets: int, seed: int, budget: float, workdir: Path) -> dict[str, Any]:
+    """One point in a fresh child process (``scale-point`` handler), its raw figures."""
+    limit = budget * HARD_LIMIT_FACTOR + 60
+    request = isolate.Request(handler="scale-point", limit_s=limit,
+                              params={"scheduler": target, "mode": mode, "rockets": rockets, "seed": seed,
+                                      "budget_s": budget})
+    # The budget is enforced on the run inside the child; the request's limit is the
+    # backstop for a point whose building or memory pass never ends.
+    report = isolate.run(request, workdir)
+    if report.ending is isolate.Ending.TIMED_OUT:
+        return {"status": "stopped", "reason": f"point killed after {limit:g} s (set-up or memory pass) "
+                                               f"at N={rockets:,}", "elapsed_s": report.elapsed_s}
+    if not report.reported or not isinstance(report.result, dict):
+        return {"status": "failed", "reason": report.reason or "point sent no result", "elapsed_s": report.elapsed_s}
+    return {**report.result, "elapsed_s": report.elapsed_s}
 
 
 @dataclass
@@ -102,36 +87,48 @@ class Sweep:
 
 
 def sweep(entries: Sequence[SchedulerEntry], sizes: Sequence[int], seed: int, budget: float,
-          report: Any = print) -> Sweep:
+          report: Callable[[ScalingPoint], None] | None = None) -> Sweep:
+    """Every series at every size; ``report`` is called with each point as it is measured."""
     points: list[ScalingPoint] = []
     interrupted = False
     floor_at: dict[tuple[str, int], float] = {}
-    try:
-        for target, mode, entry in series(entries):
-            stopped_at: int | None = None
-            for n in sizes:
-                base = {"scheduler": target, "mode": mode, "rockets": n}
-                if entry is not None and not entry.available:
-                    points.append(_point({**base, "status": "skipped", "reason": f"unavailable: {entry.error}"}))
-                    continue
-                if stopped_at is not None:
-                    points.append(_point({**base, "status": "stopped",
-                                          "reason": f"not run: stopped at N={stopped_at:,} (budget {budget:g} s)"}))
-                    continue
-                point = _point({**base, **run_point(target, mode, n, seed, budget)})
-                if point.ns_per_resume is not None and target.startswith(BODY_FLOOR_PREFIX):
-                    floor_at[(target, n)] = point.ns_per_resume
-                points.append(point)
-                report(_progress_line(point))
-                if point.status == "stopped":
-                    stopped_at = n
-    except KeyboardInterrupt:
-        interrupted = True
+    with isolate.scratch() as scratch:
+        try:
+            _measure(entries, sizes, seed, budget, report, points, floor_at, scratch)
+        except KeyboardInterrupt:
+            interrupted = True
     # Each scheduler point carries the body floor of its dialect at the same N.
     dialect = {e.name: e.dialect for e in entries if e.available}
     points = [replace(p, body_floor_ns=floor_at.get((body_floor_name(dialect[p.scheduler]), p.rockets)))
               if p.mode == "switch" and p.scheduler in dialect else p for p in points]
     return Sweep(Scaling(tuple(sizes), budget, seed, tuple(points)), interrupted)
+
+
+def _measure(entries: Sequence[SchedulerEntry], sizes: Sequence[int], seed: int, budget: float,
+             report: Callable[[ScalingPoint], None] | None, points: list[ScalingPoint],
+             floor_at: dict[tuple[str, int], float], scratch: Path) -> None:
+    """Appends each point to ``points`` as it is measured (so Ctrl-C keeps them)."""
+    for target, mode, entry in series(entries):
+        stopped_at: int | None = None
+        for n in sizes:
+            base = {"scheduler": target, "mode": mode, "rockets": n}
+            if entry is not None and not entry.available:
+                points.append(_point({**base, "status": "skipped", "reason": f"unavailable: {entry.error}"}))
+                continue
+            if stopped_at is not None:
+                points.append(_point({**base, "status": "stopped",
+                                      "reason": f"not run: stopped at N={stopped_at:,} (budget {budget:g} s)"}))
+                continue
+            workdir = scratch / f"point-{len(points)}"
+            point = _point({**base, **run_point(target, mode, n, seed, budget, workdir)})
+            if point.ns_per_resume is not None and target.startswith(BODY_FLOOR_PREFIX):
+                floor_at[(target, n)] = point.ns_per_resume
+            points.append(point)
+            if report is not None:
+                report(point)
+            if point.status == "stopped":
+                stopped_at = n
+
 
 
 def _point(raw: dict[str, Any]) -> ScalingPoint:
@@ -144,14 +141,6 @@ def _point(raw: dict[str, Any]) -> ScalingPoint:
     except ResultsError as exc:
         return ScalingPoint(str(raw["scheduler"]), str(raw["mode"]), int(raw["rockets"]), "failed",
                             f"malformed point: {exc}")
-
-
-def _progress_line(p: ScalingPoint) -> str:
-    head = f"{p.scheduler:<22} {p.mode:<8} N={p.rockets:>9,}"
-    if p.status != "ok":
-        return f"{head}  {p.status.upper()}: {p.reason}"
-    return (f"{head}  {units.ns(p.ns_per_resume):>8} ns/resume  {units.ns(p.tracemalloc_bytes_per_rocket):>8} "
-            f"B/rocket  run {units.seconds(p.run_s)} s  ({units.seconds(p.elapsed_s)} s in all)")
 
 
 @dataclass(frozen=True)

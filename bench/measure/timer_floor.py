@@ -5,11 +5,11 @@ This measures the first part alone: one task, no scheduler, waiting for the same
 workload's wakes have at a time scale, and reports how late each wake came.
 
 The gaps: rocket *i* wakes at ``(delay_i + k) × scale`` for ``k = 0 .. countdown_i``;
-sorted, the distinct deadlines leave ``gaps`` between consecutive ones (30,167 at 10,000
-rockets, seed 1969; mean 298 µs, median 166 µs at scale 1). Each gap is waited *from the
-previous actual wake* (``deadline = previous wake + gap``), so lateness never piles up
-into a backlog, even when a gap is shorter than the wake-up latency (scale 0.01: a median
-gap of 1.7 µs). Lateness = actual wake − deadline, the way the rocket bodies measure it.
+sorted, the distinct deadlines leave ``gaps`` between consecutive ones (``wake_gaps``).
+Each gap is waited *from the previous actual wake* (``deadline = previous wake + gap``),
+so lateness never piles up into a backlog, even when a gap is shorter than the wake-up
+latency, as most are at small time scales. Lateness = actual wake − deadline, the way
+the rocket bodies measure it.
 
 Three ways to wait, each for the same gaps, interleaved in chunks of ``CHUNK`` gaps
 (every chunk is run by each variant in turn, in a rotating order, so drift in the
@@ -18,54 +18,33 @@ machine's load falls evenly on all three):
 * ``blocking``: ``RealClock.wait`` (``time.sleep``) with the thread's timer slack as it
   is (50 µs by default on Linux): what a loop that blocks per timer gets;
 * ``blocking_low_slack``: the same with the slack lowered to 1 ns
-  (``prctl(PR_SET_TIMERSLACK, 1)``, restored after each chunk); ``None`` where the
-  platform or kernel does not allow it;
+  (``schedulers.timer_slack``: ``prctl(PR_SET_TIMERSLACK, 1)``, restored after each
+  chunk); ``None`` where the platform or kernel does not allow it;
 * ``spinning``: read ``RealClock.now`` until the deadline: no syscall, so what is left
   is the clock's own cost and the times the thread was descheduled (the hypervisor, other
   processes): the floor of any design on this machine.
 
-Budget. Waiting every gap at scale 1 takes ~9 s per variant (~11 s with the blocking
-lateness). The gaps are therefore taken in a seeded random order (a random sample
+Budget. Waiting every gap at time scale 1 takes about as long as the workload itself,
+per variant. The gaps are therefore taken in a seeded random order (a random sample
 without replacement, seeded by the workload's seed) and waited chunk by chunk until
-``budget_s`` of wall time is spent, but never fewer than ``MIN_WAKES`` (2,000) per
-variant nor more than there are gaps. Trade-off: a random sample keeps the distribution
-of gap lengths of the whole run (the first K gaps would over-represent the sparse start
-of the workload, when only rockets with short delays wake), at the price of the gaps'
-order, which does not matter for one task waking from its previous wake; a budget
-rather than a fixed count bounds the run time at every scale (at scale 0.01 a blocking
-wake costs its latency, ~15-75 µs, not the 1.7 µs gap), and the 2,000-wake minimum keeps
-p99 resting on ~20 samples (p99.9 on ~2: read it as a hint). ``--budget 10`` at scale 1
-waits ~10,000 gaps per variant (a third of them); ``--budget 30`` nearly all (29,800);
-at scales 0.1 and 0.01 every gap fits in a few seconds.
+``budget_s`` of wall time is spent, but never fewer than ``MIN_WAKES`` per variant nor
+more than there are gaps. Trade-off: a random sample keeps the distribution of gap
+lengths of the whole run (the first K gaps would over-represent the sparse start of the
+workload, when only rockets with short delays wake), at the price of the gaps' order,
+which does not matter for one task waking from its previous wake. A budget rather than a
+fixed count bounds the run time at every scale: at small scales a blocking wake costs its
+latency, not the much shorter gap. The minimum keeps p99 resting on ``MIN_WAKES / 100``
+samples (p99.9 on a tenth of that: read it as a hint).
 
 What the floor is not. It is pessimistic at small scales: a real loop that wakes late
 serves every timer due by then at once, while this waits each gap separately. And it is
 optimistic about stalls: when the thread is descheduled for a few ms (the hypervisor,
 another process), that counts once here, but in a scheduler it delays every timer due
-meanwhile (~3 per ms at scale 1), so a scheduler's p99 sits above the floor's by more
-than its own cost whenever stalls are frequent (see ``schedulers/hybrid.py``).
+meanwhile, so a scheduler's p99 sits above the floor's by more than its own cost whenever
+stalls are frequent.
 
-Measured on the 2-vCPU development VM with no other load (load average 0.2, 2026-11-22),
-``python -m bench.measure.timer_floor --rockets 10000 --seed 1969 --time-scale X --budget
-30``, lateness in µs::
-
-    scale  wakes   variant              p50    p90    p99   p99.9     max   CPU/wake
-    1      29,800  blocking            75.4  100.1  129.9   211.3   3,746   23.9
-                   blocking, slack 1   24.9   46.6   74.1   146.2   3,603   23.5
-                   spinning             0.0    0.1    8.3    63.2   2,765  298.5
-    0.1    30,167  blocking            79.6   95.6  131.6   231.3   3,256   25.0
-                   blocking, slack 1   23.7   39.6   73.4   127.1     606   24.2
-                   spinning             0.0    0.1    6.0    89.9   1,026   30.4
-    0.01   30,167  blocking            74.2   88.0  104.5   144.7   1,062   18.9
-                   blocking, slack 1   14.6   22.7   39.7    70.7     180   17.1
-                   spinning             0.0    0.1    1.0    28.1     248    3.2
-
-Lowering the slack takes ~50 µs off every blocking wake; spinning is exact until the
-thread is preempted. With other engineers' test suites and Valgrind runs on the machine
-(load average ~1, then ~3.3) scale 1 gave p99 116 / 65 / 3,775 and 156 / 64 / 4,884 µs
-(blocking / slack 1 / spinning): spinning, which never yields the CPU, is preempted first.
-Five runs with ``--budget 10`` in the quiet session of ``scripts/hybrid_knobs.py`` gave a
-slack-1 p99 of 71-114 µs (median 83).
+What it measured on the development machine, at each scale and under load, with the
+commands that reproduce it: docs/design.md, section 12.3.
 
 ``python -m bench.measure.timer_floor --rockets N --seed S --time-scale X --budget B``
 prints one JSON object (``TimerFloor`` as a dict), for running it in a worker process.
@@ -81,14 +60,14 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from bench.measure.clocks import RealClock
 from bench.results.distributions import lateness_summary
 from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
-from schedulers.hybrid import current_timer_slack, timer_slack
+from schedulers.timer_slack import current_timer_slack, timer_slack
 
 #: Wakes per variant below which the budget is ignored (p99 rests on ~20 samples).
 MIN_WAKES: Final = 2_000
@@ -240,6 +219,12 @@ def _positive_float(text: str) -> float:
     if not (value > 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return value
+
+
+def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
+    """Isolation handler (``bench.measure.isolate``): the floor for one workload, as a dict."""
+    workload = Workload.generate(int(params["rockets"]), int(params["seed"]), "timed", float(params["time_scale"]))
+    return measure_timer_floor(workload, float(params["budget_s"])).as_dict()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

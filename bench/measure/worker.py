@@ -21,7 +21,7 @@ The scheduler is untrusted code, so this module imports everything the harness m
 and records with (the clocks, ``execute_once``, the validator, ``json.dumps``) before
 any scheduler is imported, and only worker processes import it at all (pyperf's manager
 process never runs it). Each worker process first makes an unmeasured checking run
-(``bench.workload.suspension_check``: does every ``sleep(0)`` suspend?) before pyperf's
+(``bench.measure.suspension_check``: does every ``sleep(0)`` suspend?) before pyperf's
 runs; a scheduler that fails it is recorded INVALID and measured no further.
 """
 
@@ -29,16 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
 from json import dumps as _json_dumps
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pyperf
@@ -46,13 +42,15 @@ import pyperf
 # Everything the harness measures, records and judges with is imported here, at the top,
 # before ``main`` imports the scheduler (``load_named``): what a plugin patches later is
 # not what these modules captured.
+from bench.measure.alarm import Alarm, RunTimeout
 from bench.measure.clocks import CLOCK_KINDS, ClockKind
 from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
 from bench.measure.floor import floor_time_func
+from bench.measure.isolate import die_with_parent, limit_memory
 from bench.measure.registry import SchedulerEntry
+from bench.measure.suspension_check import check_suspensions
 from bench.measure.targets import BODY_FLOOR_PREFIX, load_target
-from bench.workload.rockets import MODES, Workload
-from bench.workload.suspension_check import check_suspensions
+from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, MODES, Workload
 
 EXIT_RUN_FAILED = 3
 
@@ -61,11 +59,6 @@ EXIT_RUN_FAILED = 3
 #: empty Python loop first, every call (once per rocket resume, inside the timed run). A
 #: fixed amount of *work*, not a wall-time busy-wait, so it costs the same instructions
 #: under Valgrind as it costs time under pyperf. It travels one way: a worker argument.
-
-
-class RunTimeout(BaseException):
-    """Raised by SIGALRM inside a run. A BaseException so ``except Exception`` in a
-    scheduler cannot swallow it."""
 
 
 def benchmark_name(mode: str, scheduler: str, time_scale: float | None = None) -> str:
@@ -81,6 +74,7 @@ class Recorder:
     """Appends one JSON line per run to this process's file in the record directory."""
 
     def __init__(self, directory: str) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
         self.path = Path(directory) / f"{os.getpid()}.jsonl"
 
     def write(self, record: dict[str, Any]) -> None:
@@ -90,7 +84,7 @@ class Recorder:
     def outcome(self, out: RunOutcome) -> None:
         v = out.verdict
         record: dict[str, Any] = {
-            "status": v.status, "reasons": list(v.reasons), "wall_s": out.wall_s, "cpu_s": out.cpu_s,
+            "status": v.status.value, "reasons": list(v.reasons), "wall_s": out.wall_s, "cpu_s": out.cpu_s,
             "resumes": v.resumes, "wasted": v.wasted, "early": v.early_wakes,
             "worst_early_s": v.worst_early_s,
         }
@@ -104,24 +98,10 @@ class Recorder:
         self.write({"status": "failed", "reasons": [reason]})
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise RunTimeout(f"timed out after {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def measured_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind,
                  recorder: Recorder, limit: float) -> RunOutcome:
     try:
-        with time_limit(limit):
+        with Alarm(limit):
             outcome = execute_once(entry, workload, clock)
     except (SchedulerCrashed, RunTimeout, MemoryError) as exc:
         # SchedulerCrashed already names the exception (RecursionError included);
@@ -144,11 +124,11 @@ def checking_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind, re
     reasons: list[str] = []
     try:
         if getattr(entry, "one_run_per_process", False):
-            from bench.measure.oneshot_child import check_in_child
+            from bench.measure.oneshot import check_in_child
 
             reasons = check_in_child(entry.name, workload, clock, limit, memory_limit_mb)
         else:
-            with time_limit(limit):
+            with Alarm(limit):
                 result = check_suspensions(entry, workload, clock)
             if result.failed and result.verdict is not None:
                 reasons = list(result.verdict.reasons)
@@ -214,8 +194,8 @@ def handicapped(entry: SchedulerEntry, iterations: int) -> SchedulerEntry:
 def add_job_arguments(parser: Any) -> None:
     parser.add_argument("--job", choices=("floor", *MODES), required=True)
     parser.add_argument("--scheduler", default=None)
-    parser.add_argument("--rockets", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=1969)
+    parser.add_argument("--rockets", type=int, default=DEFAULT_ROCKETS)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--clock", choices=CLOCK_KINDS, default="real")
     parser.add_argument("--record-dir", default=None)
@@ -238,20 +218,24 @@ def forward_job_arguments(cmd: list[str], args: Any) -> None:
         cmd.extend(["--handicap", f"{name}:{ns}"])
 
 
-def limit_memory(megabytes: int) -> None:
-    if megabytes > 0:
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def drive_pyperf(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
+    """Isolation handler (``bench.measure.isolate``): this process becomes pyperf's manager
+    for one job, with ``params["argv"]`` as its command line; pyperf spawns the workers,
+    which run ``main`` below. The manager never imports the scheduler."""
+    main(list(params["argv"]))
+    return {}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     # pyperf starts its worker processes as ``python <program_args>``: the interpreter flags
     # this manager was started with (``-O``, …) must reach them, or they would measure
     # another program than the one asked for.
     program_args = (*interpreter_flags(), "-m", "bench.measure.worker")
     runner = pyperf.Runner(add_cmdline_args=forward_job_arguments, program_args=program_args)
     add_job_arguments(runner.argparser)
-    args = runner.parse_args()
+    args = runner.parse_args(argv)
+    if args.worker:
+        die_with_parent()  # a worker must not outlive pyperf's manager (the job's child)
     if args.job == "floor":
         runner.bench_time_func("floor", floor_time_func)
         return

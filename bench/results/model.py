@@ -55,11 +55,28 @@ from bench.results.measures import (
     TimedFigures,
     TimerFloor,
 )
+from bench.workload.status import STATUS_BY_NAME, Status
 
 __all__ = [
-    "MEASURES", "Document", "Environment", "Histogram", "InstructionFigures", "Measure", "Percentiles",
-    "ProcessFigures", "RunRecord", "Sample", "Scaling", "ScalingPoint", "Status", "TimedFigures", "TimerFloor",
-    "WorkloadInfo", "plain", "short_commit",
+    "MEASURES",
+    "STATUS_BY_NAME",
+    "Document",
+    "Environment",
+    "Histogram",
+    "InstructionFigures",
+    "Measure",
+    "Percentiles",
+    "ProcessFigures",
+    "RunRecord",
+    "Sample",
+    "Scaling",
+    "ScalingPoint",
+    "Status",
+    "TimedFigures",
+    "TimerFloor",
+    "WorkloadInfo",
+    "plain",
+    "short_commit",
 ]
 
 FORMAT_NAME = "schedbench-results"
@@ -69,52 +86,6 @@ READABLE_VERSIONS = (1, 2)
 
 RunMode = Literal["switch", "timed", "virtual"]
 RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual")
-
-
-class Status(enum.Enum):
-    """A run's verdict. Declaration order is the one ranking: later is worse."""
-
-    VALID = "valid"  # correct trace, plausible figures: ranked
-    EARLY = "early"  # correct trace, some wakes before their deadline: shown, not ranked
-    SUSPECT = "suspect"  # correct trace, implausible figures (below a floor, exact zeros)
-    INVALID = "invalid"  # wrong trace or resume count
-    FAILED = "failed"  # crashed, timed out, killed
-    SKIPPED = "skipped"  # could not be loaded, or cannot run on the chosen clock
-
-    @property
-    def severity(self) -> int:
-        return _SEVERITY[self]
-
-    @property
-    def ranked(self) -> bool:
-        """Only VALID runs compete for "best"; a fast wrong scheduler must never win."""
-        return self is Status.VALID
-
-    @property
-    def charted(self) -> bool:
-        """VALID runs are charted plainly, EARLY ones flagged; the rest are named, not drawn."""
-        return self in (Status.VALID, Status.EARLY)
-
-    @property
-    def broken(self) -> bool:
-        """Counts as a failure of the run (exit 1 of ``run``, a broken row in ``compare``)."""
-        return self in (Status.SUSPECT, Status.INVALID, Status.FAILED)
-
-    @property
-    def label(self) -> str:
-        return self.value.upper()
-
-    @classmethod
-    def worst(cls, statuses: Any) -> Status:
-        return max(statuses, key=lambda s: s.severity, default=cls.VALID)
-
-
-_SEVERITY = {status: i for i, status in enumerate(Status)}
-STATUS_BY_NAME = {s.value: s for s in Status}
-
-
-def fmt_scale(scale: float | None) -> str:
-    return "" if scale is None else f"{scale:g}"
 
 
 # ---- runs -------------------------------------------------------------------------------

@@ -21,13 +21,11 @@ import numbers
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from bench.workload.rockets import MAX_COUNTDOWN, Event, Workload
+from bench.workload.status import Status
 from schedulers.protocol import COUNTER_RESUMES, COUNTER_WASTED
 
-#: Worst last: ``valid`` < ``early`` < ``suspect`` < ``invalid``.
-Status = Literal["valid", "early", "suspect", "invalid"]
 MAX_REASONS = 5  # enough to diagnose, short enough for one table cell
 #: Counters are whole numbers in [0, MAX_COUNTER]: anything else is not a count.
 MAX_COUNTER = 2**63 - 1
@@ -53,21 +51,21 @@ class Verdict:
     @property
     def valid(self) -> bool:
         """The trace is not invalid (EARLY and SUSPECT runs have a correct trace)."""
-        return self.status != "invalid"
+        return self.status is not Status.INVALID
 
     @property
     def ranked(self) -> bool:
         """Only a VALID run may be ranked: EARLY, SUSPECT and INVALID never are."""
-        return self.status == "valid"
+        return self.status is Status.VALID
 
     @property
     def broken(self) -> bool:
         """Counts as a failure (exit 1, a broken row for the gate): SUSPECT or INVALID."""
-        return self.status in ("suspect", "invalid")
+        return self.status in (Status.SUSPECT, Status.INVALID)
 
     @property
     def label(self) -> str:
-        return self.status.upper()
+        return self.status.label
 
     def explain(self) -> str:
         return "; ".join(self.reasons)
@@ -256,7 +254,7 @@ def validate(
         shown = problems[:MAX_REASONS]
         if len(problems) > MAX_REASONS:
             shown.append(f"… and {len(problems) - MAX_REASONS} more")
-        return Verdict("invalid", tuple(shown), resumes, workload.expected_resumes, wasted,
+        return Verdict(Status.INVALID, tuple(shown), resumes, workload.expected_resumes, wasted,
                        len(early), worst_early)
     reasons: list[str] = []
     zeros = sum(1 for x in checked if x == 0.0) if timed_real else 0
@@ -266,7 +264,7 @@ def validate(
                        f"(a real wake never reads its deadline to the nanosecond)")
     if early:
         reasons.append(f"{len(early)} early wakes, worst {worst_early * 1e6:.1f} µs before its deadline")
-    status: Status = "suspect" if suspect else "early" if early else "valid"
+    status = Status.SUSPECT if suspect else Status.EARLY if early else Status.VALID
     return Verdict(status, tuple(reasons), resumes, workload.expected_resumes, wasted,
                    len(early), worst_early)
 

@@ -39,6 +39,7 @@ from bench.measure.execute import RunOutcome, execute_once
 from bench.measure.registry import SchedulerEntry
 from bench.workload.checks import Verdict
 from bench.workload.rockets import Workload
+from bench.workload.status import Status
 
 #: Rockets in the checking run: enough to exercise a scheduler's queues, small enough to
 #: cost milliseconds.
@@ -219,7 +220,7 @@ class CheckResult:
 
     @property
     def failed(self) -> bool:
-        return self.verdict is not None and self.verdict.status == "invalid"
+        return self.verdict is not None and self.verdict.status is Status.INVALID
 
 
 def checking_workload(workload: Workload) -> Workload:
@@ -273,4 +274,4 @@ def judge(outcome: RunOutcome, tally: Tally) -> CheckResult:
     if not problems:
         return CheckResult(verdict, "", tally)
     reasons = tuple(f"{head}: {p}" for p in problems[:5])
-    return CheckResult(replace(verdict, status="invalid", reasons=reasons), reasons[0], tally)
+    return CheckResult(replace(verdict, status=Status.INVALID, reasons=reasons), reasons[0], tally)

@@ -1,0 +1,528 @@
+"""Every child process of the harness: started, limited, read back and ended in one place.
+
+A measurement that runs plugin code (or drives pyperf, which runs plugin code in its own
+workers) is a ``Request``: which *handler* to call in the child, its JSON parameters and
+the limits. ``run`` executes it and always returns a ``Report``, whatever became of the
+child. The child is ``python -m bench.measure.isolate``: it imports the handler's module
+(harness code only; a handler imports a plugin itself, after the harness), calls it with
+a ``Channel`` to the parent, and sends back what it returns. A new kind of measurement is
+one handler and one line in ``HANDLERS``.
+
+What the parent owns, so that no handler has to get it right again:
+
+* **The process tree.** Each child leads a new session (``setsid``); this process is a
+  child subreaper (``PR_SET_CHILD_SUBREAPER``), so a double-forked daemon that left the
+  session is reparented here and still found. When the child ends — or is ended — every
+  process of its session and every orphan reparented here is killed and reaped before
+  ``run`` returns: nothing a job started outlives it, so a later job's files cannot be
+  written by an earlier job's leftovers.
+* **The limit.** A wall-clock deadline kept by the parent ends the whole tree; unlike an
+  alarm inside the child, it cannot be caught, blocked by a C call, or escaped by forking
+  or by a non-daemon thread. ``idle_limit_s`` ends a child that stopped sending messages.
+* **Death with the orchestrator.** Each child asks the kernel for SIGKILL when its parent
+  dies (``PR_SET_PDEATHSIG``); the pyperf workers a child starts ask the same. Sessions are
+  listed in the orchestrator's scratch folder; the next start kills what a SIGKILLed
+  orchestrator left behind and removes its folder.
+* **Results over a pipe the parent owns**, one JSON object per line: messages while the
+  handler works (progress, "now importing X") and its return value last. Standard output
+  and error go to files in the job's directory; only stderr's tail is ever read.
+* **Accounting**: elapsed time, and the child's rusage (CPU, peak RSS) from ``wait4``,
+  which includes every descendant it waited for (pyperf's workers).
+
+Trade-off: a process per request costs an interpreter start and the harness's imports
+(tens of milliseconds); that is what isolating untrusted code costs, and it buys a clean
+process for every measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import enum
+import importlib
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, NoReturn
+
+#: The one table of what a child can be asked to do: handler name → ``module:function``.
+#: Each function takes ``(params, channel)`` and returns a JSON-ready value.
+HANDLERS: Final[Mapping[str, str]] = {
+    "pyperf-job": "bench.measure.worker:drive_pyperf",
+    "one-shot": "bench.measure.oneshot_child:handle",
+    "describe": "bench.measure.registry_child:handle",
+    "timer-floor": "bench.measure.timer_floor:handle",
+    "scale-point": "bench.measure.scale_point:handle",
+    "count-instructions": "bench.measure.instructions_child:handle",
+}
+
+#: How much of a child's stderr is read to explain how it ended: its tail, never all of it
+#: (a plugin may print gigabytes).
+STDERR_TAIL_BYTES: Final = 64 * 1024
+#: A child may send at most this much over its channel; past it, it is ended.
+MAX_CHANNEL_BYTES: Final = 64 * 1024 * 1024
+#: How often the parent wakes while a child runs (progress callback, deadline check).
+TICK_S: Final = 0.25
+SCRATCH_PREFIX: Final = "schedbench-"
+#: Set in every child's environment to the orchestrator's scratch folder: descendants inherit
+#: it, so the next start finds what a SIGKILLed orchestrator left, even outside its sessions.
+OWNER_VARIABLE: Final = "SCHEDBENCH_SCRATCH"
+PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
+
+_PR_SET_PDEATHSIG: Final = 1
+_PR_SET_CHILD_SUBREAPER: Final = 36
+
+
+class Ending(enum.Enum):
+    """How a child ended, from the parent's point of view."""
+
+    REPORTED = "reported"  # the handler returned and its value arrived
+    RAISED = "raised"  # the handler raised; ``reason`` names the exception
+    EXITED = "exited"  # ended without a result: an exit status or a signal
+    TIMED_OUT = "timed-out"  # over its limit (or idle limit): the tree was killed
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    handler: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    limit_s: float
+    #: End the child when it sent nothing for this long (None: no idle limit).
+    idle_limit_s: float | None = None
+    #: Address-space limit of the child and its descendants (0: none).
+    memory_limit_mb: int = 0
+    python: str | None = None
+    python_flags: tuple[str, ...] = ()
+    #: A command the interpreter runs under (Valgrind and its options).
+    prefix: tuple[str, ...] = ()
+    #: The child's environment (None: this process's); PYTHONPATH leads to this harness.
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.handler not in HANDLERS:
+            raise ValueError(f"unknown handler {self.handler!r}; known: {', '.join(HANDLERS)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    ending: Ending
+    result: Any = None  # the handler's return value (REPORTED only)
+    messages: tuple[Any, ...] = ()  # what the handler sent before returning
+    returncode: int | None = None
+    reason: str = ""  # how it ended, in words; "" when REPORTED
+    stderr_tail: str = ""
+    elapsed_s: float = 0.0
+    cpu_s: float = 0.0
+    max_rss_kb: int = 0
+    workdir: Path = Path()
+
+    @property
+    def reported(self) -> bool:
+        return self.ending is Ending.REPORTED
+
+
+# ---- the process tree -------------------------------------------------------------------
+
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC: Final = _libc() if sys.platform.startswith("linux") else None
+_subreaper_set = False
+
+
+def become_subreaper() -> None:
+    """Make this process the reaper of its descendants' orphans (Linux; a no-op elsewhere)."""
+    global _subreaper_set
+    if not _subreaper_set and _LIBC is not None:
+        _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        _subreaper_set = True
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Ask for SIGKILL when the parent dies; if it already died (``parent`` is gone), exit."""
+    if _LIBC is None:
+        return
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os._exit(70)
+
+
+@dataclass(frozen=True)
+class _Proc:
+    pid: int
+    ppid: int
+    session: int
+    zombie: bool
+
+
+def _processes() -> Iterator[_Proc]:
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fp:
+                stat = fp.read().decode(errors="replace")
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp session …": comm may hold spaces and parentheses.
+        rest = stat[stat.rfind(")") + 2:].split()
+        if len(rest) >= 4:
+            yield _Proc(int(entry.name), int(rest[1]), int(rest[3]), rest[0] == "Z")
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def end_tree(session: int, keep: frozenset[int] = frozenset()) -> int:
+    """Kill every process of ``session`` and every orphan reparented to this process (other
+    than ``keep``: children of other running requests), and reap the orphans. Returns how
+    many processes it killed besides the session's leader."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session, signal.SIGKILL)
+    if not sys.platform.startswith("linux"):
+        return 0
+    me = os.getpid()
+    killed: set[int] = set()
+    quiet = 0
+    # Killing a daemon's parent reparents the daemon here a moment later: look until two
+    # passes in a row find nothing.
+    for _ in range(200):
+        found = False
+        for proc in _processes():
+            if proc.pid == me or proc.pid == session or proc.pid in keep:
+                continue
+            orphan = proc.ppid == me
+            if proc.session == session or orphan:
+                if not proc.zombie:
+                    _kill(proc.pid)
+                    killed.add(proc.pid)
+                    found = True
+                if orphan:
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(proc.pid, 0)
+                    found = True
+        quiet = 0 if found else quiet + 1
+        if quiet >= 2:
+            break
+        time.sleep(0.005)
+    return len(killed)
+
+
+# ---- scratch folders --------------------------------------------------------------------
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(root: Path | None = None) -> list[Path]:
+    """Remove the scratch folders of orchestrators that no longer exist, first killing what
+    their listed sessions left running. Returns the folders removed."""
+    base = Path(root or tempfile.gettempdir())
+    removed = []
+    for folder in base.glob(f"{SCRATCH_PREFIX}*-*"):
+        owner = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if not owner.isdigit() or _alive(int(owner)) or not folder.is_dir():
+            continue
+        sessions = folder / "sessions"
+        with contextlib.suppress(OSError):
+            for line in sessions.read_text().split():
+                if line.isdigit():
+                    _kill_session(int(line))
+        _kill_owned_by(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _kill_session(session: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session, signal.SIGKILL)
+    if sys.platform.startswith("linux"):
+        for proc in _processes():
+            if proc.session == session and not proc.zombie:
+                _kill(proc.pid)
+
+
+def _kill_owned_by(folder: Path) -> None:
+    """Kill every process whose environment names ``folder`` as its orchestrator's."""
+    if not sys.platform.startswith("linux"):
+        return
+    marker = f"{OWNER_VARIABLE}={folder}".encode()
+    for proc in _processes():
+        try:
+            with open(f"/proc/{proc.pid}/environ", "rb") as fp:
+                environ = fp.read().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ and not proc.zombie:
+            _kill(proc.pid)
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """This orchestrator's scratch folder (named after its pid, so a later start can tell
+    it is stale); removed on the way out. Stale folders of dead orchestrators go first."""
+    sweep_stale()
+    become_subreaper()
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- parent -----------------------------------------------------------------------------
+
+_running: set[int] = set()  # pids of children of requests running now (parallel requests)
+
+
+def _pythonpath(env: Mapping[str, str]) -> str:
+    """The project root first, so a child (maybe another interpreter) imports this harness."""
+    rest = env.get("PYTHONPATH")
+    return str(PROJECT_ROOT) + (os.pathsep + rest if rest else "")
+
+
+def command(request: Request, fd: int) -> list[str]:
+    python = request.python or sys.executable
+    payload = json.dumps({"handler": request.handler, "params": dict(request.params),
+                          "memory_limit_mb": request.memory_limit_mb})
+    return [*request.prefix, python, *request.python_flags, "-m", "bench.measure.isolate",
+            str(fd), str(os.getpid()), payload]
+
+
+def tail(path: Path) -> str:
+    try:
+        with path.open("rb") as fp:
+            fp.seek(0, os.SEEK_END)
+            size = fp.tell()
+            fp.seek(max(0, size - STDERR_TAIL_BYTES))
+            return fp.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no error output"
+
+
+def describe_status(returncode: int | None, stderr_tail: str) -> str:
+    """Why a child ended without a result: the signal that killed it, or its exit status and
+    its last line of stderr."""
+    if returncode is None:
+        return "did not finish"
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        if name == "SIGKILL":
+            return "killed (SIGKILL): out of memory or killed from outside"
+        return f"killed by {name}"
+    return f"the process ended (exit status {returncode}) before reporting a result: {last_line(stderr_tail)}"
+
+
+def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | None = None) -> Report:
+    """Run ``request`` in a child process in ``workdir`` (created here, fresh; it must not
+    exist); its report, whatever became of the child. Ctrl-C or SIGTERM in this process
+    ends the child's tree, then propagates."""
+    workdir.mkdir(parents=True)
+    base_env = dict(os.environ if request.env is None else request.env)
+    env = {**base_env, "PYTHONPATH": _pythonpath(base_env)}
+    owner = _owner_folder(workdir)
+    if owner is not None:
+        env[OWNER_VARIABLE] = str(owner)
+    read_fd, write_fd = os.pipe()
+    started = time.monotonic()
+    try:
+        with (workdir / "stdout.txt").open("wb") as out, (workdir / "stderr.txt").open("wb") as err:
+            proc = subprocess.Popen(command(request, write_fd), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    pass_fds=(write_fd,), start_new_session=True, env=env,
+                                    cwd=request.cwd or PROJECT_ROOT)
+    except OSError as exc:
+        os.close(read_fd)
+        os.close(write_fd)
+        return Report(ending=Ending.EXITED, reason=f"could not start: {exc}", workdir=workdir)
+    os.close(write_fd)
+    _running.add(proc.pid)
+    if owner is not None:
+        with contextlib.suppress(OSError), (owner / "sessions").open("a") as fp:
+            fp.write(f"{proc.pid}\n")
+    try:
+        return _watch(request, proc, read_fd, workdir, started, on_tick)
+    finally:
+        os.close(read_fd)
+        _running.discard(proc.pid)
+        if proc.returncode is None:
+            _kill(proc.pid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+        end_tree(proc.pid, keep=frozenset(_running))
+
+
+def _owner_folder(workdir: Path) -> Path | None:
+    """This orchestrator's scratch folder, when ``workdir`` lies in it."""
+    for folder in workdir.parents:
+        if folder.name.startswith(f"{SCRATCH_PREFIX}{os.getpid()}-"):
+            return folder
+    return None
+
+
+def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdir: Path, started: float,
+           on_tick: Callable[[Report], None] | None) -> Report:
+    selector = selectors.DefaultSelector()
+    selector.register(read_fd, selectors.EVENT_READ)
+    buffer = b""
+    received = 0
+    messages: list[Any] = []
+    final: dict[str, Any] | None = None
+    last_message = started
+    status: int | None = None
+    usage: Any = None
+    timed_out = ""
+    with selector:
+        open_channel = True
+        while True:
+            if open_channel and selector.select(TICK_S):
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    open_channel = False
+                    selector.unregister(read_fd)
+                received += len(chunk)
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    last_message = time.monotonic()
+                    message = _decode(line)
+                    if isinstance(message, dict) and ("result" in message or "error" in message):
+                        final = message
+                    else:
+                        messages.append(message)
+                if received > MAX_CHANNEL_BYTES:
+                    timed_out = f"sent more than {MAX_CHANNEL_BYTES >> 20} MiB of results (ended)"
+                    break
+            elif not open_channel:
+                time.sleep(0.02)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                break
+            now = time.monotonic()
+            if now - started > request.limit_s:
+                timed_out = f"timed out after {request.limit_s:.0f} s (limit; its processes were killed)"
+                break
+            if request.idle_limit_s is not None and now - last_message > request.idle_limit_s:
+                timed_out = f"sent nothing for {request.idle_limit_s:.0f} s (killed)"
+                break
+            if on_tick is not None:
+                on_tick(Report(ending=Ending.EXITED, messages=tuple(messages), elapsed_s=now - started,
+                               workdir=workdir))
+    if timed_out:
+        _kill(proc.pid)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.monotonic() - started
+    stderr_tail = tail(workdir / "stderr.txt")
+    common: dict[str, Any] = {
+        "messages": tuple(messages), "returncode": proc.returncode, "stderr_tail": stderr_tail,
+        "elapsed_s": elapsed, "workdir": workdir,
+        "cpu_s": (usage.ru_utime + usage.ru_stime) if usage is not None else 0.0,
+        "max_rss_kb": int(usage.ru_maxrss) if usage is not None else 0,
+    }
+    if timed_out:
+        return Report(ending=Ending.TIMED_OUT, reason=timed_out, **common)
+    if final is not None and "result" in final:
+        return Report(ending=Ending.REPORTED, result=final["result"], **common)
+    if final is not None:
+        return Report(ending=Ending.RAISED, reason=str(final["error"])[:500], **common)
+    return Report(ending=Ending.EXITED, reason=describe_status(proc.returncode, stderr_tail), **common)
+
+
+def _decode(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
+# ---- child ------------------------------------------------------------------------------
+
+_dumps: Final = json.dumps  # captured before any handler (and so any plugin) is imported
+
+
+class Channel:
+    """The child's end of the result pipe: one JSON object per line."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, message: Any) -> None:
+        data = (_dumps(message) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data):]
+
+
+def limit_memory(megabytes: int) -> None:
+    import resource
+
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _describe_exception(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"exited: sys.exit({exc.code!r}) was called"
+    if isinstance(exc, KeyboardInterrupt):
+        return "raised KeyboardInterrupt (not a signal from outside)"
+    if isinstance(exc, MemoryError):
+        return "out of memory (MemoryError)"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def child_main(argv: list[str]) -> NoReturn:
+    fd, parent, payload = int(argv[0]), int(argv[1]), json.loads(argv[2])
+    die_with_parent(parent)
+    channel = Channel(fd)
+    code = 0
+    try:
+        limit_memory(int(payload.get("memory_limit_mb", 0)))
+        module_name, _, function = HANDLERS[payload["handler"]].partition(":")
+        handler = getattr(importlib.import_module(module_name), function)
+        result = handler(payload["params"], channel)
+        channel.send({"result": result})
+    except BaseException as exc:  # the handler ran plugin code: any ending is a result
+        code = 1
+        with contextlib.suppress(BaseException):
+            channel.send({"error": _describe_exception(exc)})
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Skip interpreter shutdown: a plugin's atexit hook or leftover thread must not hang or
+    # change the ending; whatever it left running is the parent's to end.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1:])
