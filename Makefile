@@ -8,7 +8,7 @@ RESULTS := results
 REPORT  := $(RESULTS)/report
 HISTORY := $(RESULTS)/history
 
-.PHONY: help setup test test-fast lint bench bench-quick bench-check bench-instructions bench-scale baseline report microbench clean
+.PHONY: help setup test test-fast lint bench bench-quick bench-check bench-gate bench-instructions bench-scale baseline report microbench clean
 
 help:
 	@echo "make bench        full suite under pyperf (~6 min) -> $(RESULTS)/latest.json + $(REPORT)/index.html"
@@ -19,6 +19,8 @@ help:
 	@echo "make bench-instructions  instruction counts of every scheduler under Valgrind -> $(RESULTS)/instructions.json"
 	@echo "make baseline     store instruction counts as $(RESULTS)/baseline-instructions.json"
 	@echo "make bench-check  count again and compare with the baseline; exits 1 on a regression (1 %)"
+	@echo "make bench-gate BASE=<ref>  paired A/B wall-time and timer gate of this checkout against BASE"
+	@echo "                  (default: the merge-base with main) -> $(RESULTS)/gate.json; exits 1 on a regression"
 	@echo "make bench-scale  scaling sweep N = 100 .. 1,000,000 -> $(RESULTS)/scaling.json, report in $(RESULTS)/scaling-report"
 	@echo "make microbench   pytest-benchmark micro-suite of scheduler primitives"
 
@@ -61,8 +63,8 @@ report: $(STAMP)
 
 # Exit 1 from the suite (a scheduler failed) still leaves a usable file: keep going.
 # The regression gate counts instructions (Valgrind): exact, so a 1 % change is caught with
-# no false alarm on a noisy machine (docs/regressions.md). The wall-time gate is separate
-# and has no make target here: see docs/regressions.md.
+# no false alarm on a noisy machine (docs/regressions.md). Wall time and timers are gated by
+# pairs instead: make bench-gate.
 baseline: $(STAMP)
 	$(PY) -m bench run --measure instructions --replace --output $(RESULTS)/baseline-instructions.json || [ $$? -eq 1 ]
 
@@ -74,6 +76,16 @@ bench-check: $(STAMP)
 
 bench-instructions: $(STAMP)
 	$(PY) -m bench run --measure instructions --output $(RESULTS)/instructions.json
+
+# The paired wall-time and timer gate (docs/regressions.md): BASE against this checkout,
+# interleaved pair by pair on this machine. BASE is a ref or a directory; empty: merge-base
+# with main. The forest plot goes to $(RESULTS)/gate-report.
+BASE ?=
+bench-gate: $(STAMP)
+	@status=0; \
+	$(PY) -m bench gate $(if $(BASE),$(BASE) .) --output $(RESULTS)/gate.json || status=$$?; \
+	if [ $$status -le 1 ]; then $(PY) -m reports $(RESULTS)/gate.json -o $(RESULTS)/gate-report || status=$$?; fi; \
+	exit $$status
 
 # Its own file: a sweep's workload (up to 1,000,000 rockets) is not latest.json's, which
 # the writer would refuse to mix with it.

@@ -6,16 +6,23 @@ that cannot be written — is one line ``python -m reports: error: …`` on stde
 status 2, never a traceback: the message already says what is wrong and with which file.
 Unreadable files *inside* a history directory are warnings, not errors (see
 ``reports.history``).
+
+A paired gate file (``python -m bench gate``) is recognised by its top-level key and gets
+its own page (``reports.gate_page``) instead of the suite report; ``--history`` and
+``--instructions`` do not apply to it.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.present.arguments import OneLineParser
-from bench.results.store import ResultsError, load
+from bench.results.gate_file import GateDocument, is_gate_file
+from bench.results.model import Document
+from bench.results.store import ResultsError, load, read_json
 
 PROG = "python -m reports"
 DEFAULT_OUTPUT = Path("results/report")
@@ -26,7 +33,8 @@ EXIT_USAGE = 2
 def parser() -> OneLineParser:
     p = OneLineParser(prog=PROG, description="Build PNG charts, an HTML page and a Markdown summary from a "
                                              "schedbench results file.")
-    p.add_argument("results", type=Path, metavar="RESULTS", help="results file written by `python -m bench run`")
+    p.add_argument("results", type=Path, metavar="RESULTS",
+                   help="results file written by `python -m bench run` (or a gate file from `python -m bench gate`)")
     p.add_argument("--history", type=Path, default=None, metavar="DIR",
                    help="directory of earlier results files: adds trends.png")
     p.add_argument("--instructions", type=Path, default=None, metavar="FILE",
@@ -41,10 +49,45 @@ def error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _output(out: Path) -> str | None:
+    if out.exists() and not out.is_dir():
+        return f"{out}: output exists and is not a directory; choose a directory with -o"
+    return None
+
+
+def _write_failed(out: Path, exc: OSError) -> int:
+    where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != out else ""
+    return error(f"cannot write the report to {out}: {exc.strerror or exc}{where}")
+
+
+def gate_report(ns: argparse.Namespace, raw: object) -> int:
+    """The page of a paired gate file (``reports.gate_page``)."""
+    try:
+        document = GateDocument.from_json(raw, str(ns.results))
+    except ResultsError as exc:
+        return error(str(exc))
+    for option, given in (("--history", ns.history), ("--instructions", ns.instructions)):
+        if given is not None:
+            return error(f"{ns.results}: is a gate file; {option} applies only to a suite results file")
+    if (wrong := _output(ns.output)) is not None:
+        return error(wrong)
+    from reports.gate_page import build_gate
+
+    try:
+        report = build_gate(document, ns.results, ns.output)
+    except OSError as exc:
+        return _write_failed(ns.output, exc)
+    print(f"gate report: {report.index} ({'PASSED' if document.passed else 'FAILED'}, summary {report.summary})")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
-        document = load(ns.results)
+        raw = read_json(ns.results)
+        if is_gate_file(raw):
+            return gate_report(ns, raw)
+        document = Document.from_json(raw, str(ns.results))
         instructions = None if ns.instructions is None else load(ns.instructions)
     except ResultsError as exc:
         return error(str(exc))
@@ -66,13 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         history = load_history(ns.history, document, ns.results,
                                warn=lambda line: print(f"{PROG}: warning: {line}", file=sys.stderr))
     out: Path = ns.output
-    if out.exists() and not out.is_dir():
-        return error(f"{out}: output exists and is not a directory; choose a directory with -o")
+    if (wrong := _output(out)) is not None:
+        return error(wrong)
     try:
         report = build(document, ns.results, out, history, instructions)
     except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != out else ""
-        return error(f"cannot write the report to {out}: {exc.strerror or exc}{where}")
+        return _write_failed(out, exc)
     print(f"report: {report.index} ({len(report.charts)} charts, summary {report.summary})")
     return EXIT_OK
 

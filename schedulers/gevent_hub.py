@@ -61,6 +61,9 @@ class GeventScheduler:
     )
     dialect: ClassVar[Literal["greenlet"]] = "greenlet"
     supports_virtual_clock: ClassVar[bool] = False  # the hub reads its own clock
+    # One hub per thread, shared by every greenlet: the gate never loads two versions into
+    # one process (it measures them in separate processes).
+    shares_process_state: ClassVar[bool] = True
     version: ClassVar[str] = importlib.metadata.version("gevent")
 
     def __init__(self, clock: Clock) -> None:

@@ -89,6 +89,9 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = {
     # worker process, no warm-up run, and in-process loops (one-shot runs, tests) must
     # start a child process for each run.
     "one_run_per_process": False,
+    # True when the loop keeps process-global state (a hub, an installed reactor, signal
+    # handlers): the paired gate then never loads two versions of it into one process.
+    "shares_process_state": False,
     # The version of the library the scheduler wraps (``importlib.metadata.version`` of
     # its distribution), recorded with the results so a change of library version is
     # visible next to a change of figures; None for schedulers that wrap no library.

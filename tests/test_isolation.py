@@ -4,7 +4,6 @@ once the next one starts."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.cli import args as A
 from bench.cli import compare_cmd as compare_cli
-from bench.cli import oneshot
+from bench.cli import gate_cmd, oneshot
 from bench.cli.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
 from bench.gate.history import keep_history
 from bench.measure import scale
@@ -29,7 +29,9 @@ from bench.measure.suite import Suite, command_line
 from bench.measure.worker import parse_handicap
 from bench.measure.writer import ResultsWriter
 from bench.present import tables, text, units
+from bench.present.gate_table import gate_table
 from bench.results import store
+from bench.results.gate_file import is_gate_file, load_gate
 from bench.results.model import Document, ScalingPoint
 from bench.results.store import ResultsError
 from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, Workload
@@ -111,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="instruction files: print where each scheduler's instructions go (top functions)")
 
     compare_cli.add_compare_parser(sub)
+    gate_cmd.add_gate_parser(sub)
     compare_cli.add_export_parser(sub)
     return parser
 
@@ -282,6 +285,9 @@ def cmd_scale(ns: argparse.Namespace) -> int:
 
 
 def cmd_show(ns: argparse.Namespace) -> int:
+    if is_gate_file(store.read_json(ns.file)):
+        print(gate_table(load_gate(ns.file)))
+        return EXIT_OK
     document = store.load(ns.file)
     print(text.render_profiles(document) if ns.profile else text.render_document(document))
     return EXIT_OK
@@ -320,7 +326,7 @@ def _print_point(p: ScalingPoint) -> None:
 
 COMMANDS = {
     "list": cmd_list, "run": cmd_run, "scale": cmd_scale, "show": cmd_show,
-    "compare": compare_cli.cmd_compare, "export": compare_cli.cmd_export,
+    "compare": compare_cli.cmd_compare, "export": compare_cli.cmd_export, "gate": gate_cmd.cmd_gate,
 }
 
 

@@ -48,6 +48,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ HANDLERS: Final[Mapping[str, str]] = {
     "timer-floor": "bench.measure.timer_floor:handle",
     "scale-point": "bench.measure.scale_point:handle",
     "count-instructions": "bench.measure.instructions_child:handle",
+    "paired-rounds": "bench.measure.paired_child:handle",
 }
 
 #: How much of a child's stderr is read to explain how it ended: its tail, never all of it
@@ -107,6 +109,8 @@ class Request:
     #: The child's environment (None: this process's); PYTHONPATH leads to this harness.
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
+    #: The tree whose harness the child runs (None: this one); a gate side runs its own.
+    root: Path | None = None
 
     def __post_init__(self) -> None:
         if self.handler not in HANDLERS:
@@ -296,12 +300,16 @@ def scratch() -> Iterator[Path]:
 # ---- parent -----------------------------------------------------------------------------
 
 _running: set[int] = set()  # pids of children of requests running now (parallel requests)
+#: Held while a child is started and entered in ``_running``, and while a tree is ended:
+#: ``end_tree`` takes any child of this process not in ``_running`` for an orphan, so one
+#: thread's child, between its fork and its entry, must not be seen by another's.
+_spawning = threading.Lock()
 
 
-def _pythonpath(env: Mapping[str, str]) -> str:
-    """The project root first, so a child (maybe another interpreter) imports this harness."""
+def _pythonpath(env: Mapping[str, str], root: Path) -> str:
+    """The project root first, so a child (maybe another interpreter) imports that harness."""
     rest = env.get("PYTHONPATH")
-    return str(PROJECT_ROOT) + (os.pathsep + rest if rest else "")
+    return str(root) + (os.pathsep + rest if rest else "")
 
 
 def command(request: Request, fd: int) -> list[str]:
@@ -347,23 +355,23 @@ def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | Non
     ends the child's tree, then propagates."""
     workdir.mkdir(parents=True)
     base_env = dict(os.environ if request.env is None else request.env)
-    env = {**base_env, "PYTHONPATH": _pythonpath(base_env)}
+    env = {**base_env, "PYTHONPATH": _pythonpath(base_env, request.root or PROJECT_ROOT)}
     owner = _owner_folder(workdir)
     if owner is not None:
         env[OWNER_VARIABLE] = str(owner)
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
     try:
-        with (workdir / "stdout.txt").open("wb") as out, (workdir / "stderr.txt").open("wb") as err:
+        with (workdir / "stdout.txt").open("wb") as out, (workdir / "stderr.txt").open("wb") as err, _spawning:
             proc = subprocess.Popen(command(request, write_fd), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     pass_fds=(write_fd,), start_new_session=True, env=env,
-                                    cwd=request.cwd or PROJECT_ROOT)
+                                    cwd=request.cwd or request.root or PROJECT_ROOT)
+            _running.add(proc.pid)
     except OSError as exc:
         os.close(read_fd)
         os.close(write_fd)
         return Report(ending=Ending.EXITED, reason=f"could not start: {exc}", workdir=workdir)
     os.close(write_fd)
-    _running.add(proc.pid)
     if owner is not None:
         with contextlib.suppress(OSError), (owner / "sessions").open("a") as fp:
             fp.write(f"{proc.pid}\n")
@@ -377,7 +385,8 @@ def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | Non
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, 0)
             proc.returncode = -signal.SIGKILL
-        end_tree(proc.pid, keep=frozenset(_running))
+        with _spawning:
+            end_tree(proc.pid, keep=frozenset(_running))
 
 
 def _owner_folder(workdir: Path) -> Path | None:

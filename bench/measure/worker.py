@@ -54,8 +54,8 @@ from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, MODES, Workloa
 
 EXIT_RUN_FAILED = 3
 
-#: Hidden, for the regression gate's own checks (scripts/aa_check.py, the instruction gate
-#: tests) only: ``--handicap heapq:40`` makes heapq's ``sleep`` run 40 iterations of an
+#: Hidden, for the regression gate's own checks (scripts/gate_check.py, the instruction
+#: gate tests) only: ``--handicap heapq:40`` makes heapq's ``sleep`` run 40 iterations of an
 #: empty Python loop first, every call (once per rocket resume, inside the timed run). A
 #: fixed amount of *work*, not a wall-time busy-wait, so it costs the same instructions
 #: under Valgrind as it costs time under pyperf. It travels one way: a worker argument.

@@ -93,11 +93,6 @@ FIGURES: tuple[Figure, ...] = (
 )
 
 
-def figures_for(run: RunRecord) -> list[Figure]:
-    """The registered figures this run carries a value for."""
-    return [f for f in FIGURES if f.applies(run)]
-
-
 def benchmark_name(run: RunRecord) -> str:
     """The pyperf-style name of a run's benchmark: ``switch/heapq``, ``timed/0.01/heapq``,
     ``instructions/switch/heapq``."""

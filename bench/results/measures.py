@@ -96,7 +96,7 @@ class ProcessFigures:
                    f.opt_num("cpu_per_wake_us"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TimedFigures:
     """Timed mode on the real clock: lateness, CPU cost and makespan, pooled over processes."""
 
@@ -124,13 +124,17 @@ class TimedFigures:
     @classmethod
     def from_json(cls, f: Fields) -> TimedFigures:
         return cls(
-            f.whole("runs"), f.whole("wakes"), Percentiles.from_json(f.obj("lateness_us")),
-            Histogram.from_json(f.obj("lateness_hist")), f.whole("early_wakes"), f.num("worst_early_us"),
-            f.num("cpu_per_wake_us"), f.nums("cpu_per_wake_us_values"), f.opt_num("utilisation"),
-            f.opt_num("wasted_resumes"), f.opt_num("wasted_per_wake"), f.num("makespan_s"),
-            f.num("makespan_std_s"), f.nums("makespan_values_s"), f.num("ideal_makespan_s"),
-            f.opt_num("makespan_x_ideal"), f.opt("burst_lateness_us", Percentiles.from_json),
-            f.opt("steady_lateness_us", Percentiles.from_json), f.opt_whole("burst_wakes"),
+            runs=f.whole("runs"), wakes=f.whole("wakes"), lateness_us=Percentiles.from_json(f.obj("lateness_us")),
+            lateness_hist=Histogram.from_json(f.obj("lateness_hist")), early_wakes=f.whole("early_wakes"),
+            worst_early_us=f.num("worst_early_us"), cpu_per_wake_us=f.num("cpu_per_wake_us"),
+            cpu_per_wake_us_values=f.nums("cpu_per_wake_us_values"), utilisation=f.opt_num("utilisation"),
+            wasted_resumes=f.opt_num("wasted_resumes"), wasted_per_wake=f.opt_num("wasted_per_wake"),
+            makespan_s=f.num("makespan_s"), makespan_std_s=f.num("makespan_std_s"),
+            makespan_values_s=f.nums("makespan_values_s"), ideal_makespan_s=f.num("ideal_makespan_s"),
+            makespan_x_ideal=f.opt_num("makespan_x_ideal"),
+            burst_lateness_us=f.opt("burst_lateness_us", Percentiles.from_json),
+            steady_lateness_us=f.opt("steady_lateness_us", Percentiles.from_json),
+            burst_wakes=f.opt_whole("burst_wakes"),
         )
 
 

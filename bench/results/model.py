@@ -90,7 +90,7 @@ RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual")
 
 # ---- runs -------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunRecord:
     """One (scheduler × mode × time scale) job: its status and, when it ran, its figures."""
 
@@ -123,13 +123,16 @@ class RunRecord:
             raise ResultsError(f"{f.at('time_scale')}: missing (a timed run needs its time scale)")
         bench = f.opt_text("benchmark")
         return cls(
-            f.text("scheduler"), f.opt_text("origin") or "?", f.opt_text("dialect"), mode,
-            scale if mode == "timed" else None, f.opt_text("clock") or "real",
-            f.choice("status", STATUS_BY_NAME), f.texts("reasons"), f.opt_num("elapsed_s") or 0.0, bench,
-            tuple(ProcessFigures.from_json(p) for p in f.objs("processes")),
-            f.opt("switch", lambda s: Sample.from_json(s, bench)), f.opt("timed", TimedFigures.from_json),
-            f.opt("instructions", InstructionFigures.from_json), f.opt_whole("resumes"), f.opt_num("wasted"),
-            f.opt_text("version"), f.opt_text("measured_utc"), f.opt_text("commit"), f.opt_text("timer_note"),
+            scheduler=f.text("scheduler"), origin=f.opt_text("origin") or "?", dialect=f.opt_text("dialect"),
+            mode=mode, time_scale=scale if mode == "timed" else None, clock=f.opt_text("clock") or "real",
+            status=f.choice("status", STATUS_BY_NAME), reasons=f.texts("reasons"),
+            elapsed_s=f.opt_num("elapsed_s") or 0.0, benchmark=bench,
+            processes=tuple(ProcessFigures.from_json(p) for p in f.objs("processes")),
+            switch=f.opt("switch", lambda s: Sample.from_json(s, bench)),
+            timed=f.opt("timed", TimedFigures.from_json),
+            instructions=f.opt("instructions", InstructionFigures.from_json), resumes=f.opt_whole("resumes"),
+            wasted=f.opt_num("wasted"), version=f.opt_text("version"), measured_utc=f.opt_text("measured_utc"),
+            commit=f.opt_text("commit"), timer_note=f.opt_text("timer_note"),
         )
 
     @property
@@ -163,7 +166,7 @@ class RunRecord:
 
 # ---- the document -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Document:
     """A whole results file. ``pyperf`` is the pyperf suite part, kept as pyperf wrote it."""
 
@@ -214,17 +217,21 @@ class Document:
         body_instr = f.opt_obj("body_floor_instructions")
         scaling = f.opt("scaling", Scaling.from_json)
         return cls(
-            f.opt_text("created_utc") or "?", f.opt_text("command") or "?", f.opt_text("preset") or "?",
-            f.flag("complete", True), f.flag("interrupted", False), Environment.from_json(env_fields),
-            WorkloadInfo.from_json(f.obj("workload")), tuple(RunRecord.from_json(r) for r in f.objs("runs")),
-            dict(f.opt_obj("settings").data) if f.has("settings") else {},  # type: ignore[union-attr]
-            f.opt("floor", lambda s: Sample.from_json(s, "floor")),
-            {k: Sample.from_json(body.obj(k), f"body-floor/{k}") for k in body.data} if body else {},
-            {k: InstructionFigures.from_json(body_instr.obj(k)) for k in body_instr.data} if body_instr else {},
-            tuple(TimerFloor.from_json(t) for t in f.objs("timer_floors")),
-            dict(f.opt_obj("measurement").data) if f.has("measurement") else {},  # type: ignore[union-attr]
-            scaling, {k: v for k, v in document.items() if k != "schedbench"}, dict(env_fields.data),
-            int(version),
+            created_utc=f.opt_text("created_utc") or "?", command=f.opt_text("command") or "?",
+            preset=f.opt_text("preset") or "?", complete=f.flag("complete", True),
+            interrupted=f.flag("interrupted", False), environment=Environment.from_json(env_fields),
+            workload=WorkloadInfo.from_json(f.obj("workload")),
+            runs=tuple(RunRecord.from_json(r) for r in f.objs("runs")),
+            settings=dict(f.opt_obj("settings").data) if f.has("settings") else {},  # type: ignore[union-attr]
+            floor=f.opt("floor", lambda s: Sample.from_json(s, "floor")),
+            body_floors={k: Sample.from_json(body.obj(k), f"body-floor/{k}") for k in body.data} if body else {},
+            body_floor_instructions=(
+                {k: InstructionFigures.from_json(body_instr.obj(k)) for k in body_instr.data} if body_instr else {}),
+            timer_floors=tuple(TimerFloor.from_json(t) for t in f.objs("timer_floors")),
+            measurement=(
+                dict(f.opt_obj("measurement").data) if f.has("measurement") else {}),  # type: ignore[union-attr]
+            scaling=scaling, pyperf={k: v for k, v in document.items() if k != "schedbench"},
+            environment_raw=dict(env_fields.data), version=int(version),
         )
 
     # ---- writing --------------------------------------------------------------------

@@ -28,7 +28,6 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -208,9 +207,3 @@ class ResultsLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    with ResultsLock(path):
-        yield
