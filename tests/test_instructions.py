@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import TESTS_DIR
 
-from bench.measure import instructions
+from bench.measure import valgrind as valgrind_setup
 from bench.measure.instructions import (
     InstructionJob,
     InstructionResult,
@@ -174,9 +174,9 @@ def test_hanging_scheduler_is_killed_at_the_limit(valgrind: None, tests_importab
 
 @pytest.fixture
 def fresh_probe() -> Iterator[None]:
-    instructions._valgrind.cache_clear()
+    valgrind_setup._valgrind.cache_clear()
     yield
-    instructions._valgrind.cache_clear()
+    valgrind_setup._valgrind.cache_clear()
 
 
 def test_missing_valgrind_is_one_line_with_the_fix(monkeypatch: pytest.MonkeyPatch, fresh_probe: None,
@@ -195,7 +195,7 @@ def test_missing_valgrind_is_one_line_with_the_fix(monkeypatch: pytest.MonkeyPat
 def test_no_compiler_falls_back_to_the_difference_method(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real_which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name: None if name == "gcc" else real_which(name))
-    monkeypatch.setattr(instructions, "stub_cache_roots", lambda: [tmp_path])
+    monkeypatch.setattr(valgrind_setup, "stub_cache_roots", lambda: [tmp_path])
     method, stub, notes = choose_method("auto")
     assert (method, stub) == ("difference", None)
     assert "gcc not found" in notes[0]

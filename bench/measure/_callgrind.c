@@ -1,7 +1,7 @@
 /*
  * _schedbench_callgrind: the Callgrind switch around one ``scheduler.run``.
  *
- * Built on demand by bench/measure/instructions.py (gcc, into a cache directory keyed
+ * Built on demand by bench/measure/valgrind.py (gcc, into a cache directory keyed
  * by the Python version and a hash of this file), never by setuptools: installing
  * schedbench must keep working on machines without a compiler; without one the
  * instruction counter falls back to the difference method.

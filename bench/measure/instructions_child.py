@@ -1,29 +1,46 @@
-"""The program ``bench.measure.instructions`` runs under Valgrind: one target, one counted run.
+"""One target, one counted run: the ``count-instructions`` handler of ``bench.measure.isolate``.
 
-Run as::
-
-    python -m bench.measure.instructions_child --target heapq --mode switch \\
-        --rockets 2000 --seed 1969 --probe callgrind --stub /path/to/_schedbench_callgrind….so
+``bench.measure.instructions`` starts it through ``isolate.run`` with Valgrind as the
+request's ``prefix``, so the interpreter that runs this handler is the program Valgrind
+counts. Parameters: ``target``, ``mode``, ``rockets``, ``seed``, ``probe``, ``stub`` (the
+compiled Callgrind stub's path, for ``probe="callgrind"``) and ``handicap`` (test-only).
 
 It loads the target here and only here (the parent never imports a scheduler), builds
 the workload, runs it once unmeasured (the warm-up: imports done, caches and free lists
 filled, the interpreter's specialised bytecode in place), then runs it again through
-``execute_once`` with ``--probe`` switched on right around ``scheduler.run``, and prints
-one JSON line: ``status``, ``reasons``, ``counters``, ``warmed``, ``scheduler``,
-``on_valgrind``, ``pinned_random``.
+``execute_once`` with the probe switched on right around ``scheduler.run``, and returns
+``status``, ``reasons``, ``counters``, ``warmed``, ``scheduler``, ``on_valgrind``,
+``pinned_random`` and ``pid`` (the counted process: the difference method reads that
+process's Cachegrind file).
 
 Probes (what "switched on" means):
 
 * ``callgrind``: the compiled stub (``bench/measure/_callgrind.c``). Callgrind runs with
   instrumentation off and the stub turns it on for ``run`` alone and dumps the count.
 * ``exit-at-start``: the baseline of the difference method. The process ends with
-  status ``EXIT_REACHED_REGION`` and prints nothing where the region would begin, so a
-  whole-process count covers everything *before* ``run``.
+  status ``EXIT_REACHED_REGION`` and sends nothing where the region would begin (the
+  parent gets an ``EXITED`` report with that status), so a whole-process count covers
+  everything *before* ``run``.
 * ``fork-at-stop``: the measurement of the difference method. Where the region ends the
-  process forks: the parent waits for the child and ends at once (its count stops right
-  after ``run``), the child (not part of the parent's count) validates and prints the
-  result. So the difference of the two counts is ``run``, and the run is still validated.
-* ``none``: nothing is counted; for running the same program outside Valgrind.
+  process forks: the parent waits for the child and ends at once with the child's status
+  (its count stops right after ``run``); the child (not part of the parent's count)
+  validates, and ``isolate`` sends the result over the channel it inherited. So the
+  difference of the two counts is ``run``, and the run is still validated.
+* ``none``: nothing is counted; for running the same handler outside Valgrind.
+
+What the isolation child adds is outside the count. ``python -m bench.measure.isolate``
+imports its own modules (``subprocess``, ``selectors``, ``ctypes``…) and this one before
+the warm-up: with the stub only ``run`` is counted, so they cost nothing counted, and
+with the difference method both processes run the same preamble, so it cancels. They do
+shape the heap ``run`` allocates in, as the environment does: counts compare between
+processes started the same way, which every count of the harness is. A scheduler that
+reads the stack inside ``run`` also counts the frames above it: gevent records each
+greenlet's spawning stack (ten frames, with their line numbers), which reaches this
+handler, ``isolate.child_main`` and the ``isolate`` module's own frame, and the cost of a
+line number grows with the code before it in its function or module. So gevent's count
+moves, by several per cent, when those functions or ``isolate.py`` change length: like a
+heap layout, not with gevent's own work. Compare gevent only between counts made by one
+version of the harness.
 
 ``warmed`` is False for a target declaring ``one_run_per_process = True`` (read with
 ``getattr``, default False): such a design cannot run twice in one process, so its first
@@ -34,19 +51,17 @@ private scheduler RNG (``trio._core._run._r``, which reverses each batch of runn
 tasks with probability 1/2) when trio is loaded. Seeding a private attribute is a
 deliberate trade-off: it makes trio's count repeatable, at the price of depending on a
 name trio may rename; if it disappears, trio's count simply drifts again (the list of
-what was seeded is printed, so the loss is visible).
+what was seeded is returned, so the loss is visible).
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
-import json
 import os
 import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from bench.measure.clocks import ClockKind
@@ -55,8 +70,11 @@ from bench.measure.registry import SchedulerEntry, check_contract, load_named
 from bench.workload.rockets import Mode, Workload
 
 PROBES: Final = ("callgrind", "exit-at-start", "fork-at-stop", "none")
-#: How the baseline process of the difference method says "I got to the region".
+#: How the baseline process of the difference method says "I got to the region"; must
+#: match ``EXIT_REACHED_REGION`` in ``bench.measure.instruction_repeats``.
 EXIT_REACHED_REGION: Final = 10
+#: Must match ``STUB_MODULE`` in ``bench.measure.valgrind`` (not imported: that module
+#: builds the stub in the parent, and would only add imports to the counted program).
 STUB_MODULE: Final = "_schedbench_callgrind"
 #: Where trio keeps the RNG its run loop uses to reverse batches (see the docstring).
 TRIO_RNG_MODULE: Final = "trio._core._run"
@@ -98,7 +116,7 @@ class ForkAtStop:
     def stop(self) -> None:
         pid = os.fork()
         if pid == 0:
-            return  # the child goes on to validate and print, outside the parent's count
+            return  # the child goes on to validate and report, outside the parent's count
         _, status = os.waitpid(pid, 0)
         os._exit(os.waitstatus_to_exitcode(status))
 
@@ -154,9 +172,11 @@ def pin_randomness(seed: int) -> list[str]:
 
 
 def make_probe(kind: str, stub_path: str | None) -> Probe | None:
+    if kind not in PROBES:
+        raise ValueError(f"unknown probe {kind!r}; known: {', '.join(PROBES)}")
     if kind == "callgrind":
         if stub_path is None:
-            raise ValueError("--probe callgrind needs --stub")
+            raise ValueError("the callgrind probe needs the stub's path")
         return CallgrindProbe(load_stub(stub_path))
     if kind == "exit-at-start":
         return ExitAtStart()
@@ -165,91 +185,68 @@ def make_probe(kind: str, stub_path: str | None) -> Probe | None:
     return None
 
 
-def emit(status: str, reasons: Sequence[str], **extra: Any) -> None:
-    """The one JSON line: ``status`` is a verdict's (``bench.workload.checks``), or
+def report(status: str, reasons: Sequence[str], **extra: Any) -> dict[str, Any]:
+    """The handler's result: ``status`` is a verdict's (``bench.workload.checks``), or
     ``failed`` (crashed, could not start) or ``skipped`` (unavailable, no virtual clock)."""
-    print(json.dumps({"status": status, "reasons": list(reasons), **extra}), flush=True)
+    return {"status": status, "reasons": list(reasons), **extra}
 
 
-def measure(args: argparse.Namespace) -> None:
-    """Everything between parsing and printing; each early return prints why."""
+def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
+    """One counted run of ``params["target"]``; each early return says why.
+
+    Whatever else goes wrong raises, and ``isolate`` reports it as the child's error.
+    """
+    target, mode = str(params["target"]), str(params["mode"])
+    rockets, seed = int(params["rockets"]), int(params["seed"])
+    kind, stub, handicap = str(params.get("probe", "none")), params.get("stub"), int(params.get("handicap", -1))
+    # Taken before any fork: with ``fork-at-stop`` the result comes from the forked child,
+    # and the count the parent reads is this process's.
+    counted_pid = os.getpid()
     try:
-        probe = make_probe(args.probe, args.stub)
+        probe = make_probe(kind, None if stub is None else str(stub))
     except Exception as exc:
-        emit("failed", [f"probe {args.probe!r} unusable: {type(exc).__name__}: {exc}"])
-        return
+        return report("failed", [f"probe {kind!r} unusable: {type(exc).__name__}: {exc}"])
     on_valgrind: bool | None = None
     if isinstance(probe, CallgrindProbe):
         on_valgrind = bool(probe.running_on_valgrind())
         if not on_valgrind:
-            emit("failed", ["not running under Valgrind: the Callgrind probe would count nothing"],
-                 on_valgrind=False)
-            return
-    entry, load_status = load_target(args.target)
+            return report("failed", ["not running under Valgrind: the Callgrind probe would count nothing"],
+                          on_valgrind=False)
+    entry, load_status = load_target(target)
     if load_status is not None:
         reason = f"unavailable: {entry.error}" if load_status == "skipped" else str(entry.error)
-        emit("skipped" if load_status == "skipped" else "failed", [reason], scheduler=entry.name)
-        return
-    if args.handicap >= 0:
+        return report("skipped" if load_status == "skipped" else "failed", [reason], scheduler=entry.name)
+    if handicap >= 0:
         from bench.measure.worker import handicapped  # the gate's own check: fixed extra work per sleep
 
-        entry = handicapped(entry, args.handicap)
-    if args.mode == "virtual" and not entry.supports_virtual_clock:
-        emit("skipped", ["does not support the virtual clock"], scheduler=entry.name)
-        return
-    workload_mode: Mode = "switch" if args.mode == "switch" else "timed"
+        entry = handicapped(entry, handicap)
+    if mode == "virtual" and not entry.supports_virtual_clock:
+        return report("skipped", ["does not support the virtual clock"], scheduler=entry.name)
+    workload_mode: Mode = "switch" if mode == "switch" else "timed"
     # Switch mode: every sleep is 0 s, so no design waits and the real clock (what the
     # wall-time suite uses) is only read, never waited on; the counts are as repeatable
     # on it as on the virtual one. Virtual mode: the timed workload without waiting.
-    clock: ClockKind = "real" if args.mode == "switch" else "virtual"
-    workload = Workload.generate(args.rockets, args.seed, workload_mode, 1.0)
+    clock: ClockKind = "real" if mode == "switch" else "virtual"
+    workload = Workload.generate(rockets, seed, workload_mode, 1.0)
     warmed = not bool(getattr(entry.cls, "one_run_per_process", False))
-    common: dict[str, Any] = {"scheduler": entry.name, "warmed": warmed, "on_valgrind": on_valgrind}
+    common: dict[str, Any] = {"scheduler": entry.name, "warmed": warmed, "on_valgrind": on_valgrind,
+                              "pid": counted_pid}
     stage = "warm-up run: "
     try:
         if warmed:
-            pin_randomness(args.seed)
+            pin_randomness(seed)
             warm = execute_once(entry, workload, clock)
             if not warm.verdict.valid:
-                emit("invalid", [stage + r for r in warm.verdict.reasons], **common)
-                return
+                return report("invalid", [stage + r for r in warm.verdict.reasons], **common)
             del warm  # its trace and coroutines are collected before the counted run
         stage = ""
-        pinned = pin_randomness(args.seed)
+        pinned = pin_randomness(seed)
         outcome = execute_once(entry, workload, clock, probe=probe)
     except SchedulerCrashed as exc:
-        emit("failed", [stage + str(exc)], **common)
-        return
+        return report("failed", [stage + str(exc)], **common)
     except MemoryError:
-        emit("failed", [stage + "out of memory (MemoryError)"], **common)
-        return
+        return report("failed", [stage + "out of memory (MemoryError)"], **common)
     verdict = outcome.verdict
     counters = dict(outcome.counters) if outcome.counters is not None else None
-    emit(verdict.status.value, verdict.reasons, counters=counters, resumes=verdict.resumes, wasted=verdict.wasted,
-         early_wakes=verdict.early_wakes, pinned_random=pinned, **common)
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.measure.instructions_child",
-                                     description="One counted run of one target (run under Valgrind).")
-    parser.add_argument("--target", required=True, help="registered scheduler name or module:Class")
-    parser.add_argument("--mode", choices=("switch", "virtual"), required=True)
-    parser.add_argument("--rockets", type=int, required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--probe", choices=PROBES, default="none")
-    parser.add_argument("--stub", default=None, help="path of the compiled Callgrind stub")
-    parser.add_argument("--handicap", type=int, default=-1, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        measure(args)
-    except Exception as exc:  # whatever else goes wrong is reported, never a bare traceback
-        emit("failed", [f"{type(exc).__name__}: {exc}"])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return report(verdict.status.value, verdict.reasons, counters=counters, resumes=verdict.resumes,
+                  wasted=verdict.wasted, early_wakes=verdict.early_wakes, pinned_random=pinned, **common)
