@@ -36,10 +36,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DIR = ROOT / "results" / "gate-campaign"
 
-#: Extra work per resume planted in B's heapq loop: turns of an empty ``for`` loop. Chosen so
-#: the in-process gate measures about +5 % and +2 % on a 2,000-rocket switch run (the summary
-#: prints what each campaign's gates actually estimated).
-PLANT_TURNS = {"plus5": 6, "plus2": 2}
+#: Extra work per resume planted in B's heapq loop: a statement or two of arithmetic, the
+#: size of a real small change. Calibrated with the in-process gate on a quiet machine (three
+#: runs each, docs/regressions.md): "plus5" measured +3.9 to +4.8 %, "plus2" +1.8 to +2.0 %;
+#: erring below the nominal change makes the detection rates conservative. The summary
+#: prints what each campaign's gates estimated.
+PLANTS = {
+    "plus5": "            _planted = resumes * 3 + seq  # planted by gate_campaign.py\n"
+             "            _planted = seq  # planted by gate_campaign.py\n",
+    "plus2": "            _planted = resumes + seq  # planted by gate_campaign.py\n",
+}
 HEAPQ_ANCHOR = "            resumes += 1\n"
 SLACK_ANCHOR = "with timer_slack(self.timer_slack_ns):"
 
@@ -71,13 +77,11 @@ def copy_tree(dest: Path) -> None:
 
 
 def plant(tree: Path, kind: str) -> None:
-    if kind in PLANT_TURNS:
+    if kind in PLANTS:
         path = tree / "schedulers" / "heapq_timers.py"
         text = path.read_text()
         assert HEAPQ_ANCHOR in text, "heapq's loop changed: update HEAPQ_ANCHOR"
-        extra = f"            for _planted in range({PLANT_TURNS[kind]}):  # planted by gate_campaign.py\n" \
-                "                pass\n"
-        path.write_text(text.replace(HEAPQ_ANCHOR, HEAPQ_ANCHOR + extra, 1))
+        path.write_text(text.replace(HEAPQ_ANCHOR, HEAPQ_ANCHOR + PLANTS[kind], 1))
     elif kind == "slack":
         path = tree / "schedulers" / "hybrid.py"
         text = path.read_text()

@@ -28,7 +28,7 @@ Probes (what "switched on" means):
   difference of the two counts is ``run``, and the run is still validated.
 * ``none``: nothing is counted; for running the same handler outside Valgrind.
 
-What the isolation child adds is outside the count. ``python -m bench.measure.isolate``
+What the isolation child adds is outside the count. ``python -m bench.measure.child``
 imports its own modules (``subprocess``, ``selectors``, ``ctypes``…) and this one before
 the warm-up: with the stub only ``run`` is counted, so they cost nothing counted, and
 with the difference method both processes run the same preamble, so it cancels. They do
@@ -36,11 +36,10 @@ shape the heap ``run`` allocates in, as the environment does: counts compare bet
 processes started the same way, which every count of the harness is. A scheduler that
 reads the stack inside ``run`` also counts the frames above it: gevent records each
 greenlet's spawning stack (ten frames, with their line numbers), which reaches this
-handler, ``isolate.child_main`` and the ``isolate`` module's own frame, and the cost of a
-line number grows with the code before it in its function or module. So gevent's count
-moves, by several per cent, when those functions or ``isolate.py`` change length: like a
-heap layout, not with gevent's own work. Compare gevent only between counts made by one
-version of the harness.
+handler, ``child_main`` and the child module's own frame, and the cost of a line number
+grows with the code before it in its function or module. That is why the child entry is
+a module of its own, kept short: a long module there moves gevent's count by per cents,
+like a heap layout, not with gevent's own work.
 
 ``warmed`` is False for a target declaring ``one_run_per_process = True`` (read with
 ``getattr``, default False): such a design cannot run twice in one process, so its first

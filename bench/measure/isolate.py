@@ -3,7 +3,7 @@
 A measurement that runs plugin code (or drives pyperf, which runs plugin code in its own
 workers) is a ``Request``: which *handler* to call in the child, its JSON parameters and
 the limits. ``run`` executes it and always returns a ``Report``, whatever became of the
-child. The child is ``python -m bench.measure.isolate``: it imports the handler's module
+child. The child is ``python -m bench.measure.child``: it imports the handler's module
 (harness code only; a handler imports a plugin itself, after the harness), calls it with
 a ``Channel`` to the parent, and sends back what it returns. A new kind of measurement is
 one handler and one line in ``HANDLERS``.
@@ -37,23 +37,31 @@ process for every measurement.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import enum
-import importlib
 import json
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final
+
+from bench.measure.process_tree import (
+    OWNER_VARIABLE,
+    SCRATCH_PREFIX,
+    end_tree,
+    kill,
+    scratch,
+    sweep_stale,
+)
+
+__all__ = ["HANDLERS", "OWNER_VARIABLE", "SCRATCH_PREFIX", "Ending", "Report", "Request", "run", "scratch",
+           "sweep_stale"]
 
 #: The one table of what a child can be asked to do: handler name → ``module:function``.
 #: Each function takes ``(params, channel)`` and returns a JSON-ready value.
@@ -74,14 +82,8 @@ STDERR_TAIL_BYTES: Final = 64 * 1024
 MAX_CHANNEL_BYTES: Final = 64 * 1024 * 1024
 #: How often the parent wakes while a child runs (progress callback, deadline check).
 TICK_S: Final = 0.25
-SCRATCH_PREFIX: Final = "schedbench-"
-#: Set in every child's environment to the orchestrator's scratch folder: descendants inherit
-#: it, so the next start finds what a SIGKILLed orchestrator left, even outside its sessions.
-OWNER_VARIABLE: Final = "SCHEDBENCH_SCRATCH"
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
 
-_PR_SET_PDEATHSIG: Final = 1
-_PR_SET_CHILD_SUBREAPER: Final = 36
 
 
 class Ending(enum.Enum):
@@ -135,168 +137,6 @@ class Report:
         return self.ending is Ending.REPORTED
 
 
-# ---- the process tree -------------------------------------------------------------------
-
-def _libc() -> Any:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
-_LIBC: Final = _libc() if sys.platform.startswith("linux") else None
-_subreaper_set = False
-
-
-def become_subreaper() -> None:
-    """Make this process the reaper of its descendants' orphans (Linux; a no-op elsewhere)."""
-    global _subreaper_set
-    if not _subreaper_set and _LIBC is not None:
-        _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        _subreaper_set = True
-
-
-def die_with_parent(parent: int | None = None) -> None:
-    """Ask for SIGKILL when the parent dies; if it already died (``parent`` is gone), exit."""
-    if _LIBC is None:
-        return
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if parent is not None and os.getppid() != parent:
-        os._exit(70)
-
-
-@dataclass(frozen=True)
-class _Proc:
-    pid: int
-    ppid: int
-    session: int
-    zombie: bool
-
-
-def _processes() -> Iterator[_Proc]:
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as fp:
-                stat = fp.read().decode(errors="replace")
-        except OSError:
-            continue
-        # "pid (comm) state ppid pgrp session …": comm may hold spaces and parentheses.
-        rest = stat[stat.rfind(")") + 2:].split()
-        if len(rest) >= 4:
-            yield _Proc(int(entry.name), int(rest[1]), int(rest[3]), rest[0] == "Z")
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def end_tree(session: int, keep: frozenset[int] = frozenset()) -> int:
-    """Kill every process of ``session`` and every orphan reparented to this process (other
-    than ``keep``: children of other running requests), and reap the orphans. Returns how
-    many processes it killed besides the session's leader."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(session, signal.SIGKILL)
-    if not sys.platform.startswith("linux"):
-        return 0
-    me = os.getpid()
-    killed: set[int] = set()
-    quiet = 0
-    # Killing a daemon's parent reparents the daemon here a moment later: look until two
-    # passes in a row find nothing.
-    for _ in range(200):
-        found = False
-        for proc in _processes():
-            if proc.pid == me or proc.pid == session or proc.pid in keep:
-                continue
-            orphan = proc.ppid == me
-            if proc.session == session or orphan:
-                if not proc.zombie:
-                    _kill(proc.pid)
-                    killed.add(proc.pid)
-                    found = True
-                if orphan:
-                    with contextlib.suppress(ChildProcessError):
-                        os.waitpid(proc.pid, 0)
-                    found = True
-        quiet = 0 if found else quiet + 1
-        if quiet >= 2:
-            break
-        time.sleep(0.005)
-    return len(killed)
-
-
-# ---- scratch folders --------------------------------------------------------------------
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def sweep_stale(root: Path | None = None) -> list[Path]:
-    """Remove the scratch folders of orchestrators that no longer exist, first killing what
-    their listed sessions left running. Returns the folders removed."""
-    base = Path(root or tempfile.gettempdir())
-    removed = []
-    for folder in base.glob(f"{SCRATCH_PREFIX}*-*"):
-        owner = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
-        if not owner.isdigit() or _alive(int(owner)) or not folder.is_dir():
-            continue
-        sessions = folder / "sessions"
-        with contextlib.suppress(OSError):
-            for line in sessions.read_text().split():
-                if line.isdigit():
-                    _kill_session(int(line))
-        _kill_owned_by(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
-    return removed
-
-
-def _kill_session(session: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(session, signal.SIGKILL)
-    if sys.platform.startswith("linux"):
-        for proc in _processes():
-            if proc.session == session and not proc.zombie:
-                _kill(proc.pid)
-
-
-def _kill_owned_by(folder: Path) -> None:
-    """Kill every process whose environment names ``folder`` as its orchestrator's."""
-    if not sys.platform.startswith("linux"):
-        return
-    marker = f"{OWNER_VARIABLE}={folder}".encode()
-    for proc in _processes():
-        try:
-            with open(f"/proc/{proc.pid}/environ", "rb") as fp:
-                environ = fp.read().split(b"\0")
-        except OSError:
-            continue
-        if marker in environ and not proc.zombie:
-            _kill(proc.pid)
-
-
-@contextlib.contextmanager
-def scratch() -> Iterator[Path]:
-    """This orchestrator's scratch folder (named after its pid, so a later start can tell
-    it is stale); removed on the way out. Stale folders of dead orchestrators go first."""
-    sweep_stale()
-    become_subreaper()
-    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 # ---- parent -----------------------------------------------------------------------------
 
 _running: set[int] = set()  # pids of children of requests running now (parallel requests)
@@ -316,7 +156,7 @@ def command(request: Request, fd: int) -> list[str]:
     python = request.python or sys.executable
     payload = json.dumps({"handler": request.handler, "params": dict(request.params),
                           "memory_limit_mb": request.memory_limit_mb})
-    return [*request.prefix, python, *request.python_flags, "-m", "bench.measure.isolate",
+    return [*request.prefix, python, *request.python_flags, "-m", "bench.measure.child",
             str(fd), str(os.getpid()), payload]
 
 
@@ -381,7 +221,7 @@ def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | Non
         os.close(read_fd)
         _running.discard(proc.pid)
         if proc.returncode is None:
-            _kill(proc.pid)
+            kill(proc.pid)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, 0)
             proc.returncode = -signal.SIGKILL
@@ -447,7 +287,7 @@ def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdi
                 on_tick(Report(ending=Ending.EXITED, messages=tuple(messages), elapsed_s=now - started,
                                workdir=workdir))
     if timed_out:
-        _kill(proc.pid)
+        kill(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.monotonic() - started
@@ -472,66 +312,3 @@ def _decode(line: bytes) -> Any:
         return json.loads(line)
     except (ValueError, RecursionError):
         return None
-
-
-# ---- child ------------------------------------------------------------------------------
-
-_dumps: Final = json.dumps  # captured before any handler (and so any plugin) is imported
-
-
-class Channel:
-    """The child's end of the result pipe: one JSON object per line."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def send(self, message: Any) -> None:
-        data = (_dumps(message) + "\n").encode()
-        while data:
-            data = data[os.write(self.fd, data):]
-
-
-def limit_memory(megabytes: int) -> None:
-    import resource
-
-    if megabytes > 0:
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _describe_exception(exc: BaseException) -> str:
-    if isinstance(exc, SystemExit):
-        return f"exited: sys.exit({exc.code!r}) was called"
-    if isinstance(exc, KeyboardInterrupt):
-        return "raised KeyboardInterrupt (not a signal from outside)"
-    if isinstance(exc, MemoryError):
-        return "out of memory (MemoryError)"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def child_main(argv: list[str]) -> NoReturn:
-    fd, parent, payload = int(argv[0]), int(argv[1]), json.loads(argv[2])
-    die_with_parent(parent)
-    channel = Channel(fd)
-    code = 0
-    try:
-        limit_memory(int(payload.get("memory_limit_mb", 0)))
-        module_name, _, function = HANDLERS[payload["handler"]].partition(":")
-        handler = getattr(importlib.import_module(module_name), function)
-        result = handler(payload["params"], channel)
-        channel.send({"result": result})
-    except BaseException as exc:  # the handler ran plugin code: any ending is a result
-        code = 1
-        with contextlib.suppress(BaseException):
-            channel.send({"error": _describe_exception(exc)})
-    with contextlib.suppress(BaseException):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    # Skip interpreter shutdown: a plugin's atexit hook or leftover thread must not hang or
-    # change the ending; whatever it left running is the parent's to end.
-    os._exit(code)
-
-
-if __name__ == "__main__":
-    child_main(sys.argv[1:])

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bench.measure import isolate
-from bench.measure.isolate import Channel
+from bench.measure.child import Channel
 from bench.measure.registry import Registration, SchedulerEntry, registrations
 from schedulers.protocol import OPTIONAL_DEFAULTS
 

@@ -43,10 +43,11 @@ import pyperf
 # before ``main`` imports the scheduler (``load_named``): what a plugin patches later is
 # not what these modules captured.
 from bench.measure.alarm import Alarm, RunTimeout
+from bench.measure.child import limit_memory
 from bench.measure.clocks import CLOCK_KINDS, ClockKind
 from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
 from bench.measure.floor import floor_time_func
-from bench.measure.isolate import die_with_parent, limit_memory
+from bench.measure.process_tree import die_with_parent
 from bench.measure.registry import SchedulerEntry
 from bench.measure.suspension_check import check_suspensions
 from bench.measure.targets import BODY_FLOOR_PREFIX, load_target
