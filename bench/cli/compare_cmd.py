@@ -160,13 +160,22 @@ def _workload(document: Document) -> str:
 
 
 def _method(result: compare.Comparison) -> str:
-    methods = sorted({row.test.method for row in result.figures if row.test is not None})
+    instructions = f"instruction counts: exact, ±{result.instr_threshold * 100:g}% plus measured drift"
+    timed = [row for row in result.figures if row.test is not None]
+    if not timed:
+        return f"{instructions}; base/new = the counted value"
+    methods = sorted({row.test.method for row in timed if row.test is not None})
     lateness = ("not gated" if result.lateness_threshold is None
                 else f"±{result.lateness_threshold * 100:g}%")
-    return (f"test: {result.test_name} ({', '.join(methods) or 'no figures'}); significant at p < "
-            f"{result.alpha:g}; threshold ±{result.threshold * 100:g}% (lateness: {lateness}; instruction "
-            f"counts: exact, ±{result.instr_threshold * 100:g}% plus measured drift); "
-            f"base/new = median over processes")
+    return (f"test: {result.test_name} ({', '.join(methods)}); significant at p < {result.alpha:g}; threshold "
+            f"±{result.threshold * 100:g}% (lateness: {lateness}; {instructions}); base/new = median over "
+            f"processes\n{WALL_TIME_WARNING}")
+
+
+#: Said wherever two finished files are compared by wall time.
+WALL_TIME_WARNING = ("note: two separate runs on a shared machine cannot gate small wall-time changes (its speed "
+                     "drifts between runs by more than the changes worth catching); `python -m bench gate BASE HEAD` "
+                     "measures base and head in interleaved pairs and can (docs/regressions.md)")
 
 
 def _figure_cells(row: compare.FigureRow) -> list[str]:

@@ -55,8 +55,8 @@ class Chunking:
 
 #: The default chunking per (level, mode); see docs/regressions.md for how it was chosen.
 CHUNKING: Final[dict[tuple[str, str], Chunking]] = {
-    ("in-process", "switch"): Chunking(rounds=35, warmup_rounds=2, plan=SequentialPlan(first_look=70, step=140,
-                                                                                        max_looks=3)),
+    ("in-process", "switch"): Chunking(rounds=35, warmup_rounds=2, plan=SequentialPlan(first_look=70, step=210,
+                                                                                        max_looks=4)),
     ("in-process", "timed"): Chunking(rounds=10, warmup_rounds=1, plan=SequentialPlan(first_look=20, step=20,
                                                                                        max_looks=3)),
     ("process", "switch"): Chunking(rounds=15, warmup_rounds=2, plan=SequentialPlan(first_look=20, step=20,
