@@ -249,32 +249,46 @@ def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdi
     status: int | None = None
     usage: Any = None
     timed_out = ""
+    open_channel = True
+
+    def read_some(wait_s: float) -> bool:
+        """Read what the channel holds (waiting up to ``wait_s``); False when nothing came."""
+        nonlocal buffer, received, final, last_message, open_channel
+        if not open_channel or not selector.select(wait_s):
+            return False
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            open_channel = False
+            selector.unregister(read_fd)
+            return False
+        received += len(chunk)
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            last_message = time.monotonic()
+            message = _decode(line)
+            if isinstance(message, dict) and ("result" in message or "error" in message):
+                final = message
+            else:
+                messages.append(message)
+        return True
+
     with selector:
-        open_channel = True
         while True:
-            if open_channel and selector.select(TICK_S):
-                chunk = os.read(read_fd, 1 << 16)
-                if not chunk:
-                    open_channel = False
-                    selector.unregister(read_fd)
-                received += len(chunk)
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    last_message = time.monotonic()
-                    message = _decode(line)
-                    if isinstance(message, dict) and ("result" in message or "error" in message):
-                        final = message
-                    else:
-                        messages.append(message)
-                if received > MAX_CHANNEL_BYTES:
-                    timed_out = f"sent more than {MAX_CHANNEL_BYTES >> 20} MiB of results (ended)"
-                    break
-            elif not open_channel:
+            if open_channel:
+                read_some(TICK_S)
+            else:
                 time.sleep(0.02)
+            if received > MAX_CHANNEL_BYTES:
+                timed_out = f"sent more than {MAX_CHANNEL_BYTES >> 20} MiB of results (ended)"
+                break
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 proc.returncode = os.waitstatus_to_exitcode(status)
+                # What it wrote before exiting is still in the pipe: read it all (without
+                # waiting for EOF, which a leftover descendant holding the pipe would delay).
+                while read_some(0) and received <= MAX_CHANNEL_BYTES:
+                    pass
                 break
             now = time.monotonic()
             if now - started > request.limit_s:
