@@ -68,6 +68,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from bench.measure.registry import SchedulerEntry
 from bench.workload import bodies
+from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED
 from schedulers.protocol import Clock
 
 #: What every generator-dialect sleep returns: ``yield from`` makes its iterator, which
@@ -277,8 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench.measure.body_floor",
         description="ns per resume of the body floors and of schedulers, switch mode, interleaved.",
     )
-    parser.add_argument("--rockets", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=1969)
+    parser.add_argument("--rockets", type=int, default=DEFAULT_ROCKETS)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--against", default="hybrid,heapq",
                         help="comma-separated registered schedulers (default: hybrid,heapq)")
