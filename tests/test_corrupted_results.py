@@ -59,6 +59,8 @@ CASES: dict[str, tuple[Callable[[str], str] | None, str]] = {
     "missing-mean": (lambda good: _set_switch(good, "mean_s", None), "switch.mean_s: missing"),
     "nan": (lambda good: _set_switch(good, "std_s", float("nan")), "switch.std_s: expected a finite number"),
     "bool-count": (lambda good: _set_floor(good, "std_s", True), "floor.std_s: expected a finite number"),
+    "negative-mean": (lambda good: _set_switch(good, "mean_s", -1e-6), "switch.mean_s: must not be negative"),
+    "overflowing-mean": (lambda good: _set_switch(good, "mean_s", 1e308), "switch.mean_s: 1e+308 is implausibly"),
     "missing": (None, "no such file"),
 }
 

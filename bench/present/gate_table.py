@@ -192,7 +192,9 @@ def gate_table(doc: GateDocument, markdown: bool = False) -> str:
     out += _section("Failures", failure_lines(doc), markdown)
     out += _section("Level per scheduler", level_reasons(doc), markdown)
     out += _section("Notes", notes(doc), markdown)
-    legend = ("B vs A: B's relative change over A, estimated from the pairs, with its 95% interval; ±m: the "
-              "smallest change the gate acts on; 'reported': shown, not gated.")
+    legend = ("B vs A: B's relative change over A, estimated from the pairs (Hodges-Lehmann on log ratios), with "
+              "its 95% interval (95% over all the gate's looks: each look's interval is at 1 - 0.05/looks, so it is "
+              "wider than a single 95% interval); ±m: the smallest change the gate acts on; 'reported': shown, "
+              "not gated.")
     out += ["", f"_{_md(legend)}_" if markdown else legend]
     return "\n".join(out) + "\n"

@@ -373,6 +373,30 @@ def scaling_table(doc: Document) -> Table | None:
                  list(SCALING_HEADERS), rows)
 
 
+def kept_table(doc: Document) -> Table | None:
+    """The VALID figures a newer, broken attempt did not erase: shown with their commit and
+    date, never ranked (the row's status is the newest attempt's, which is the state)."""
+    rows = []
+    for run in doc.kept_runs:
+        kept = run.last_valid
+        assert kept is not None  # kept_runs holds only runs with one
+        rows.append(Row(run.scheduler, run.status, [Cell(run.where), Cell(_kept_figure(kept)),
+                                                    Cell(kept.commit or "unknown"), Cell(kept.measured_utc or DASH)],
+                        run.note))
+    return Table("Last VALID measurement kept beside a newer attempt that is not VALID (not ranked)",
+                 ["run", "kept VALID figure", "measured at commit", "measured (UTC)"], rows) if rows else None
+
+
+def _kept_figure(run: RunRecord) -> str:
+    if run.instructions is not None:
+        return f"{units.instructions(run.instructions.per_unit)} instructions/{run.instructions.unit}"
+    if run.switch is not None:
+        return f"switch {units.ns(run.switch.mean_ns)} ns"
+    if run.timed is not None:
+        return f"p99 {units.us(run.timed.lateness_us.p99)} µs, CPU/wake {units.us(run.timed.cpu_per_wake_us)} µs"
+    return DASH
+
+
 # ---- one row per scheduler (the Markdown summary) ------------------------------------------
 
 def scheduler_table(doc: Document) -> Table:
@@ -468,7 +492,7 @@ def all_tables(doc: Document) -> list[Table]:
     """Every table of a document in reading order: the answer, then the details."""
     out: list[Table] = []
     for table in (ranking_table(doc), *timer_answer_tables(doc), floors_table(doc), switch_table(doc),
-                  *timed_tables(doc), instruction_table(doc), scaling_table(doc)):
+                  *timed_tables(doc), instruction_table(doc), scaling_table(doc), kept_table(doc)):
         if table is not None and table.rows:
             out.append(table)
     return out

@@ -89,6 +89,11 @@ def render_document(doc: Document) -> str:
     broken = doc.broken_runs
     if broken:
         prose.append(f"{len(broken)} run(s) failed or were INVALID/SUSPECT: " + ", ".join(r.label for r in broken))
+    kept = doc.kept_runs
+    if kept:
+        # The newest attempt is the state (compare gates on it); the kept figures are evidence only.
+        prose.append(f"{len(kept)} run(s) keep their last VALID measurement beside the newer attempt: "
+                     + "; ".join(f"{r.label} ({r.last_valid.measured_label})" for r in kept if r.last_valid))
     skipped = [r for r in doc.runs if r.status is Status.SKIPPED]
     if skipped:
         prose.append(f"{len(skipped)} run(s) skipped: " + "; ".join(f"{r.label}: {r.note}" for r in skipped))

@@ -5,6 +5,13 @@ once, at load. Every error is one line with the field's path (``runs[3].timed.la
 expected a finite number, got 'fast'``), so ``show``, ``compare``, ``export`` and ``reports``
 can print it and exit 2 instead of failing deep inside with a traceback.
 
+Plausibility is checked at the same boundary. Every number must be finite and within
+``MAX_MAGNITUDE``; times, counts and ratios use the non-negative readers (``amount``,
+``count`` and their variants), so a negative mean, a negative resume count or a
+``mean_s`` of 1e308 (which becomes ``inf`` once shown in ns) is a one-line error naming
+the field, not a winning row or a crash later. Signed values (lateness percentiles, where
+an early wake is negative) keep the plain ``num`` readers.
+
 Trade-off: a hand-written reader rather than a schema library (pydantic, jsonschema). The
 format is small and versioned, the checks it needs (finite numbers, no ``bool`` posing as a
 number, enums) are a few lines each, and the project keeps its three runtime dependencies.
@@ -17,6 +24,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+#: The largest magnitude a stored number may have. Far above any real figure (1e15 s is
+#: thirty million years, 1e15 instructions per resume absurd), yet small enough that every
+#: unit conversion and square the readers and the gate compute stays finite.
+MAX_MAGNITUDE = 1e15
 
 
 class ResultsError(Exception):
@@ -79,6 +91,28 @@ class Fields:
         value = self._get(key, False)
         return None if value is None else integer(value, self.at(key))
 
+    def amount(self, key: str) -> float:
+        """A non-negative number: a time, a ratio, a count averaged over processes."""
+        return non_negative(self.num(key), self.at(key))
+
+    def opt_amount(self, key: str) -> float | None:
+        value = self.opt_num(key)
+        return None if value is None else non_negative(value, self.at(key))
+
+    def amounts(self, key: str) -> tuple[float, ...]:
+        return tuple(non_negative(v, f"{self.at(key)}[{i}]") for i, v in enumerate(self.nums(key)))
+
+    def count(self, key: str) -> int:
+        """A non-negative whole number: resumes, wakes, runs, instructions."""
+        return non_negative(self.whole(key), self.at(key))
+
+    def opt_count(self, key: str) -> int | None:
+        value = self.opt_whole(key)
+        return None if value is None else non_negative(value, self.at(key))
+
+    def counts(self, key: str) -> tuple[int, ...]:
+        return tuple(non_negative(v, f"{self.at(key)}[{i}]") for i, v in enumerate(self.wholes(key)))
+
     def nums(self, key: str) -> tuple[float, ...]:
         return tuple(number(v, f"{self.at(key)}[{i}]") for i, v in enumerate(self.items(key)))
 
@@ -133,7 +167,26 @@ def number(value: object, where: str) -> float:
         raise ResultsError(f"{where}: number out of range") from None
     if not math.isfinite(result):
         raise ResultsError(f"{where}: expected a finite number, got {value!r}")
+    if abs(result) > MAX_MAGNITUDE:
+        raise ResultsError(f"{where}: {value!r} is implausibly large (at most {MAX_MAGNITUDE:g})")
     return result
+
+
+N = TypeVar("N", int, float)
+
+
+def non_negative(value: N, where: str) -> N:
+    """``value`` itself, or a ``ResultsError`` naming ``where`` if it is below zero."""
+    if value < 0:
+        raise ResultsError(f"{where}: must not be negative, got {value!r}")
+    return value
+
+
+def positive(value: N, where: str) -> N:
+    """``value`` itself, or a ``ResultsError`` naming ``where`` unless it is above zero."""
+    if value <= 0:
+        raise ResultsError(f"{where}: must be positive, got {value!r}")
+    return value
 
 
 def integer(value: object, where: str) -> int:

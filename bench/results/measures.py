@@ -3,6 +3,8 @@ per-process figures, timed-mode figures, instruction counts, timer floors.
 
 Part of the results model (``bench.results.model`` holds the run, the context and the
 document that tie them together); each class validates its own JSON in ``from_json``.
+Times, counts and ratios are read non-negative (``Fields.amount``/``count``); lateness
+percentiles stay signed, because an early wake is a negative lateness.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bench.results.fields import Fields, ResultsError
+from bench.results.fields import Fields, ResultsError, non_negative, positive
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Percentiles:
 
     @classmethod
     def from_json(cls, f: Fields) -> Percentiles:
+        # Signed on purpose: lateness below zero is an early wake, reported, not corrupt.
         return cls(f.num("p50"), f.num("p90"), f.num("p99"), f.num("p99_9"), f.num("max"), f.num("mean"))
 
     def get(self, key: str) -> float:
@@ -46,10 +49,10 @@ class Histogram:
 
     @classmethod
     def from_json(cls, f: Fields) -> Histogram:
-        edges, counts = f.nums("edges_s"), f.wholes("counts")
+        edges, counts = f.amounts("edges_s"), f.counts("counts")
         if len(edges) != len(counts) + 1:
             raise ResultsError(f"{f.at('counts')}: {len(counts)} counts for {len(edges)} edges")
-        return cls(edges, counts, f.whole("zero"), f.whole("early"))
+        return cls(edges, counts, f.count("zero"), f.count("early"))
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,9 @@ class Sample:
 
     @classmethod
     def from_json(cls, f: Fields, benchmark: str | None = None) -> Sample:
-        mean, median = f.num("mean_s"), f.opt_num("median_s")
-        return cls(benchmark or f.opt_text("benchmark") or "?", mean, f.num("std_s"),
-                   mean if median is None else median, f.nums("values_s"))
+        mean, median = f.amount("mean_s"), f.opt_amount("median_s")
+        return cls(benchmark or f.opt_text("benchmark") or "?", mean, f.amount("std_s"),
+                   mean if median is None else median, f.amounts("values_s"))
 
     @property
     def mean_ns(self) -> float:
@@ -90,10 +93,10 @@ class ProcessFigures:
 
     @classmethod
     def from_json(cls, f: Fields) -> ProcessFigures:
-        return cls(f.opt_whole("runs") or 1, f.opt_num("wall_s") or 0.0, f.opt_num("cpu_s") or 0.0,
-                   f.opt_whole("resumes"), f.opt_num("wasted"), f.opt_whole("early") or 0,
-                   f.opt_num("worst_early_s") or 0.0, f.opt("lateness_us", Percentiles.from_json),
-                   f.opt_num("cpu_per_wake_us"))
+        return cls(f.opt_count("runs") or 1, f.opt_amount("wall_s") or 0.0, f.opt_amount("cpu_s") or 0.0,
+                   f.opt_count("resumes"), f.opt_amount("wasted"), f.opt_count("early") or 0,
+                   f.opt_amount("worst_early_s") or 0.0, f.opt("lateness_us", Percentiles.from_json),
+                   f.opt_amount("cpu_per_wake_us"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,17 +127,17 @@ class TimedFigures:
     @classmethod
     def from_json(cls, f: Fields) -> TimedFigures:
         return cls(
-            runs=f.whole("runs"), wakes=f.whole("wakes"), lateness_us=Percentiles.from_json(f.obj("lateness_us")),
-            lateness_hist=Histogram.from_json(f.obj("lateness_hist")), early_wakes=f.whole("early_wakes"),
-            worst_early_us=f.num("worst_early_us"), cpu_per_wake_us=f.num("cpu_per_wake_us"),
-            cpu_per_wake_us_values=f.nums("cpu_per_wake_us_values"), utilisation=f.opt_num("utilisation"),
-            wasted_resumes=f.opt_num("wasted_resumes"), wasted_per_wake=f.opt_num("wasted_per_wake"),
-            makespan_s=f.num("makespan_s"), makespan_std_s=f.num("makespan_std_s"),
-            makespan_values_s=f.nums("makespan_values_s"), ideal_makespan_s=f.num("ideal_makespan_s"),
-            makespan_x_ideal=f.opt_num("makespan_x_ideal"),
+            runs=f.count("runs"), wakes=f.count("wakes"), lateness_us=Percentiles.from_json(f.obj("lateness_us")),
+            lateness_hist=Histogram.from_json(f.obj("lateness_hist")), early_wakes=f.count("early_wakes"),
+            worst_early_us=f.amount("worst_early_us"), cpu_per_wake_us=f.amount("cpu_per_wake_us"),
+            cpu_per_wake_us_values=f.amounts("cpu_per_wake_us_values"), utilisation=f.opt_amount("utilisation"),
+            wasted_resumes=f.opt_amount("wasted_resumes"), wasted_per_wake=f.opt_amount("wasted_per_wake"),
+            makespan_s=f.amount("makespan_s"), makespan_std_s=f.amount("makespan_std_s"),
+            makespan_values_s=f.amounts("makespan_values_s"), ideal_makespan_s=f.amount("ideal_makespan_s"),
+            makespan_x_ideal=f.opt_amount("makespan_x_ideal"),
             burst_lateness_us=f.opt("burst_lateness_us", Percentiles.from_json),
             steady_lateness_us=f.opt("steady_lateness_us", Percentiles.from_json),
-            burst_wakes=f.opt_whole("burst_wakes"),
+            burst_wakes=f.opt_count("burst_wakes"),
         )
 
 
@@ -164,10 +167,10 @@ class InstructionFigures:
             if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
                     and isinstance(item[1], int) and not isinstance(item[1], bool)):
                 raise ResultsError(f"{f.at('top_functions')}[{i}]: expected [function, count]")
-            top.append((item[0], item[1]))
-        return cls(f.num("per_unit"), f.choice("unit", {"resume": "resume", "wake": "wake"}), f.nums("values"),
-                   f.whole("total"), f.num("drift"), f.text("method"), f.flag("warmed"), f.opt_text("profile"),
-                   tuple(top), f.opt_num("estimated_cycles_per_unit"))
+            top.append((item[0], non_negative(item[1], f"{f.at('top_functions')}[{i}][1]")))
+        return cls(f.amount("per_unit"), f.choice("unit", {"resume": "resume", "wake": "wake"}), f.amounts("values"),
+                   f.count("total"), f.amount("drift"), f.text("method"), f.flag("warmed"), f.opt_text("profile"),
+                   tuple(top), f.opt_amount("estimated_cycles_per_unit"))
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,8 @@ class TimerFloor:
 
     @classmethod
     def from_json(cls, f: Fields) -> TimerFloor:
-        return cls(f.num("time_scale"), f.whole("wakes"), Percentiles.from_json(f.obj("blocking_default")),
+        return cls(positive(f.num("time_scale"), f.at("time_scale")), f.count("wakes"),
+                   Percentiles.from_json(f.obj("blocking_default")),
                    f.opt("blocking_lowered", Percentiles.from_json), f.opt("spin", Percentiles.from_json))
 
     @property

@@ -21,12 +21,27 @@ On-disk format, version 2 (the ``schedbench`` key of a pyperf suite file)::
     body_floors   {dialect: pyperf summary}          (time files)
     timer_floors  [{time_scale, blocking_default, blocking_lowered, spin}]
     measurement   how instructions were counted (instruction files)
-    runs          [RunRecord]
+    runs          [RunRecord]   one per (mode, scheduler, time scale); a run that is not VALID
+                  may hold last_valid: the last VALID RunRecord of the same key
     scaling       {sizes, budget_s, seed, points} | null
 
 Version 1 files (no body or timer floors, no measure) are still read. What changed in 2:
 run records carry ``version``, ``measured_utc`` and ``commit`` (files merge run by run);
 switch figures no longer store ``x_floor``/``overhead_ns`` (derived, see ``Document``).
+
+Best evidence kept (``last_valid``, still version 2): a re-run that is not VALID never erases
+a VALID run of the same key. ``runs`` holds the *newest attempt* (so ``compare``, ``export``
+and ``reports``, which read ``runs``, see a broken HEAD as broken), and the VALID
+measurement it would have erased rides inside it, with its own ``commit`` and
+``measured_utc``. Trade-off against keeping both as sibling entries with a
+``superseded_by`` marker: siblings would make every reader of ``runs`` filter, and one
+forgetting to would rank a stale figure; nested, only ``show`` asks for it. The field is
+optional and older version 2 readers ignore keys they do not know, so no version bump: such
+a reader shows the failure and, if it merges, drops the kept run (the pre-existing
+behaviour) rather than refusing the file.
+
+Plausibility is checked at load too: times and counts are finite and non-negative, numbers
+stay within ``fields.MAX_MAGNITUDE``, rockets ≥ 1, time scales > 0, no key twice in ``runs``.
 """
 
 from __future__ import annotations
@@ -45,7 +60,7 @@ from bench.results.context import (
     WorkloadInfo,
     short_commit,
 )
-from bench.results.fields import Fields, ResultsError
+from bench.results.fields import Fields, ResultsError, non_negative, positive
 from bench.results.measures import (
     Histogram,
     InstructionFigures,
@@ -92,7 +107,12 @@ RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual")
 
 @dataclass(frozen=True, kw_only=True)
 class RunRecord:
-    """One (scheduler × mode × time scale) job: its status and, when it ran, its figures."""
+    """One (scheduler × mode × time scale) job: its status and, when it ran, its figures.
+
+    ``last_valid`` is only ever set on a run that is not VALID: the last VALID measurement
+    of the same key, kept when this newer attempt was merged over it (``store.merge``).
+    It is evidence, not state: the run's state is this record's own status.
+    """
 
     scheduler: str
     origin: str
@@ -114,6 +134,7 @@ class RunRecord:
     measured_utc: str | None = None
     commit: str | None = None
     timer_note: str | None = None  # how the loop's timers read and round time (its own word)
+    last_valid: RunRecord | None = None
 
     @classmethod
     def from_json(cls, f: Fields) -> RunRecord:
@@ -121,19 +142,32 @@ class RunRecord:
         scale = f.opt_num("time_scale")
         if mode == "timed" and scale is None:
             raise ResultsError(f"{f.at('time_scale')}: missing (a timed run needs its time scale)")
+        if mode == "timed" and scale is not None:
+            positive(scale, f.at("time_scale"))
         bench = f.opt_text("benchmark")
-        return cls(
+        run = cls(
             scheduler=f.text("scheduler"), origin=f.opt_text("origin") or "?", dialect=f.opt_text("dialect"),
             mode=mode, time_scale=scale if mode == "timed" else None, clock=f.opt_text("clock") or "real",
             status=f.choice("status", STATUS_BY_NAME), reasons=f.texts("reasons"),
-            elapsed_s=f.opt_num("elapsed_s") or 0.0, benchmark=bench,
+            elapsed_s=f.opt_amount("elapsed_s") or 0.0, benchmark=bench,
             processes=tuple(ProcessFigures.from_json(p) for p in f.objs("processes")),
             switch=f.opt("switch", lambda s: Sample.from_json(s, bench)),
             timed=f.opt("timed", TimedFigures.from_json),
-            instructions=f.opt("instructions", InstructionFigures.from_json), resumes=f.opt_whole("resumes"),
-            wasted=f.opt_num("wasted"), version=f.opt_text("version"), measured_utc=f.opt_text("measured_utc"),
+            instructions=f.opt("instructions", InstructionFigures.from_json), resumes=f.opt_count("resumes"),
+            wasted=f.opt_amount("wasted"), version=f.opt_text("version"), measured_utc=f.opt_text("measured_utc"),
             commit=f.opt_text("commit"), timer_note=f.opt_text("timer_note"),
+            last_valid=f.opt("last_valid", RunRecord.from_json),
         )
+        kept = run.last_valid
+        if kept is not None:
+            # Only the shape merge writes: a VALID run of this key, inside a newer one that is not.
+            if run.status.ranked:
+                raise ResultsError(f"{f.at('last_valid')}: a VALID run keeps no older measurement")
+            if not kept.status.ranked or kept.last_valid is not None:
+                raise ResultsError(f"{f.at('last_valid')}.status: the kept run must be VALID and keep nothing itself")
+            if kept.key != run.key:
+                raise ResultsError(f"{f.at('last_valid')}: kept run {kept.label} is not {run.label}")
+        return run
 
     @property
     def key(self) -> tuple[str, str, float | None]:
@@ -158,6 +192,11 @@ class RunRecord:
         if self.timed is not None:
             return self.timed.early_wakes
         return sum(p.early for p in self.processes)
+
+    @property
+    def measured_label(self) -> str:
+        """Where and when this run was measured: ``commit 0123456789ab, 2026-11-21T12:00:00Z``."""
+        return f"commit {self.commit or 'unknown'}, {self.measured_utc or 'date unknown'}"
 
     @property
     def origin_label(self) -> str:
@@ -216,12 +255,14 @@ class Document:
         body = f.opt_obj("body_floors")
         body_instr = f.opt_obj("body_floor_instructions")
         scaling = f.opt("scaling", Scaling.from_json)
+        workload = _plausible_workload(f.obj("workload"))
+        runs = tuple(RunRecord.from_json(r) for r in f.objs("runs"))
+        _refuse_duplicates(runs)
         return cls(
             created_utc=f.opt_text("created_utc") or "?", command=f.opt_text("command") or "?",
             preset=f.opt_text("preset") or "?", complete=f.flag("complete", True),
             interrupted=f.flag("interrupted", False), environment=Environment.from_json(env_fields),
-            workload=WorkloadInfo.from_json(f.obj("workload")),
-            runs=tuple(RunRecord.from_json(r) for r in f.objs("runs")),
+            workload=workload, runs=runs,
             settings=dict(f.opt_obj("settings").data) if f.has("settings") else {},  # type: ignore[union-attr]
             floor=f.opt("floor", lambda s: Sample.from_json(s, "floor")),
             body_floors={k: Sample.from_json(body.obj(k), f"body-floor/{k}") for k in body.data} if body else {},
@@ -312,10 +353,39 @@ class Document:
         return run.timed.lateness_us.get(key) / reference if reference > 0 else None
 
     @property
+    def kept_runs(self) -> list[RunRecord]:
+        """Runs whose newest attempt is not VALID but that keep their last VALID measurement."""
+        return [r for r in self.runs if r.last_valid is not None]
+
+    @property
     def commit_labels(self) -> list[str]:
-        """Every commit the runs were measured at (a merged file can hold several)."""
-        labels = [r.commit for r in self.runs if r.commit]
+        """Every commit the runs were measured at (a merged file can hold several), kept runs too."""
+        attempts = [*self.runs, *(r.last_valid for r in self.runs if r.last_valid is not None)]
+        labels = [r.commit for r in attempts if r.commit]
         return list(dict.fromkeys(labels)) or [self.environment.commit_label]
+
+
+def _plausible_workload(f: Fields) -> WorkloadInfo:
+    """The workload, refused when its counts could not describe a run (``context`` reads the types)."""
+    workload = WorkloadInfo.from_json(f)
+    positive(workload.rockets, f.at("rockets"))
+    for i, scale in enumerate(workload.time_scales):
+        positive(scale, f"{f.at('time_scales')}[{i}]")
+    for key in ("total_sleeps", "expected_resumes"):
+        value = getattr(workload, key)
+        if value is not None:
+            non_negative(value, f.at(key))
+    return workload
+
+
+def _refuse_duplicates(runs: tuple[RunRecord, ...]) -> None:
+    """One run per key: two would make "the" heapq switch figure depend on which a reader took."""
+    seen: dict[tuple[str, str, float | None], int] = {}
+    for i, run in enumerate(runs):
+        if run.key in seen:
+            raise ResultsError(f"runs[{i}]: a second run of {run.label} (first at runs[{seen[run.key]}]); "
+                               "a results file holds one run per mode, scheduler and time scale")
+        seen[run.key] = i
 
 
 def _environment_json(env: Environment) -> dict[str, Any]:

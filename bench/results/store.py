@@ -13,9 +13,14 @@ Nothing already measured is lost or silently replaced:
   (the link stays a link).
 * ``merge`` puts a run into an existing file of the same identity (rockets, seed, measure,
   interpreter flags, clock): runs it re-measured replace theirs, every other run is kept,
-  and each run keeps when and at which commit it was measured. A different identity is
-  refused with one line naming ``--replace``.
-* ``ResultsLock`` makes a second writer of the same file wait a little, then refuse.
+  and each run keeps when and at which commit it was measured. A re-run that is not VALID
+  (failed, INVALID, a plugin that now breaks) is the run's new state but never erases
+  the VALID measurement it replaces: that one is kept inside it as ``last_valid``
+  (``bench.results.model``). A different identity is refused with one line naming
+  ``--replace``, which starts the file afresh and so keeps nothing.
+* ``ResultsLock`` makes a second writer of the same file wait a little, then refuse; the
+  file is named by its real path, so two spellings of one file (a symlink, ``..``) share
+  one lock.
 """
 
 from __future__ import annotations
@@ -130,14 +135,17 @@ def identity_mismatch(old: Document, new: Document) -> str | None:
 def merge(old: Document, new: Document) -> Document:
     """``new``'s runs and floors over ``old``'s, run by run; everything else ``new``'s.
 
-    The caller has checked ``identity_mismatch``. pyperf benchmarks are merged by name the
-    same way, so ``pyperf stats`` on the merged file shows what the runs say.
+    The caller has checked ``identity_mismatch``. A new run that is not VALID carries the
+    VALID run it replaces (or the one that run was already keeping) as ``last_valid``.
+    pyperf benchmarks are merged by name the same way; a failed attempt usually has no
+    benchmark, so the pyperf part then keeps the VALID one's, matching ``last_valid``.
     """
-    replaced = {r.key for r in new.runs}
-    # A kept run remembers where it was measured (a version 1 file said so only once, for the file).
-    kept = [r if r.commit else replace(r, commit=old.environment.commit_label) for r in old.runs
-            if r.key not in replaced]
-    runs: list[RunRecord] = kept + list(new.runs)
+    # Every old run remembers where and when it was measured (a version 1 file said so only
+    # once, for the whole file).
+    previous = {r.key: _with_provenance(r, old) for r in old.runs}
+    attempts = [keep_last_valid(previous.get(r.key), r) for r in new.runs]
+    replaced = {r.key for r in attempts}
+    runs: list[RunRecord] = [r for key, r in previous.items() if key not in replaced] + attempts
     timer = {t.time_scale: t for t in old.timer_floors} | {t.time_scale: t for t in new.timer_floors}
     scales = sorted({*old.workload.time_scales, *new.workload.time_scales}, reverse=True)
     modes = tuple(dict.fromkeys([*old.workload.modes, *new.workload.modes]))
@@ -153,6 +161,26 @@ def merge(old: Document, new: Document) -> Document:
         pyperf=merge_pyperf(old.pyperf, new.pyperf),
         complete=new.complete and old.complete,
     )
+
+
+def keep_last_valid(previous: RunRecord | None, attempt: RunRecord) -> RunRecord:
+    """``attempt`` as the key's state, holding the last VALID measurement it would erase.
+
+    A VALID attempt simply replaces (fresh evidence beats old); an attempt that is not
+    VALID keeps ``previous`` if that was VALID, else whatever ``previous`` was keeping.
+    """
+    if attempt.status.ranked or attempt.last_valid is not None or previous is None:
+        return attempt
+    kept = previous if previous.status.ranked else previous.last_valid
+    return attempt if kept is None else replace(attempt, last_valid=kept)
+
+
+def _with_provenance(run: RunRecord, document: Document) -> RunRecord:
+    """``run`` with its commit and date filled from its file where the run itself lacks them."""
+    if run.commit and run.measured_utc:
+        return run
+    return replace(run, commit=run.commit or document.environment.commit_label,
+                   measured_utc=run.measured_utc or document.created_utc)
 
 
 def merge_pyperf(old: Any, new: Any) -> dict[str, Any]:
@@ -178,10 +206,17 @@ class ResultsLock:
     Two runs writing the same file would each merge into what they read at the start and
     the last rename would win, dropping the other's runs. The second run waits up to
     ``wait_s`` for the first, then refuses with one line.
+
+    The lock is named after the file's real path (symlinks and ``..`` resolved), not the
+    spelling given: ``-o real.json`` and ``-o link.json`` are one file, and ``atomic_write``
+    writes through the link, so they must exclude each other. A link made or re-pointed
+    after the lock is taken is not followed; the writers we guard against are ours.
     """
 
     def __init__(self, path: Path, wait_s: float = 2.0) -> None:
-        self.path = path.parent / f".{path.name}.lock"
+        self.output = path
+        real = Path(os.path.realpath(path))
+        self.path = real.parent / f".{real.name}.lock"
         self.wait_s = wait_s
         self.fd: int | None = None
 
@@ -196,7 +231,7 @@ class ResultsLock:
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
                     os.close(fd)
-                    raise ResultsError(f"{self.path.parent / self.path.name[1:-5]}: another schedbench run is "
+                    raise ResultsError(f"{self.output}: another schedbench run is "
                                        "writing this file; wait for it or choose another --output") from None
                 time.sleep(0.05)
         self.fd = fd
