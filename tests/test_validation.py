@@ -98,3 +98,128 @@ def test_validate_counts_wasted_polls_for_polling_designs() -> None:
     assert v.status is Status.INVALID
     v = validate(w, events, [], None, polling=False)
     assert v.status is Status.VALID and v.resumes is None
+
+
+# ---- the counters contract: None, or resumes (+ wasted) and nothing else ----------------
+
+
+def _switch_events(w: Workload) -> list[tuple[int, int]]:
+    return [(i, s) for i, r in enumerate(w.rockets) for s in [*range(r.countdown, 0, -1), 0]]
+
+
+def test_misspelt_counter_is_invalid_and_named() -> None:
+    """``{"resume": n}`` used to be VALID with resumes "n/a": the counters were ignored."""
+    w = Workload.generate(5, 2, "switch")
+    v = validate(w, _switch_events(w), [], {"resume": w.expected_resumes}, polling=False)
+    assert v.status is Status.INVALID
+    assert v.explain() == ("counters: unknown key 'resume' (allowed: resumes, wasted); "
+                           "counters: 'resumes' is required when counters are returned")
+
+
+def test_empty_counters_are_invalid() -> None:
+    w = Workload.generate(5, 2, "switch")
+    v = validate(w, _switch_events(w), [], {}, polling=False)
+    assert v.status is Status.INVALID
+    assert v.reasons == ("counters: 'resumes' is required when counters are returned",)
+
+
+def test_extra_counter_beside_resumes_is_invalid() -> None:
+    w = Workload.generate(5, 2, "switch")
+    v = validate(w, _switch_events(w), [], {"resumes": w.expected_resumes, "polls": 3}, polling=False)
+    assert v.status is Status.INVALID
+    assert v.reasons == ("counters: unknown key 'polls' (allowed: resumes, wasted)",)
+    assert v.resumes == w.expected_resumes  # the known counter is still read and checked
+
+
+def test_known_counters_and_none_stay_valid() -> None:
+    w = Workload.generate(5, 2, "switch")
+    events = _switch_events(w)
+    assert validate(w, events, [], None, polling=False).status is Status.VALID
+    assert validate(w, events, [], {"resumes": w.expected_resumes}, polling=False).status is Status.VALID
+    v = validate(w, events, [], {"resumes": w.expected_resumes, "wasted": 4}, polling=True)
+    assert v.status is Status.VALID and v.wasted == 4
+
+
+def test_malformed_resumes_is_not_also_reported_missing() -> None:
+    w = Workload.generate(5, 2, "switch")
+    v = validate(w, _switch_events(w), [], {"resumes": float("nan")}, polling=False)
+    assert v.status is Status.INVALID
+    assert "counter 'resumes' is nan" in v.explain() and "required" not in v.explain()
+
+
+@pytest.mark.parametrize("name", ["heapq", "listscan", "busywait", "deque", "hybrid"])
+def test_counting_builtins_keep_to_the_contract(name: str) -> None:
+    """The built-ins that return counters (resumes, and deque's wasted) still pass."""
+    entry = discover()[name]
+    outcome = execute_once(entry, Workload.generate(60, 4, "switch"))
+    assert outcome.verdict.status is Status.VALID, outcome.verdict.explain()
+    assert outcome.verdict.resumes is not None
+
+
+# ---- makespan against the ideal, on the real clock ---------------------------------------
+
+#: How late the wakes of the hand-made timed traces below are: small and positive.
+_LATE_S = 50e-6
+
+
+def _timed(count: int = 20, seed: int = 1, scale: float = 1.0) -> tuple[Workload, list[tuple[int, int]]]:
+    w = Workload.generate(count, seed, "timed", scale)
+    return w, _switch_events(w)
+
+
+def _longest_sleep_s(w: Workload) -> float:
+    return max(max(r.delay for r in w.rockets) * w.time_scale, w.time_scale)
+
+
+def test_one_very_early_wake_does_not_excuse_a_makespan_at_3_percent_of_the_ideal() -> None:
+    """One wake early by a whole long sleep used to widen the allowance to 5 × that wake
+    for every rocket (below zero here): 0.03 × the ideal came out EARLY."""
+    w, events = _timed()
+    lateness = [_LATE_S] * w.total_sleeps
+    lateness[0] = -_longest_sleep_s(w)  # as early as any wake can be: the longest sleep
+    v = validate(w, events, lateness, None, polling=False, wall_s=0.03 * w.ideal_makespan_s, real_clock=True)
+    assert v.status is Status.INVALID, v.explain()
+    assert f"is below the ideal {w.ideal_makespan_s:.6f} s (0.03× ideal)" in v.explain()
+    assert f"makespan {0.03 * w.ideal_makespan_s:.6f} s" in v.explain()
+
+
+def test_the_allowance_is_one_early_wake_per_sleep_of_each_rocket() -> None:
+    """Per sleep of the rocket that bounds, not per sleep of the longest possible countdown.
+
+    Every wake 1 ms early: the longest rocket here has fewer than 5 sleeps, so a makespan
+    short by 4.5 ms is impossible, though 5 × 1 ms used to allow it.
+    """
+    w, events = _timed(count=1, seed=5)
+    (rocket,) = w.rockets
+    assert rocket.countdown + 1 < 5, rocket  # the case this test is about
+    early = 1e-3
+    lateness = [-early] * w.total_sleeps
+    allowed = (rocket.countdown + 1) * early
+    short = validate(w, events, lateness, None, polling=False, wall_s=w.ideal_makespan_s - 4.5e-3, real_clock=True)
+    assert short.status is Status.INVALID, short.explain()
+    assert f"excuse at most {allowed:.6f} s" in short.explain()
+    ok = validate(w, events, lateness, None, polling=False, wall_s=w.ideal_makespan_s - allowed * 0.99,
+                  real_clock=True)
+    assert ok.status is Status.EARLY, ok.explain()
+
+
+def test_a_wake_earlier_than_any_sleep_is_invalid() -> None:
+    """A wake cannot come before its own sleep began; such a value was written, not measured."""
+    w, events = _timed()
+    lateness = [_LATE_S] * w.total_sleeps
+    lateness[3] = -2 * _longest_sleep_s(w)
+    v = validate(w, events, lateness, None, polling=False, wall_s=w.ideal_makespan_s * 1.01, real_clock=True)
+    assert v.status is Status.INVALID
+    assert "earlier than the longest sleep" in v.explain()
+    # On the virtual clock the makespan and the earliness bounds are not checked.
+    assert validate(w, events, lateness, None, polling=False, wall_s=0.0, real_clock=False).status is Status.EARLY
+
+
+def test_a_loop_that_never_waits_is_early_not_invalid() -> None:
+    """The trade-off: every wake early by its whole sleep (honestly measured) excuses the
+    whole ideal; the lateness list is not attributed to rockets, so it cannot be told apart."""
+    w, events = _timed()
+    lateness = [-(r.delay * w.time_scale) if k == 0 else -w.time_scale
+                for r in w.rockets for k in range(r.countdown + 1)]
+    v = validate(w, events, lateness, None, polling=False, wall_s=1e-3, real_clock=True)
+    assert v.status is Status.EARLY, v.explain()

@@ -35,6 +35,23 @@ BYTES_PER_ROCKET: Final = 16 * 1024
 WORKER_BASELINE_MB: Final = 256
 #: The longest any rocket can take, in ticks: its delay (< MAX_DELAY_TICKS) + countdown.
 MAX_IDEAL_TICKS: Final = MAX_DELAY_TICKS + MAX_COUNTDOWN
+#: ``--time-scale`` bounds, seconds per tick. At 1e-4 a tick (100 µs) is already about
+#: one blocking wake's lateness under the kernel's default timer slack (p50 ≈ 75 µs,
+#: docs/design.md §12.3); below it lateness measures the timer, not the schedule. Above
+#: 100 one run lasts up to ``MAX_IDEAL_TICKS`` × 100 s = 15 min, a suite hours.
+MIN_TIME_SCALE: Final = 1e-4
+MAX_TIME_SCALE: Final = 100.0
+#: How long ``interpreter`` waits for the candidate to answer its probe: generous for a
+#: cold start importing pyperf on a loaded machine, short enough to fail before a suite.
+INTERPRETER_PROBE_TIMEOUT_S: Final = 30.0
+#: The probe: the worker needs Python ≥ 3.11 and pyperf. It prints one line only on success.
+INTERPRETER_PROBE: Final = (
+    "import sys\n"
+    "if sys.version_info[:2] < (3, 11):\n"
+    "    sys.exit(f'Python {sys.version_info[0]}.{sys.version_info[1]} is too old; the workers need 3.11 or newer')\n"
+    "import pyperf\n"
+    "print('schedbench-probe-ok')\n"
+)
 
 
 def positive_int(text: str) -> int:
@@ -58,15 +75,42 @@ def seed(text: str) -> int:
         ) from None
 
 
-def time_scale(text: str) -> float:
+def positive_number(text: str) -> float:
+    """A finite number > 0 with no other bound: budgets, relative effects.
+
+    Kept apart from ``time_scale`` so that bounding time scales does not bound the
+    options that only shared its parser (``--budget``, the gate's ``--min-effect*``).
+    """
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number; use a finite number > 0 such as 0.01"
+            f"{text!r} is not a number; use a finite number > 0"
         ) from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use a finite number > 0 such as 0.01")
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use a finite number > 0")
+    return value
+
+
+def time_scale(text: str) -> float:
+    """Seconds per tick, in [``MIN_TIME_SCALE``, ``MAX_TIME_SCALE``].
+
+    The bounds are about meaning, not arithmetic: below the floor a tick is shorter than
+    a blocking wake's own lateness (every figure would measure the timer, not the
+    schedule); above the ceiling one run (up to ``MAX_IDEAL_TICKS`` ticks) takes up to a
+    quarter of an hour and a suite hours. ``check_run`` keeps its per-job bound (a day)
+    for callers that build the namespace themselves; through this parser it cannot be
+    reached (100 s × 9 ticks × 64 processes is 16 h).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; use a time scale {MIN_TIME_SCALE:g} … {MAX_TIME_SCALE:g} such as 0.01"
+        ) from None
+    if not MIN_TIME_SCALE <= value <= MAX_TIME_SCALE:  # NaN fails too; ±inf are out of range
+        raise argparse.ArgumentTypeError(f"time scale {text!r} is not allowed; use {MIN_TIME_SCALE:g} … "
+                                         f"{MAX_TIME_SCALE:g} seconds per tick, such as 0.01")
     return value
 
 
@@ -211,12 +255,40 @@ def python_flags(text: str) -> tuple[str, ...]:
 
 
 def interpreter(text: str) -> str:
-    """An existing executable file (another Python for the workers)."""
+    """An executable Python ≥ 3.11 that can import pyperf (another Python for the workers).
+
+    Being executable is not enough: ``/bin/false`` is, and a suite on it would fail every
+    job with a worker error after the start-up work. So the candidate is run once with
+    ``INTERPRETER_PROBE`` (version check, ``import pyperf``), bounded by
+    ``INTERPRETER_PROBE_TIMEOUT_S``; anything but its one success line refuses it, with
+    the last line it wrote to stderr as the reason. Cost: one interpreter start (~50 ms,
+    more with pyperf's imports) at argument parsing, paid only when ``--python`` is given.
+    The probe does not import the schedulers' loops: which ones a side lacks is reported
+    per scheduler when it runs, as for the default interpreter.
+    """
     import os
     import shutil
+    import subprocess
 
     found = shutil.which(text)
     if found is None or not os.access(found, os.X_OK):
         raise argparse.ArgumentTypeError(f"{text!r} is not an executable interpreter; give a path such as "
                                          "/usr/bin/python3.12")
+    command = [found, "-c", INTERPRETER_PROBE]
+    try:
+        # stdin closed: a program that reads it (a shell, a REPL) must not wait on the terminal.
+        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              errors="replace", timeout=INTERPRETER_PROBE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise argparse.ArgumentTypeError(f"{text!r} did not answer a version check within "
+                                         f"{INTERPRETER_PROBE_TIMEOUT_S:g} s; give a Python 3.11+ with pyperf "
+                                         "installed") from None
+    except OSError as exc:  # not a loadable program (wrong format, a directory, …)
+        raise argparse.ArgumentTypeError(f"{text!r} could not be started ({exc.strerror or exc}); give a Python "
+                                         "3.11+ with pyperf installed") from None
+    if proc.returncode != 0 or proc.stdout.strip() != "schedbench-probe-ok":
+        said = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        why = said[-1] if said else f"exit status {proc.returncode}, no message"
+        raise argparse.ArgumentTypeError(f"{text!r} failed the interpreter check ({why[:200]}); give a Python "
+                                         "3.11+ with pyperf installed")
     return found

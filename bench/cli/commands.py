@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     scale_cmd.add_argument("--scheduler", "-s", type=A.names, default=None)
     scale_cmd.add_argument("--sizes", type=A.sizes, default=list(DEFAULT_SIZES),
                        help="comma-separated rocket counts (default: 100,1000,10000,100000,1000000)")
-    scale_cmd.add_argument("--budget", type=A.time_scale, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+    scale_cmd.add_argument("--budget", type=A.positive_number, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                        help="time budget per point; a series that exceeds it is stopped and marked")
     scale_cmd.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
     scale_cmd.add_argument("--output", "-o", type=Path, default=DEFAULT_SCALING_OUTPUT,

@@ -37,7 +37,7 @@ PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
 
 
 def fraction(text: str) -> float:
-    value = A.time_scale(text)
+    value = A.positive_number(text)
     if value >= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not allowed; give a relative effect such as 0.02 (2 %)")
     return value
@@ -66,7 +66,7 @@ def add_gate_parser(sub: Any) -> None:
                    help="smallest change that counts at the process level (default 0.02)")
     p.add_argument("--min-effect-in-process", type=fraction, default=DEFAULT_MIN_EFFECT["in-process"])
     p.add_argument("--min-effect-lateness", type=fraction, default=DEFAULT_MIN_EFFECT["lateness"])
-    p.add_argument("--budget", type=A.time_scale, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+    p.add_argument("--budget", type=A.positive_number, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                    help="time per scheduler (default 180); undecided figures are inconclusive")
     p.add_argument("--run-limit", type=A.run_limit, default=30.0)
     p.add_argument("--order-seed", type=A.seed, default=None, help="seed of the A/B order (default: random)")

@@ -8,25 +8,32 @@ never win.
 
 A scheduler is untrusted code that can reach the trace through the rockets' frames, so
 the figures are checked for plausibility as well: on the real clock a makespan below the
-ideal one is impossible (INVALID), as are non-finite lateness values or counters that
-are not whole numbers; a lateness distribution made of exact zeros is SUSPECT (a valid
-trace whose figures cannot be real: never ranked, fails the gate like INVALID).
+ideal one by more than the recorded early wakes allow is impossible (INVALID), as is a
+wake earlier than any sleep could make it, non-finite lateness values, or counters that
+are not whole numbers or break the counters contract (``resumes`` required, only the
+known names); a lateness distribution made of exact zeros is SUSPECT (a valid trace
+whose figures cannot be real: never ranked, fails the gate like INVALID).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import numbers
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bench.workload.rockets import MAX_COUNTDOWN, Event, Workload
+from bench.workload.rockets import Event, Workload
 from bench.workload.status import Status
 from schedulers.protocol import COUNTER_RESUMES, COUNTER_WASTED
 
 MAX_REASONS = 5  # enough to diagnose, short enough for one table cell
+#: The counter names ``run`` may return (docs/plugins.md, "Counters"). A closed list: a
+#: misspelt ``resume`` would otherwise be ignored and the run validated on its trace alone,
+#: as if the scheduler had returned no counters, while the author believes they are checked.
+COUNTER_NAMES: tuple[str, ...] = (COUNTER_RESUMES, COUNTER_WASTED)
 #: Counters are whole numbers in [0, MAX_COUNTER]: anything else is not a count.
 MAX_COUNTER = 2**63 - 1
 #: Share of exactly-zero lateness values above which a real-clock run is SUSPECT. On a
@@ -122,9 +129,18 @@ def _short_repr(value: object) -> str:
 def parse_counters(raw: object) -> tuple[dict[str, int] | None, list[str]]:
     """(counters, problems) from what ``run`` returned: None, or a mapping of whole numbers.
 
-    ``run`` is plugin code: its return value may be anything. Every counter must be a
-    whole number in [0, ``MAX_COUNTER``] (an int, or a float with an integral value); a
-    NaN, an infinity, a string, a negative or an absurdly large count is a problem.
+    ``run`` is plugin code: its return value may be anything. The contract
+    (docs/plugins.md, "Counters"): ``None``, or a mapping whose keys are among
+    ``COUNTER_NAMES`` and which holds ``resumes``. Every counter must be a whole number in
+    [0, ``MAX_COUNTER``] (an int, or a float with an integral value); a NaN, an infinity,
+    a string, a negative or an absurdly large count is a problem.
+
+    The names are a closed list, not "unknown keys ignored": ignoring them would leave a
+    misspelt counter or an empty mapping validated on the trace alone, silently, the one
+    outcome a scheduler author cannot notice. The cost is that a plugin cannot
+    return extra counters of its own for its own use; none of the built-ins does, and
+    the harness would not record them anyway. Unknown keys are dropped from the result
+    (and reported), so nothing downstream sees a name it does not know.
     """
     if raw is None:
         return None, []
@@ -136,9 +152,13 @@ def parse_counters(raw: object) -> tuple[dict[str, int] | None, list[str]]:
         items = list(raw.items())
     except Exception as exc:  # a mapping that raises when read
         return None, [f"run()'s counters could not be read: {type(exc).__name__}"]
+    allowed = ", ".join(COUNTER_NAMES)
     for key, value in items:
         if type(key) is not str:
             problems.append(f"counter name {_short_repr(key)} is not a str")
+            continue
+        if key not in COUNTER_NAMES:
+            problems.append(f"counters: unknown key {_short_repr(key)} (allowed: {allowed})")
             continue
         count = _whole(value)
         if count is None:
@@ -146,6 +166,9 @@ def parse_counters(raw: object) -> tuple[dict[str, int] | None, list[str]]:
                             f"0 … {MAX_COUNTER}")
             continue
         counters[key] = count
+    # Present but malformed already has its own problem above: "required" is for absent.
+    if not any(type(key) is str and key == COUNTER_RESUMES for key, _ in items):
+        problems.append(f"counters: {COUNTER_RESUMES!r} is required when counters are returned")
     return counters, problems
 
 
@@ -248,8 +271,10 @@ def validate(
     early = [x for x in checked if x < 0]
     worst_early = -min(early) if early else 0.0
     timed_real = workload.mode == "timed" and real_clock
+    if timed_real:
+        problems += _early_wake_problems(workload, worst_early)
     if timed_real and wall_s is not None:
-        problems += _makespan_problems(workload, wall_s, worst_early)
+        problems += _makespan_problems(workload, wall_s, [-x for x in early])
     if problems:
         shown = problems[:MAX_REASONS]
         if len(problems) > MAX_REASONS:
@@ -269,19 +294,74 @@ def validate(
                    len(early), worst_early)
 
 
-def _makespan_problems(workload: Workload, wall_s: float, worst_early_s: float) -> list[str]:
-    """On the real clock the run cannot end before its longest rocket's sleeps add up.
+def _longest_sleep_s(workload: Workload) -> float:
+    """The longest single sleep any rocket makes: its delay, or one tick."""
+    tick = workload.time_scale
+    longest = max((r.delay * tick for r in workload.rockets), default=0.0)
+    if any(r.countdown > 0 for r in workload.rockets):
+        longest = max(longest, tick)
+    return longest
 
-    The rocket with the largest delay + countdown sleeps ``ideal_makespan_s`` in total
-    inside the timed region, each sleep measured from a clock reading taken inside it, so
-    ``wall_s`` ≥ the ideal makespan whenever no wake was early. Early wakes shorten it by
-    at most one worst early wake per sleep of that rocket.
+
+def _early_wake_problems(workload: Workload, worst_early_s: float) -> list[str]:
+    """On the real clock no wake can come earlier than its own sleep's length.
+
+    A body reads the clock, computes ``due = now + d`` and sleeps; its wake reads the
+    clock again, which is monotonic, so lateness ≥ −d ≥ −(the longest sleep). A wake
+    earlier than that was not measured but written (the lateness list is reachable
+    through the rockets' frames). Without this bound one such value would widen the
+    makespan allowance below to nothing and let a run that never waited pass as EARLY.
+    """
+    longest = _longest_sleep_s(workload)
+    if worst_early_s <= longest * (1 + MAKESPAN_RTOL) + MAKESPAN_ATOL_S:
+        return []
+    return [f"a wake {worst_early_s * 1e6:.1f} µs before its deadline is earlier than the longest sleep "
+            f"({longest * 1e6:.1f} µs) allows: impossible on the real clock (a wake cannot precede its sleep)"]
+
+
+def _makespan_problems(workload: Workload, wall_s: float, earliness_s: Sequence[float]) -> list[str]:
+    """On the real clock the run cannot end before its rockets' sleeps add up.
+
+    A rocket with delay D and countdown c sleeps c + 1 times, (D + c) ticks in total,
+    inside the timed region, each sleep measured from a clock reading taken inside it;
+    a sleep can end early only by that wake's earliness. So ``wall_s`` ≥ (D + c) ticks
+    minus the earliness of that rocket's own c + 1 wakes, for every rocket.
+
+    The allowance is one early wake per sleep of that rocket, and no more than the run
+    recorded: the lateness list is in wake order and not attributed to rockets, so the
+    most a rocket's c + 1 wakes can have been early in total is the sum of the c + 1
+    largest earliness values of the run (at most c + 1 times the worst). That is sound
+    for an honest run, and a single very early wake (real, or written through a frame)
+    cannot excuse a makespan at a few per cent of the ideal, as c + 1 worst early wakes
+    for every rocket would. The trade-off: a run whose every wake is early by nearly its
+    whole sleep (a loop that does not wait at all) has an allowance as large as the ideal
+    and is only EARLY, which is true of it; telling it from a written trace would need
+    each wake paired with its rocket (the trace's deadlines), which this check lacks.
+
+    ``earliness_s`` holds how early each early wake came (positive seconds).
     """
     if not math.isfinite(wall_s):
         return [f"makespan {wall_s!r} s is not a finite number"]
-    floor = workload.ideal_makespan_s - (MAX_COUNTDOWN + 1) * worst_early_s
+    ideal = workload.ideal_makespan_s
+    tick = workload.time_scale
+    # Per countdown, the longest rocket with it: the only one of its sleep count that bounds.
+    longest_by_countdown: dict[int, float] = {}
+    for r in workload.rockets:
+        longest_by_countdown[r.countdown] = max(longest_by_countdown.get(r.countdown, 0.0),
+                                                (r.delay + r.countdown) * tick)
+    worst = heapq.nlargest(max(longest_by_countdown, default=0) + 1, earliness_s)
+    allowance = [0.0]  # allowance[k]: the k largest earliness values summed
+    for x in worst:
+        allowance.append(allowance[-1] + x)
+    floor, bound_by, slack = 0.0, 0.0, 0.0
+    for countdown, span in longest_by_countdown.items():
+        allowed = allowance[min(countdown + 1, len(allowance) - 1)]
+        if span - allowed > floor:
+            floor, bound_by, slack = span - allowed, span, allowed
     if wall_s >= floor * (1 - MAKESPAN_RTOL) - MAKESPAN_ATOL_S:
         return []
-    ratio = wall_s / workload.ideal_makespan_s if workload.ideal_makespan_s > 0 else float("nan")
-    return [f"makespan {wall_s:.6f} s is below the ideal {workload.ideal_makespan_s:.6f} s "
-            f"({ratio:.3g}× ideal): impossible on the real clock (the trace was not produced by running)"]
+    ratio = wall_s / ideal if ideal > 0 else float("nan")
+    excuse = (f"; its early wakes excuse at most {slack:.6f} s of a {bound_by:.6f} s rocket" if slack
+              else "; no early wake excuses any of it")
+    return [f"makespan {wall_s:.6f} s is below the ideal {ideal:.6f} s ({ratio:.3g}× ideal){excuse}: "
+            f"impossible on the real clock (the trace was not produced by running)"]
