@@ -63,8 +63,12 @@ def run_gate(settings: GateSettings, a: ResolvedSide, b: ResolvedSide, output: P
     with isolate.scratch() as workdir:
         for scheduler in settings.schedulers:
             level, reason = default_level, default_reason
-            deadline = time.monotonic() + settings.budget_s
-            for mode in settings.modes:
+            scheduler_deadline = time.monotonic() + settings.budget_s
+            for index, mode in enumerate(settings.modes):
+                # Each mode gets an equal share of what is left, so switch mode cannot use
+                # up the budget that timed mode needs.
+                left = scheduler_deadline - time.monotonic()
+                deadline = time.monotonic() + left / (len(settings.modes) - index)
                 raw: list[tuple[dict[str, float], dict[str, float]]] = []
                 log(f"{scheduler} {mode}: {level} pairs ({reason})")
                 try:
