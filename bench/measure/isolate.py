@@ -110,7 +110,7 @@ class Request:
     prefix: tuple[str, ...] = ()
     #: The child's environment (None: this process's); PYTHONPATH leads to this harness.
     env: Mapping[str, str] | None = None
-    cwd: Path | None = None
+    cwd: Path | None = None  # None: this process's working directory (a plugin's relative files land there)
     #: The tree whose harness the child runs (None: this one); a gate side runs its own.
     root: Path | None = None
 
@@ -205,7 +205,7 @@ def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | Non
         with (workdir / "stdout.txt").open("wb") as out, (workdir / "stderr.txt").open("wb") as err, _spawning:
             proc = subprocess.Popen(command(request, write_fd), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     pass_fds=(write_fd,), start_new_session=True, env=env,
-                                    cwd=request.cwd or request.root or PROJECT_ROOT)
+                                    cwd=request.cwd or request.root)
             _running.add(proc.pid)
     except OSError as exc:
         os.close(read_fd)
