@@ -30,18 +30,25 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from bench.gate.paired_stats import Interval, SequentialPlan, Verdict, paired_interval, verdict
 from bench.gate.sides import ResolvedSide
 from bench.measure import isolate
-from bench.results.gate_file import Failure, PairedFigure
+from bench.results.gate_file import PairedFigure
 
 MODE_FIGURES: Final = {"switch": ("switch_ns",), "timed": ("cpu_per_wake_us", "lateness_p50_us", "lateness_p99_us")}
 REPORTED_ONLY: Final = frozenset({"lateness_p99_us"})
 LATENESS_FIGURES: Final = frozenset({"lateness_p50_us", "lateness_p99_us"})
+#: A child's start (interpreter, harness and loop imports), generously: a slow CI machine.
+STARTUP_ALLOWANCE_S: Final = 60.0
+
+
+def min_effect(settings: GateSettings, figure: str, level: str) -> float:
+    """The minimal effect that applies: lateness has its own, the rest the level's."""
+    return settings.min_effect["lateness" if figure in LATENESS_FIGURES else level]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,12 +88,6 @@ class GateSettings:
     order_seed: int
 
 
-@dataclass
-class SchedulerOutcome:
-    figures: list[PairedFigure] = field(default_factory=list)
-    failure: Failure | None = None
-
-
 class SideRunFailed(Exception):
     def __init__(self, side: str, reason: str) -> None:
         super().__init__(reason)
@@ -103,14 +104,10 @@ def _request(settings: GateSettings, side_params: list[dict[str, Any]], mode: st
     runs = (chunk.rounds + chunk.warmup_rounds) * len(side_params)
     return isolate.Request(
         handler="paired-rounds", python=python, root=root, memory_limit_mb=settings.memory_limit_mb,
-        limit_s=isolate_startup_s() + runs * run_s, idle_limit_s=isolate_startup_s() + 2 * run_s,
+        limit_s=STARTUP_ALLOWANCE_S + runs * run_s, idle_limit_s=STARTUP_ALLOWANCE_S + 2 * run_s,
         params={"sides": side_params, "mode": mode, "rockets": settings.rockets, "seed": settings.seed,
                 "time_scale": settings.time_scale, "rounds": chunk.rounds, "warmup_rounds": chunk.warmup_rounds,
                 "order_seed": order_seed})
-
-
-def isolate_startup_s() -> float:
-    return 60.0  # interpreter, harness and loop imports, generously: a slow CI machine
 
 
 def _child(request: isolate.Request, workdir: Path, side_label: str) -> list[dict[str, Any]]:
@@ -168,7 +165,7 @@ class PairSource:
 def _figure(settings: GateSettings, scheduler: str, name: str, level: str, reason: str,
             pairs: list[tuple[float, float]], interval: Interval | None, decided: Verdict | None,
             note: str = "") -> PairedFigure:
-    m = settings.min_effect["lateness" if name in LATENESS_FIGURES else level]
+    m = min_effect(settings, name, level)
     return PairedFigure(scheduler=scheduler, figure=name, level=level, level_reason=reason,
                         gated=name not in REPORTED_ONLY, pairs=tuple(pairs), min_effect=m,
                         estimate=interval.estimate if interval else None, low=interval.low if interval else None,
@@ -194,7 +191,7 @@ def gate_mode(settings: GateSettings, a: ResolvedSide, b: ResolvedSide, schedule
         for name in names:
             pa = [p[0][name] for p in raw]
             pb = [p[1][name] for p in raw]
-            m = settings.min_effect["lateness" if name in LATENESS_FIGURES else level]
+            m = min_effect(settings, name, level)
             if name in REPORTED_ONLY:
                 results[name] = (paired_interval(pa, pb, plan.per_look_confidence), None)
                 continue
@@ -210,7 +207,7 @@ def gate_mode(settings: GateSettings, a: ResolvedSide, b: ResolvedSide, schedule
         last, said = results[name]
         final: Verdict
         if name in REPORTED_ONLY:
-            final = verdict(last, settings.min_effect["lateness"]) if last else Verdict.INCONCLUSIVE
+            final = verdict(last, min_effect(settings, name, level)) if last else Verdict.INCONCLUSIVE
         else:
             final = said or Verdict.INCONCLUSIVE
         pairs = [(p[0][name], p[1][name]) for p in raw]

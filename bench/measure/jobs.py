@@ -189,7 +189,7 @@ class FloorJob(PyperfJob):
             return Outcome(Status.FAILED, "; ".join(read.reasons) or "floor benchmark failed")
         suite.benchmarks.append(read.benchmark)
         suite.floor = aggregate.pyperf_sample(read.benchmark)
-        return Outcome(Status.VALID, f"{suite.floor.mean_ns:.1f} ns per send")
+        return Outcome(Status.VALID, f"{suite.floor.mean_ns:.1f} ns per send", read.measured_s)
 
 
 class BodyFloorJob(PyperfJob):
