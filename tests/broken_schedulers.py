@@ -219,3 +219,34 @@ class ForksWorker(HeapqScheduler):
             fp.write(f"{child}\n")
         threading.Thread(target=time.sleep, args=(600,)).start()
         return super().run(coroutines)
+
+
+class SpoilsRecords(HeapqScheduler):
+    """Runs honestly, but first double-forks a daemon that, for a minute, appends forged
+    records (a lost rocket, INVALID) to every record file of every job in the orchestrator's
+    scratch folder: later jobs' files included, if it were still alive when they run."""
+
+    name: ClassVar[str] = "spoils-records"
+
+    def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        import json
+        import os
+        import sys
+        import time
+        from pathlib import Path
+
+        argv = sys.argv
+        if "--record-dir" in argv and os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.closerange(0, 1 << 16)  # a proper daemon: nobody waits on its pipes
+                scratch = Path(argv[argv.index("--record-dir") + 1]).parent.parent
+                forged = json.dumps({"status": "invalid", "reasons": ["rocket 0 lost (forged)"]}) + "\n"
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    for records in scratch.glob("*/records"):
+                        with open(records / "forged.jsonl", "a") as fp:
+                            fp.write(forged)
+                    time.sleep(0.05)
+            os._exit(0)
+        return super().run(coroutines)

@@ -153,21 +153,21 @@ def test_written_trace_is_caught_by_the_checking_run_in_switch_mode(cheats: dict
     workload = Workload.generate(150, 3, "switch")
     result = check_suspensions(cheats["writes-trace"], workload)
     assert result.failed
-    assert "sleep(0) did not suspend (446 of 446 sleeps)" in result.note
+    assert "proof of work failed: 150 rockets did not run to their end (150 left suspended" in result.note
 
 
 # ---- 4. sleep(0) that does not suspend ------------------------------------------------
 
 @pytest.mark.parametrize("name", ["skips-sleep", "skips-sleep-async"])
 def test_sleep_that_does_not_suspend_is_invalid(cheats: dict[str, SchedulerEntry], name: str) -> None:
-    workload = Workload.generate(1000, 3, "timed", 0.01)
+    workload = Workload.generate(1000, 3, "switch")
     # The trace and the counters alone cannot tell...
     assert _run(cheats, name, "switch").verdict.status is Status.VALID
-    # ...the unmeasured checking run can (at most 300 rockets, switch mode).
+    # ...the unmeasured checking run can (the measured size, switch mode).
     result = check_suspensions(cheats[name], workload)
     assert result.failed and result.verdict is not None and result.verdict.status is Status.INVALID
-    sleeps = Workload.generate(300, 3, "switch").total_sleeps
-    assert result.note == ("checking run (300 rockets, unmeasured): "
+    sleeps = Workload.generate(1000, 3, "switch").total_sleeps
+    assert result.note == ("checking run (1000 rockets, unmeasured): "
                            f"sleep(0) did not suspend ({sleeps} of {sleeps} sleeps)")
 
 

@@ -4,6 +4,7 @@ once the next one starts."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, InstallPlugins
+from conftest import ROOT, InstallPlugins, run_pipeline
 
 from bench.measure import isolate
 
@@ -83,3 +84,18 @@ def test_sigkill_of_the_orchestrator_leaves_nothing_after_the_next_start(install
     assert not [pid for pid in sessions if _alive(pid)], "a job's child outlived the orchestrator"
     isolate.sweep_stale()  # what the next start does first
     assert not list(Path("/tmp").glob(f"{mine}*")), "the dead orchestrator's scratch folder is still there"
+
+
+@pytest.mark.slow
+def test_a_plugin_cannot_spoil_the_jobs_after_it(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    proc = run_pipeline(out, tmp_path / "site", "--fast", "--mode", "switch", "--rockets", "300", "--processes", "2",
+                        "-s", "spoils-records,heapq,hybrid",
+                        plugins={"spoils-records": "broken_schedulers:SpoilsRecords"})
+    runs = {run["scheduler"]: run for run in json.loads(out.read_text())["schedbench"]["runs"]}
+    # Its own job read the forged lines (its daemon wrote them while the job ran)...
+    assert runs["spoils-records"]["status"] == "invalid", proc.stderr
+    assert "forged" in " ".join(runs["spoils-records"]["reasons"])
+    # ...but the daemon ended with that job: the jobs after it are untouched.
+    assert runs["heapq"]["status"] == "valid", runs["heapq"]["reasons"]
+    assert runs["hybrid"]["status"] == "valid", runs["hybrid"]["reasons"]

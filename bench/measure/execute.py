@@ -23,10 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from bench.measure.alarm import RunTimeout
 from bench.measure.clocks import HARNESS_CPU, HARNESS_NOW, ClockKind, bodies_now, make_clock, tampering
 from bench.measure.registry import SchedulerEntry
 from bench.workload.checks import Verdict, check_lateness, parse_counters, validate
 from bench.workload.rockets import Workload, build_coroutines
+from bench.workload.status import Status
 
 #: Module-level references captured at import (before any plugin is imported): the
 #: measuring clocks and the functions that record and judge a run.
@@ -115,24 +117,51 @@ def execute_once(entry: SchedulerEntry, workload: Workload, clock_kind: ClockKin
         _close_all(coros)
         coros.clear()
         raise
-    except Exception as exc:
+    except RunTimeout:
+        raise  # the harness's own limit: the caller reports it
+    except BaseException as exc:
+        # KeyboardInterrupt, SystemExit and a plugin's own BaseException subclasses too: in a
+        # worker they can only come from the plugin, and the reason must name them.
         _close_all(coros)
-        raise SchedulerCrashed(f"{type(exc).__name__}: {exc}") from exc
+        raise SchedulerCrashed(describe_raise(exc)) from exc
     finally:
         if probe is not None:
             probe.stop()
     wall = _perf_counter() - t0
     cpu = _process_time() - cpu0
     unstarted = sum(1 for coro in coros if _never_started(coro))
+    # Proof of work, inline rather than through a module-level name a plugin could rebind:
+    # every coroutine ran to its end (no frame left) and none was closed or thrown into.
+    unfinished = sum(1 for coro in coros if getattr(coro, "gi_frame", None) or getattr(coro, "cr_frame", None))
+    aborted = len(trace.aborted)
     _close_all(coros)  # a scheduler that lost a rocket leaves a suspended coroutine behind
     verdict = _validate(workload, trace.events, trace.lateness, counters, entry.polling,
                         wall_s=wall, real_clock=clock_kind == "real", tampered=_tampering(),
                         unstarted=unstarted)
+    if (unfinished or aborted) and verdict.status is not Status.INVALID:
+        why = (f"proof of work failed: {unfinished + aborted} rockets did not run to their end ({unfinished} left "
+               f"suspended, {aborted} closed or thrown into), yet the run looked complete")
+        verdict = Verdict(Status.INVALID, (*verdict.reasons, why), verdict.resumes, verdict.expected_resumes,
+                          verdict.wasted, verdict.early_wakes, verdict.worst_early_s)
     parsed, _ = parse_counters(counters)
     checked = check_lateness(trace.lateness)
     lateness = checked if isinstance(checked, list) else []  # no NaN or junk past this point
     flags = trace.burst_flags() if len(lateness) == len(trace.deadlines) else []
     return RunOutcome(entry.name, workload, clock_kind, wall, cpu, parsed, verdict, lateness, flags)
+
+
+def describe_raise(exc: BaseException) -> str:
+    """What ``run`` raised, in words: the exception's type and message, and what kind of
+    exit it was when it was not an ordinary exception."""
+    kind = type(exc)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    if isinstance(exc, SystemExit):
+        return f"run() called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"run() raised KeyboardInterrupt{': ' + str(exc) if str(exc) else ''} (not a Ctrl-C of the harness)"
+    if not isinstance(exc, Exception):
+        return f"run() raised {name} (a BaseException, not an Exception){': ' + str(exc) if str(exc) else ''}"
+    return f"{kind.__name__}: {exc}"
 
 
 def _never_started(coro: Any) -> bool:

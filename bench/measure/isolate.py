@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from bench.measure import witness
 from bench.measure.process_tree import (
     OWNER_VARIABLE,
     SCRATCH_PREFIX,
@@ -113,6 +114,9 @@ class Request:
     cwd: Path | None = None  # None: this process's working directory (a plugin's relative files land there)
     #: The tree whose harness the child runs (None: this one); a gate side runs its own.
     root: Path | None = None
+    #: Give the child (and its descendants) a witness: kernel-stamped marks of its measured
+    #: runs, returned in ``Report.marks`` (``bench.measure.witness``).
+    witness: bool = False
 
     def __post_init__(self) -> None:
         if self.handler not in HANDLERS:
@@ -131,6 +135,7 @@ class Report:
     cpu_s: float = 0.0
     max_rss_kb: int = 0
     workdir: Path = Path()
+    marks: tuple[witness.Mark, ...] = ()
 
     @property
     def reported(self) -> bool:
@@ -199,6 +204,9 @@ def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | Non
     owner = _owner_folder(workdir)
     if owner is not None:
         env[OWNER_VARIABLE] = str(owner)
+    listener = witness.Listener() if request.witness else None
+    if listener is not None:
+        env[witness.ADDRESS_VARIABLE] = listener.address
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
     try:
@@ -210,15 +218,19 @@ def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | Non
     except OSError as exc:
         os.close(read_fd)
         os.close(write_fd)
+        if listener is not None:
+            listener.close()
         return Report(ending=Ending.EXITED, reason=f"could not start: {exc}", workdir=workdir)
     os.close(write_fd)
     if owner is not None:
         with contextlib.suppress(OSError), (owner / "sessions").open("a") as fp:
             fp.write(f"{proc.pid}\n")
     try:
-        return _watch(request, proc, read_fd, workdir, started, on_tick)
+        return _watch(request, proc, read_fd, workdir, started, on_tick, listener)
     finally:
         os.close(read_fd)
+        if listener is not None:
+            listener.close()
         _running.discard(proc.pid)
         if proc.returncode is None:
             kill(proc.pid)
@@ -238,9 +250,11 @@ def _owner_folder(workdir: Path) -> Path | None:
 
 
 def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdir: Path, started: float,
-           on_tick: Callable[[Report], None] | None) -> Report:
+           on_tick: Callable[[Report], None] | None, listener: witness.Listener | None = None) -> Report:
     selector = selectors.DefaultSelector()
     selector.register(read_fd, selectors.EVENT_READ)
+    if listener is not None:
+        selector.register(listener, selectors.EVENT_READ)
     buffer = b""
     received = 0
     messages: list[Any] = []
@@ -254,7 +268,10 @@ def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdi
     def read_some(wait_s: float) -> bool:
         """Read what the channel holds (waiting up to ``wait_s``); False when nothing came."""
         nonlocal buffer, received, final, last_message, open_channel
-        if not open_channel or not selector.select(wait_s):
+        ready = selector.select(wait_s) if open_channel else []
+        if listener is not None:
+            listener.drain()  # every wake: the marks' stamps were taken at send time anyway
+        if not any(key.fd == read_fd for key, _ in ready):
             return False
         chunk = os.read(read_fd, 1 << 16)
         if not chunk:
@@ -306,11 +323,14 @@ def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdi
         proc.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.monotonic() - started
     stderr_tail = tail(workdir / "stderr.txt")
+    if listener is not None:
+        listener.drain()
     common: dict[str, Any] = {
         "messages": tuple(messages), "returncode": proc.returncode, "stderr_tail": stderr_tail,
         "elapsed_s": elapsed, "workdir": workdir,
         "cpu_s": (usage.ru_utime + usage.ru_stime) if usage is not None else 0.0,
         "max_rss_kb": int(usage.ru_maxrss) if usage is not None else 0,
+        "marks": tuple(listener.marks) if listener is not None else (),
     }
     if timed_out:
         return Report(ending=Ending.TIMED_OUT, reason=timed_out, **common)

@@ -12,6 +12,7 @@ saw from outside (elapsed time, the kernel's CPU accounting) bounds what they ma
 
 from __future__ import annotations
 
+import bisect
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyperf
 
-from bench.measure import isolate
+from bench.measure import isolate, witness
 from bench.measure.limits import run_limit
 from bench.measure.plausibility import os_accounting
 from bench.measure.registry import SchedulerEntry
@@ -131,7 +132,7 @@ class PyperfJob(Job):
             argv += ["--handicap", f"{spec.handicap[0]}:{spec.handicap[1]}"]
         job_limit = (processes + 1) * (JOB_STARTUP_S + (values + warmups + 1) * max(limit, 1.0))
         return isolate.Request(handler="pyperf-job", params={"argv": argv}, limit_s=job_limit,
-                               python=spec.python, python_flags=spec.python_flags)
+                               python=spec.python, python_flags=spec.python_flags, witness=True)
 
     def runs_done(self, workdir: Path) -> int:
         total = 0
@@ -148,7 +149,9 @@ class PyperfJob(Job):
             status, reasons = aggregate.worst_status(groups)
             timed_out = report.ending is isolate.Ending.TIMED_OUT
             if status in (Status.VALID, Status.EARLY) and not timed_out:
-                disagreement = os_accounting(groups, report.elapsed_s, report.cpu_s, workload, spec.clock)
+                records = [r for g in groups for r in g]
+                disagreement = (os_accounting(groups, report.elapsed_s, report.cpu_s, workload, spec.clock)
+                                or witness.check(records, report.marks))
                 if disagreement:
                     status, reasons = Status.INVALID, disagreement
         except aggregate.BadRecord as exc:
@@ -161,8 +164,40 @@ class PyperfJob(Job):
         benchmark = None
         if status in (Status.VALID, Status.EARLY) and output.exists():
             benchmark = pyperf.Benchmark.load(str(output))
+            unmatched = values_without_records(benchmark, groups) if self.target() is not None else ""
+            if unmatched:
+                status, reasons, benchmark = Status.INVALID, [unmatched], None
         measured = sum(float(r.get("wall_s") or 0.0) for g in groups for r in g if isinstance(r.get("wall_s"), float))
         return PyperfRead(status, reasons, groups, benchmark, measured)
+
+
+def values_without_records(benchmark: Any, groups: list[list[dict[str, Any]]]) -> str:
+    """Why pyperf's values are not the runs the records (and the witness) vouch for ("" when
+    they are): every value, warm-ups included, must be one recorded run's wall time.
+
+    The ranking is computed from pyperf's values, the checks from the records; a plugin that
+    changed what the time function returned would otherwise slip between the two.
+    """
+    recorded = sorted(float(r["wall_s"]) for g in groups for r in g if isinstance(r.get("wall_s"), float))
+    values = []
+    for run in benchmark.get_runs():
+        inner = run.get_inner_loops()
+        # One run per value (``loops`` is 1 for scheduler jobs): a raw value is one run.
+        values += [loops * value * inner for loops, value in run.warmups]
+        values += [run.get_total_loops() * value for value in run.values]
+    values.sort()
+    if len(values) > len(recorded):
+        return f"pyperf holds {len(values)} values but the workers recorded {len(recorded)} runs"
+    unmatched = [v for v in values if not _recorded(v, recorded)]
+    if unmatched:
+        return (f"{len(unmatched)} of pyperf's values match no recorded run (first: {unmatched[0] * 1e3:.3f} ms "
+                "of wall time)")
+    return ""
+
+
+def _recorded(value: float, recorded: list[float]) -> bool:
+    index = bisect.bisect_left(recorded, value * (1 - 1e-9))
+    return index < len(recorded) and recorded[index] <= value * (1 + 1e-9)
 
 
 def _pyperf_reason(report: isolate.Report) -> str:

@@ -20,9 +20,15 @@ manager stops and the orchestrator reads why from the record.
 The scheduler is untrusted code, so this module imports everything the harness measures
 and records with (the clocks, ``execute_once``, the validator, ``json.dumps``) before
 any scheduler is imported, and only worker processes import it at all (pyperf's manager
-process never runs it). Each worker process first makes an unmeasured checking run
-(``bench.measure.suspension_check``: does every ``sleep(0)`` suspend?) before pyperf's
-runs; a scheduler that fails it is recorded INVALID and measured no further.
+process never runs it). Each worker process first makes an unmeasured checking run (at the
+measured size in switch jobs; ``bench.measure.suspension_check``: does every ``sleep(0)``
+suspend?) before pyperf's runs; a scheduler that fails it is recorded INVALID
+and measured no further.
+
+Around every measured run (``Guard``): the harness's names are checked against the
+identities taken before the plugin was imported (``bench.measure.integrity``), and the
+run is bracketed by kernel-stamped marks sent to the isolating parent
+(``bench.measure.witness``), which refuses a reported wall time shorter than the bracket.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from typing import Any
 
 import pyperf
 
+from bench.measure import witness
+
 # Everything the harness measures, records and judges with is imported here, at the top,
 # before ``main`` imports the scheduler (``load_named``): what a plugin patches later is
 # not what these modules captured.
@@ -47,6 +55,7 @@ from bench.measure.child import limit_memory
 from bench.measure.clocks import CLOCK_KINDS, ClockKind
 from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
 from bench.measure.floor import floor_time_func
+from bench.measure.integrity import Snapshot
 from bench.measure.process_tree import die_with_parent
 from bench.measure.registry import SchedulerEntry
 from bench.measure.suspension_check import check_suspensions
@@ -82,9 +91,10 @@ class Recorder:
         with self.path.open("a") as fp:
             fp.write(_json_dumps(record) + "\n")
 
-    def outcome(self, out: RunOutcome) -> None:
+    def outcome(self, out: RunOutcome, seq: int | None) -> None:
         v = out.verdict
         record: dict[str, Any] = {
+            "pid": os.getpid(), "seq": seq,
             "status": v.status.value, "reasons": list(v.reasons), "wall_s": out.wall_s, "cpu_s": out.cpu_s,
             "resumes": v.resumes, "wasted": v.wasted, "early": v.early_wakes,
             "worst_early_s": v.worst_early_s,
@@ -99,17 +109,36 @@ class Recorder:
         self.write({"status": "failed", "reasons": [reason]})
 
 
+class Guard:
+    """What stands around every measured run: the witness's probe and the integrity
+    snapshot, both made before the plugin was imported."""
+
+    def __init__(self, probe: witness.Probe | None, snapshot: Snapshot) -> None:
+        self.probe = probe
+        self.snapshot = snapshot
+
+    def refuse_if_rebound(self, recorder: Recorder, when: str) -> None:
+        changed = self.snapshot.changed()
+        if changed:
+            shown = ", ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
+            recorder.write({"status": "invalid", "reasons": [f"harness names rebound {when}: {shown}"]})
+            sys.exit(EXIT_RUN_FAILED)
+
+
 def measured_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind,
-                 recorder: Recorder, limit: float) -> RunOutcome:
+                 recorder: Recorder, limit: float, guard: Guard) -> RunOutcome:
+    guard.refuse_if_rebound(recorder, "before a measured run")
+    seq = guard.probe.seq if guard.probe is not None else None
     try:
         with Alarm(limit):
-            outcome = execute_once(entry, workload, clock)
+            outcome = execute_once(entry, workload, clock, probe=guard.probe)
     except (SchedulerCrashed, RunTimeout, MemoryError) as exc:
         # SchedulerCrashed already names the exception (RecursionError included);
         # execute_once lets MemoryError through unwrapped.
         recorder.failure("killed: out of memory (MemoryError)" if isinstance(exc, MemoryError) else str(exc))
         sys.exit(EXIT_RUN_FAILED)
-    recorder.outcome(outcome)
+    guard.refuse_if_rebound(recorder, "during a measured run")
+    recorder.outcome(outcome, seq)
     if outcome.verdict.broken:  # INVALID or SUSPECT: measure no further
         sys.exit(EXIT_RUN_FAILED)
     return outcome
@@ -143,11 +172,11 @@ def checking_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind, re
 
 
 def repeated_runs(loops: int, entry: SchedulerEntry, workload: Workload, clock: ClockKind,
-                  recorder: Recorder, limit: float) -> float:
+                  recorder: Recorder, limit: float, guard: Guard) -> float:
     """pyperf time function: total seconds inside ``scheduler.run`` over ``loops`` runs."""
     total = 0.0
     for _ in range(loops):
-        total += measured_run(entry, workload, clock, recorder, limit).wall_s
+        total += measured_run(entry, workload, clock, recorder, limit, guard).wall_s
     return total
 
 
@@ -203,10 +232,12 @@ def add_job_arguments(parser: Any) -> None:
     parser.add_argument("--run-limit", type=float, default=600.0)
     parser.add_argument("--memory-limit-mb", type=int, default=0)
     parser.add_argument("--handicap", type=parse_handicap, default=None, help=argparse.SUPPRESS)
+    # The witness's address (pyperf does not pass our environment on to its workers).
+    parser.add_argument("--witness", default=None, help=argparse.SUPPRESS)
 
 
 JOB_OPTIONS = ("job", "scheduler", "rockets", "seed", "time_scale", "clock", "record_dir",
-               "run_limit", "memory_limit_mb")
+               "run_limit", "memory_limit_mb", "witness")
 
 
 def forward_job_arguments(cmd: list[str], args: Any) -> None:
@@ -223,7 +254,11 @@ def drive_pyperf(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
     """Isolation handler (``bench.measure.isolate``): this process becomes pyperf's manager
     for one job, with ``params["argv"]`` as its command line; pyperf spawns the workers,
     which run ``main`` below. The manager never imports the scheduler."""
-    main(list(params["argv"]))
+    argv = list(params["argv"])
+    address = os.environ.get(witness.ADDRESS_VARIABLE)
+    if address:
+        argv += ["--witness", address]
+    main(argv)
     return {}
 
 
@@ -252,10 +287,12 @@ def main(argv: list[str] | None = None) -> None:
         if args.handicap is not None and args.handicap[0] == args.scheduler and args.handicap[1] >= 0:
             metadata["schedbench_handicap_iterations"] = args.handicap[1]
         inner = workload.expected_resumes if args.job == "switch" else None
-        runner.bench_time_func(name, repeated_runs, None, workload, args.clock, None, args.run_limit,
+        runner.bench_time_func(name, repeated_runs, None, workload, args.clock, None, args.run_limit, None,
                                inner_loops=inner, metadata=metadata)
         return
     limit_memory(args.memory_limit_mb)
+    # Both made before the plugin is imported: the probe's socket and the harness's names.
+    guard = Guard(witness.connect(args.witness), Snapshot())
     entry = load_target(args.scheduler)  # the plugin is imported here, after the harness
     if not entry.available:
         sys.exit(f"scheduler {args.scheduler!r} unavailable: {entry.error}")
@@ -266,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         metadata["schedbench_handicap_iterations"] = args.handicap[1]
     name = benchmark_name(args.job, entry.name, args.time_scale)
     inner = workload.expected_resumes if args.job == "switch" else None
-    runner.bench_time_func(name, repeated_runs, entry, workload, args.clock, recorder, args.run_limit,
+    runner.bench_time_func(name, repeated_runs, entry, workload, args.clock, recorder, args.run_limit, guard,
                            inner_loops=inner, metadata=metadata)
 
 

@@ -15,6 +15,12 @@ Each dialect has the body in two variants that differ only in measurement:
 ``steps`` holds the pre-built "T-minus" event tuples, ``launch`` the "launched" one.
 Keep the six functions in lockstep: they are the workload.
 
+Each body runs inside ``try``/``except BaseException`` that records its rocket in
+``abort`` and re-raises: a rocket closed or thrown into before it launched (a scheduler
+that wrote the trace itself and then closed the coroutines) leaves that mark, which the
+harness's proof of work refuses. Since Python 3.11 a ``try`` costs one ``NOP`` on entry and
+nothing per resume; the handler runs only when the body does not return.
+
 The greenlet dialect (stackful schedulers such as gevent) is the same body as a plain
 function: ``sleep`` is a blocking call that switches stacks and returns when the sleep is
 over, so there is no ``yield from`` or ``await`` and the body returns ``None`` when the
@@ -32,23 +38,31 @@ Sleep = Callable[[float], Any]
 
 
 def switch_rocket_gen(
-    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record
+    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record, abort: Record
 ) -> Generator[Any, Any, None]:
-    yield from sleep(0.0)
-    for step in steps:
-        record(step)
+    try:
         yield from sleep(0.0)
-    record(launch)
+        for step in steps:
+            record(step)
+            yield from sleep(0.0)
+        record(launch)
+    except BaseException:  # closed, thrown into or failed before it launched: not run to its end
+        abort(launch)
+        raise
 
 
 async def switch_rocket_async(
-    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record
+    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record, abort: Record
 ) -> None:
-    await sleep(0.0)
-    for step in steps:
-        record(step)
+    try:
         await sleep(0.0)
-    record(launch)
+        for step in steps:
+            record(step)
+            await sleep(0.0)
+        record(launch)
+    except BaseException:  # closed, thrown into or failed before it launched: not run to its end
+        abort(launch)
+        raise
 
 
 def timed_rocket_gen(
@@ -62,20 +76,25 @@ def timed_rocket_gen(
     late: Callable[[float], None],
     dues: Callable[[float], None],
     begun: Callable[[float], None],
+    abort: Record,
 ) -> Generator[Any, Any, None]:
-    start = now()
-    begun(start)
-    due = start + delay
-    yield from sleep(delay)
-    late(now() - due)
-    dues(due)
-    for step in steps:
-        record(step)
-        due = now() + tick
-        yield from sleep(tick)
+    try:
+        start = now()
+        begun(start)
+        due = start + delay
+        yield from sleep(delay)
         late(now() - due)
         dues(due)
-    record(launch)
+        for step in steps:
+            record(step)
+            due = now() + tick
+            yield from sleep(tick)
+            late(now() - due)
+            dues(due)
+        record(launch)
+    except BaseException:  # closed, thrown into or failed before it launched: not run to its end
+        abort(launch)
+        raise
 
 
 async def timed_rocket_async(
@@ -89,30 +108,39 @@ async def timed_rocket_async(
     late: Callable[[float], None],
     dues: Callable[[float], None],
     begun: Callable[[float], None],
+    abort: Record,
 ) -> None:
-    start = now()
-    begun(start)
-    due = start + delay
-    await sleep(delay)
-    late(now() - due)
-    dues(due)
-    for step in steps:
-        record(step)
-        due = now() + tick
-        await sleep(tick)
+    try:
+        start = now()
+        begun(start)
+        due = start + delay
+        await sleep(delay)
         late(now() - due)
         dues(due)
-    record(launch)
+        for step in steps:
+            record(step)
+            due = now() + tick
+            await sleep(tick)
+            late(now() - due)
+            dues(due)
+        record(launch)
+    except BaseException:  # closed, thrown into or failed before it launched: not run to its end
+        abort(launch)
+        raise
 
 
 def switch_rocket_greenlet(
-    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record
+    steps: tuple[tuple[int, int], ...], launch: tuple[int, int], sleep: Sleep, record: Record, abort: Record
 ) -> None:
-    sleep(0.0)
-    for step in steps:
-        record(step)
+    try:
         sleep(0.0)
-    record(launch)
+        for step in steps:
+            record(step)
+            sleep(0.0)
+        record(launch)
+    except BaseException:  # closed, thrown into or failed before it launched: not run to its end
+        abort(launch)
+        raise
 
 
 def timed_rocket_greenlet(
@@ -126,20 +154,25 @@ def timed_rocket_greenlet(
     late: Callable[[float], None],
     dues: Callable[[float], None],
     begun: Callable[[float], None],
+    abort: Record,
 ) -> None:
-    start = now()
-    begun(start)
-    due = start + delay
-    sleep(delay)
-    late(now() - due)
-    dues(due)
-    for step in steps:
-        record(step)
-        due = now() + tick
-        sleep(tick)
+    try:
+        start = now()
+        begun(start)
+        due = start + delay
+        sleep(delay)
         late(now() - due)
         dues(due)
-    record(launch)
+        for step in steps:
+            record(step)
+            due = now() + tick
+            sleep(tick)
+            late(now() - due)
+            dues(due)
+        record(launch)
+    except BaseException:  # closed, thrown into or failed before it launched: not run to its end
+        abort(launch)
+        raise
 
 
 Body = Callable[..., Generator[Any, Any, None] | Coroutine[Any, Any, None] | None]

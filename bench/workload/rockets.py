@@ -117,6 +117,8 @@ class Trace:
     deadlines: list[float] = field(default_factory=list)
     #: Timed mode only: when each rocket started (its first clock reading).
     starts: list[float] = field(default_factory=list)
+    #: The "launched" events of rockets that ended without returning (closed, thrown into).
+    aborted: list[Event] = field(default_factory=list)
 
     def burst_flags(self) -> list[bool]:
         """For each wake, whether it was due before the last rocket had started: the
@@ -141,21 +143,21 @@ def build_coroutines(
     own, and calling one runs the whole rocket.
     """
     trace = Trace()
-    record = trace.events.append
+    record, abort = trace.events.append, trace.aborted.append
     mode_bodies = bodies.SWITCH_BODIES if workload.mode == "switch" else bodies.TIMED_BODIES
     body: Callable[..., Any] = mode_bodies[dialect]
     if dialect in bodies.CALLABLE_DIALECTS:
         body = partial(partial, body)  # body(*args) now binds the arguments, runs nothing
     if workload.mode == "switch":
         coros = [
-            body(_steps(i, r.countdown), (i, 0), sleep, record)
+            body(_steps(i, r.countdown), (i, 0), sleep, record, abort)
             for i, r in enumerate(workload.rockets)
         ]
     else:
         tick = workload.time_scale
         late, dues, begun = trace.lateness.append, trace.deadlines.append, trace.starts.append
         coros = [
-            body(_steps(i, r.countdown), (i, 0), r.delay * tick, tick, sleep, now, record, late, dues, begun)
+            body(_steps(i, r.countdown), (i, 0), r.delay * tick, tick, sleep, now, record, late, dues, begun, abort)
             for i, r in enumerate(workload.rockets)
         ]
     return coros, trace
