@@ -179,10 +179,11 @@ def test_the_reason_names_what_run_raised(cheats: dict[str, SchedulerEntry], nam
 @pytest.mark.parametrize("clock", ["real", "virtual"])
 def test_no_cheat_is_valid_beside_honest_schedulers(tmp_path: Path, clock: str) -> None:
     out = tmp_path / "results.json"
-    schedulers = ["heapq", "hybrid", *CHEATS, *RAISERS]
+    schedulers = ["heapq", "hybrid", *CHEATS, *RAISERS, "exits-mid-run"]
     proc = run_pipeline(out, tmp_path / "site", "--fast", "--rockets", "1000", "--processes", "2",
                         "--time-scale", "0.01", "--clock", clock, "-s", ",".join(schedulers),
-                        plugins={**CHEATS, **{name: target for name, (target, _) in RAISERS.items()}})
+                        plugins={**CHEATS, **{name: target for name, (target, _) in RAISERS.items()},
+                                 "exits-mid-run": "cheat_schedulers:ExitsMidRun"})
     assert proc.returncode == 1, proc.stderr
     runs: list[dict[str, Any]] = json.loads(out.read_text())["schedbench"]["runs"]
     by_scheduler: dict[str, list[dict[str, Any]]] = {}
@@ -191,7 +192,7 @@ def test_no_cheat_is_valid_beside_honest_schedulers(tmp_path: Path, clock: str) 
     for honest in ("heapq", "hybrid"):
         assert {r["mode"] for r in by_scheduler[honest]} == {"switch", "timed"}
         assert all(r["status"] == "valid" for r in by_scheduler[honest]), by_scheduler[honest]
-    for name in [*CHEATS, *RAISERS]:
+    for name in [*CHEATS, *RAISERS, "exits-mid-run"]:
         assert len(by_scheduler[name]) == 2, by_scheduler.get(name)
         for run in by_scheduler[name]:
             if name == "swaps-clock-class" and run["mode"] == "switch":
@@ -206,3 +207,4 @@ def test_no_cheat_is_valid_beside_honest_schedulers(tmp_path: Path, clock: str) 
     assert "proof of work failed" in reasons["rebinds-validator"]
     for name, (_, why) in RAISERS.items():
         assert why in reasons[name], reasons[name]
+    assert "a worker process exited with status 0 without reporting a result" in reasons["exits-mid-run"]

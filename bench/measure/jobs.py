@@ -203,9 +203,19 @@ def _recorded(value: float, recorded: list[float]) -> bool:
 def _pyperf_reason(report: isolate.Report) -> str:
     """pyperf's manager reports a worker's death as "... failed with exit code -9": name the
     signal; otherwise the child's own ending."""
-    match = re.search(r"failed with exit code (-\d+)", report.reason + "\n" + report.stderr_tail)
+    text = report.reason + "\n" + report.stderr_tail
+    match = re.search(r"failed with exit code (-\d+)", text)
     if match:
         return isolate.describe_status(int(match.group(1)), "")
+    if "didn't produce JSON result" in text:
+        # pyperf says this when a worker exited with status 0 before its result: the plugin
+        # ended its own process (os._exit); the witness tells whether a measured run was on.
+        started, _ = witness.brackets(report.marks)
+        begun = {(m.pid, m.seq) for m in report.marks if not m.end}
+        cut = sorted(begun - set(started))
+        during = f" during measured run {cut[0][1]} of process {cut[0][0]}" if cut else ""
+        return (f"a worker process exited with status 0{during} without reporting a result (the plugin ended "
+                "its own process, e.g. os._exit(0))")
     return report.reason
 
 
