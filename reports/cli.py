@@ -4,6 +4,8 @@ Bad input — a missing or unreadable results file, a file that is not a results
 unsupported format version, a history path that is not a directory, an output directory
 that cannot be written — is one line ``python -m reports: error: …`` on stderr and exit
 status 2, never a traceback: the message already says what is wrong and with which file.
+The output directory is tried (created, a file written into it and removed) before
+matplotlib is imported or a chart drawn.
 Unreadable files *inside* a history directory are warnings, not errors (see
 ``reports.history``).
 
@@ -23,6 +25,7 @@ from bench.present.arguments import OneLineParser
 from bench.results.gate_file import GateDocument, is_gate_file
 from bench.results.model import Document
 from bench.results.store import ResultsError, load, read_json
+from bench.results.writable import check_directory
 
 PROG = "python -m reports"
 DEFAULT_OUTPUT = Path("results/report")
@@ -50,8 +53,13 @@ def error(message: str) -> int:
 
 
 def _output(out: Path) -> str | None:
+    """Why the report cannot go to ``out`` (one line), or None: found before anything is drawn."""
     if out.exists() and not out.is_dir():
         return f"{out}: output exists and is not a directory; choose a directory with -o"
+    try:
+        check_directory(out, "the report to")
+    except ResultsError as exc:
+        return str(exc)
     return None
 
 
@@ -97,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if document.workload.measure != "time":
         return error(f"{ns.results}: holds instruction counts; give the wall-time file as RESULTS and this one as "
                      "--instructions")
+    if ns.history is not None and not ns.history.is_dir():
+        return error(f"{ns.history}: history is not a directory (give the folder of earlier results files)")
+    out: Path = ns.output
+    if (wrong := _output(out)) is not None:
+        return error(wrong)
     # Imported here, after the cheap checks: matplotlib takes most of a second to import,
     # and a typo in a path should not wait for it.
     from reports.build import build
@@ -104,13 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     history = None
     if ns.history is not None:
-        if not ns.history.is_dir():
-            return error(f"{ns.history}: history is not a directory (give the folder of earlier results files)")
         history = load_history(ns.history, document, ns.results,
                                warn=lambda line: print(f"{PROG}: warning: {line}", file=sys.stderr))
-    out: Path = ns.output
-    if (wrong := _output(out)) is not None:
-        return error(wrong)
     try:
         report = build(document, ns.results, out, history, instructions)
     except OSError as exc:

@@ -1,8 +1,10 @@
 """``python -m bench``: list schedulers, run them, show, compare and export results.
 
 The CLI is the boundary: every argument is validated here and bad input becomes one
-line on stderr and exit code 2, before anything runs. One function per command; the
-argument types are ``bench.cli.args``, compare and export ``bench.cli.compare_cmd``.
+line on stderr and exit code 2, before anything runs. Output paths are arguments too:
+each command tries its targets (``check_outputs``) before it measures anything. One
+function per command; the argument types are ``bench.cli.args``, compare and export
+``bench.cli.compare_cmd``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from bench.measure.worker import parse_handicap
 from bench.measure.writer import ResultsWriter
 from bench.present import tables, text, units
 from bench.present.gate_table import gate_table
-from bench.results import store
+from bench.results import store, writable
 from bench.results.gate_file import is_gate_file, load_gate
 from bench.results.model import Document, ScalingPoint
 from bench.results.store import ResultsError
@@ -154,6 +156,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     A.check_run(ns, DEFAULT_MEMORY_LIMIT_MB)  # bounded inputs: refused before anything runs
     if ns.once:
         return cmd_run_once(ns)
+    check_outputs(ns.output, "the results file", history=ns.history)
     entries = select(discover_isolated(), ns.scheduler)
     preset = PRESETS[ns.preset or "default"]
     modes = ns.mode or ["switch", "timed"]
@@ -176,6 +179,21 @@ def cmd_run(ns: argparse.Namespace) -> int:
               f"{' (merging)' if previous else ''}", file=sys.stderr)
         suite.run()
     return finish(suite, ns.history)
+
+
+def check_outputs(output: Path, role: str, *, history: Path | None = None) -> None:
+    """Refuse, before anything runs, an output (and ``--history`` directory) that cannot be written.
+
+    The up-front check of the commands that lock and write a results file (``run``,
+    ``scale``): it creates the lock file and a temporary file as the run will
+    (``bench.results.writable``, which ``gate``, ``export`` and the reports call too), so
+    a read-only, missing or virtual directory, a file in the way or a full disk costs
+    nothing instead of a finished measurement.
+    """
+    store.refuse_unsafe_output(output)  # a directory or a FIFO as -o: say so, leave no lock beside it
+    writable.check_file(output, role, lock=True)
+    if history is not None:
+        writable.check_directory(history, "history to")
 
 
 def finish(suite: ResultsWriter, history: Path | None = None) -> int:
@@ -236,6 +254,8 @@ def cmd_run_instructions(ns: argparse.Namespace) -> int:
     if "timed" in modes and ns.clock == "real":
         raise CLIError("--measure instructions runs the timed workload on the virtual clock only (waiting is not "
                        "instructions); drop --clock real, or use --mode switch")
+    output = ns.output or DEFAULT_INSTRUCTIONS_OUTPUT
+    check_outputs(output, "the results file")
     problem = valgrind_problem()
     if problem is not None:
         raise CLIError(problem)
@@ -243,7 +263,7 @@ def cmd_run_instructions(ns: argparse.Namespace) -> int:
     spec = InstructionSpec(
         entries=entries, modes=["virtual" if m == "timed" else m for m in modes],
         rockets=ns.rockets or DEFAULT_INSTRUCTION_ROCKETS, seed=ns.seed,
-        output=ns.output or DEFAULT_INSTRUCTIONS_OUTPUT, command=command_line(sys.argv[1:]),
+        output=output, command=command_line(sys.argv[1:]),
         repeats=ns.repeats, cache_sim=ns.cache_sim, handicap=ns.handicap,
     )
     with store.ResultsLock(spec.output):
@@ -258,6 +278,7 @@ def cmd_run_instructions(ns: argparse.Namespace) -> int:
 
 
 def cmd_scale(ns: argparse.Namespace) -> int:
+    check_outputs(ns.output, "the scaling results file")
     entries = select(discover_isolated(), ns.scheduler)
     with store.ResultsLock(ns.output):
         previous = store.load(ns.output) if ns.output.exists() else None  # refuse a bad file before minutes of work
@@ -346,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        # The commands check their targets up front and name each failure they expect;
+        # this is the last line of defence, so a file-system surprise is still one line.
+        print(f"{parser.prog}: error: {writable.describe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

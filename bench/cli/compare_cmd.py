@@ -22,7 +22,7 @@ from bench.gate import compare, export
 from bench.gate.stats import MannWhitney
 from bench.present import text as table
 from bench.present import units
-from bench.results import store
+from bench.results import store, writable
 from bench.results.model import Document
 
 #: Largest threshold accepted: beyond 10× a "regression" gate gates nothing.
@@ -115,6 +115,8 @@ def cmd_export(ns: argparse.Namespace) -> int:
     if ns.output is not None:
         store.refuse_unsafe_output(ns.output, (ns.file,))
     document = store.load(ns.file)
+    if ns.output is not None:  # after the input is known good: a refused FILE creates no directory
+        writable.check_file(ns.output, "the export to")
     payload = export.export(document, ns.format)
     if not payload:
         raise CLIError(f"{ns.file}: nothing to export: it holds no valid run")
@@ -122,7 +124,10 @@ def cmd_export(ns: argparse.Namespace) -> int:
     if ns.output is None:
         print(text, end="")
     else:
-        store.atomic_write(ns.output, text)
+        try:
+            store.atomic_write(ns.output, text)
+        except OSError as exc:  # checked above; this is the disk filling in between
+            raise writable.refused(ns.output, "the export to", "the write failed", exc) from None
         print(f"{ns.format}: {export.count(payload)} figures from {ns.file} → {ns.output}")
     return EXIT_OK
 

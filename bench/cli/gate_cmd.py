@@ -24,6 +24,8 @@ from bench.gate.paired import GateSettings
 from bench.gate.session import run_gate, same_sides
 from bench.measure.suite import Interrupted, sigterm_as_interrupt
 from bench.present.gate_table import gate_table
+from bench.results import writable
+from bench.results.fields import ResultsError
 from bench.results.store import refuse_unsafe_output
 from bench.workload.rockets import DEFAULT_SEED
 
@@ -105,6 +107,7 @@ def cmd_gate(ns: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     refuse_unsafe_output(ns.output)
+    writable.check_file(ns.output, "the gate file")  # before the sides are built and measured
     if ns.base is None and ns.python_a is None:
         ns.base = S.default_base(PROJECT_ROOT)
     try:
@@ -130,6 +133,12 @@ def cmd_gate(ns: argparse.Namespace) -> int:
             document = run_gate(settings, a, b, ns.output, command, log, Interrupted)
     except Interrupted:
         raise KeyboardInterrupt from None
+    except OSError as exc:
+        # The gate file is rewritten after every mode and was tried up front: this is most
+        # likely the disk filling during the gate. ``dump_gate`` keeps no copy, so say
+        # plainly what is lost rather than print a traceback.
+        raise ResultsError(f"the gate stopped: {writable.describe(exc)}; pairs measured since the last save of "
+                           f"{ns.output} are lost") from None
     print(gate_table(document, markdown=ns.markdown))
     log(f"written to {ns.output}; `python -m reports {ns.output}` draws its forest plot")
     return EXIT_OK if document.passed else EXIT_FAILURES

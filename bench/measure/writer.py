@@ -42,6 +42,9 @@ class ResultsWriter:
         raise NotImplementedError
 
     def save(self, complete: bool) -> None:
+        """Merge and write. A write that fails raises ``ResultsError`` and ends the run, but only
+        after ``dump`` has kept the merged document elsewhere and named it: a full disk must
+        not cost the jobs already measured."""
         document = self.document(complete)
         if self.previous is not None:
             document = merge(self.previous, document)

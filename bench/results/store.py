@@ -11,6 +11,10 @@ Nothing already measured is lost or silently replaced:
   a temporary file in the same directory, fsynced, then renamed over the target. A crash,
   Ctrl-C or full disk leaves the old file whole. A symlinked target is written *through*
   (the link stays a link).
+* ``dump`` (a results document) never loses what it was given: when the write fails (the
+  disk filled, the directory went read-only) the document is kept beside the target as
+  ``<name>.unsaved-<time>.json``, or in the temporary directory, and the ``ResultsError``
+  says where (``bench.results.writable``, which also checks targets before a run).
 * ``merge`` puts a run into an existing file of the same identity (rockets, seed, measure,
   interpreter flags, clock): runs it re-measured replace theirs, every other run is kept,
   and each run keeps when and at which commit it was measured. A re-run that is not VALID
@@ -39,8 +43,9 @@ from typing import Any
 
 from bench.results.fields import ResultsError
 from bench.results.model import Document, RunRecord
+from bench.results.writable import keep_unsaved, lock_path, reason, refused, write_target
 
-__all__ = ["ResultsError", "atomic_write", "dump", "load", "merge", "refuse_unsafe_output"]
+__all__ = ["ResultsError", "atomic_write", "dump", "load", "merge", "refuse_unsafe_output", "save_or_keep"]
 
 #: Larger than any results file we write (a default suite is ~1 MB); a bigger "results file"
 #: is something else, and reading it whole could exhaust memory.
@@ -49,7 +54,7 @@ MAX_RESULTS_BYTES = 256 * 2**20
 
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write ``data`` so that ``path`` holds either its old content or all of the new."""
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target = write_target(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -70,7 +75,39 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 
 def dump(path: Path, document: Document) -> None:
     text = json.dumps(document.to_json(), sort_keys=True, allow_nan=False) + "\n"
-    atomic_write(path, text)
+    save_or_keep(path, text, "the results file", contents(document))
+
+
+def save_or_keep(path: Path, text: str, role: str, what: str) -> None:
+    """``atomic_write``; if that fails, keep ``text`` elsewhere and raise one line saying where.
+
+    ``what`` says what the text holds ("3 runs"). The old file at ``path`` is whole either
+    way; the kept copy is the new content, ready to be moved over it.
+    """
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        kept, failures = keep_unsaved(path, text)
+        head = f"cannot save {role} {path}: {reason(exc)}"
+        if kept is None:
+            raise ResultsError(f"{head}; keeping its {what} elsewhere failed too ({'; '.join(failures)}): "
+                               "they are lost") from None
+        raise ResultsError(f"{head}; kept its {what} in {kept}") from None
+
+
+def contents(document: Document) -> str:
+    """What a results document holds, for a message: "3 runs and 2 floors", "0 runs and 12 scaling points"."""
+    def counted(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    floors = (document.floor is not None) + len(document.body_floors) + len(document.timer_floors) \
+        + len(document.body_floor_instructions)
+    parts = [counted(len(document.runs), "run")]
+    if floors:
+        parts.append(counted(floors, "floor"))
+    if document.scaling is not None:
+        parts.append(counted(len(document.scaling.points), "scaling point"))
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
 def read_json(path: Path) -> Any:
@@ -215,14 +252,19 @@ class ResultsLock:
 
     def __init__(self, path: Path, wait_s: float = 2.0) -> None:
         self.output = path
-        real = Path(os.path.realpath(path))
-        self.path = real.parent / f".{real.name}.lock"
+        self.path = lock_path(path)
         self.wait_s = wait_s
         self.fd: int | None = None
 
     def __enter__(self) -> ResultsLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            # Commands check this up front (``writable.check_file``); this is the race
+            # where the directory changed in between.
+            raise refused(self.output, "the results file", f"cannot create its lock file {self.path}",
+                          exc) from None
         deadline = time.monotonic() + self.wait_s
         while True:
             try:
