@@ -33,6 +33,11 @@ through ``schedulers.trio_loop.HarnessClock``, exactly as the ``trio`` row does,
 ``anyio-trio`` needs trio as well as anyio: where trio is missing, loading it raises
 the ImportError and the registry lists it as unavailable, while ``anyio`` stays usable.
 
+Readiness: ``anyio.wait_readable``/``wait_writable`` (anyio >= 4.7; the older names
+``wait_socket_readable``/``wait_socket_writable`` are deprecated since and used only on an
+older anyio). On asyncio they are ``add_reader`` with a Future, as in the ``asyncio`` row,
+plus anyio's per-task bookkeeping; on trio, trio's ``wait_readable``/``wait_writable``.
+
 Counters: neither backend counts resumes, so ``run`` returns ``None``.
 """
 
@@ -47,6 +52,12 @@ import anyio
 from schedulers._groups import sole_exception
 from schedulers.asyncio_loop import AsyncioScheduler
 from schedulers.protocol import Clock
+
+try:  # anyio >= 4.7: any file descriptor or object with fileno()
+    from anyio import wait_readable, wait_writable
+except ImportError:  # an older anyio (the extra allows >= 4.1): the socket-only names
+    from anyio import wait_socket_readable as wait_readable  # type: ignore[assignment]
+    from anyio import wait_socket_writable as wait_writable  # type: ignore[assignment]
 
 
 async def _await(coro: Coroutine[Any, Any, None]) -> None:
@@ -66,8 +77,10 @@ class AnyioScheduler:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    # The library's own coroutine function, not a wrapper: no extra frame per sleep.
+    # The library's own coroutine functions, not wrappers: no extra frame per sleep or wait.
     sleep = staticmethod(anyio.sleep)
+    readable = staticmethod(wait_readable)
+    writable = staticmethod(wait_writable)
 
     def backend_options(self) -> dict[str, Any]:
         return {"loop_factory": AsyncioScheduler.new_event_loop}

@@ -15,14 +15,27 @@ wake grows with the number of sleepers and the length of the sleep.
 
 Where it breaks down: idle time is spent spinning (no timer structure, no blocking), so
 under a virtual clock it would never finish (``supports_virtual_clock`` is False).
+
+Readiness (``readable``/``writable``), in the same spirit: everything is a task or
+something a task awaits. ``readable(sock)`` files a ``_Readiness`` in an epoll selector
+(``schedulers._readiness``) and returns it; awaiting it parks the rocket in its
+``waiters`` exactly as awaiting an unfinished Task does, so the loop itself is unchanged.
+While waits are in progress one poller task cycles through the ready queue: each turn it
+polls the selector with a zero timeout and moves the waiters of ready sockets to the
+queue; when it finds nothing else runnable it blocks in the selector until a readiness
+(there is no timer structure to wait for: sleepers spin in the queue, and while any does
+the poller only polls). It ends when no wait is left and is started again by the next
+one. Its turns are counted like a sleeper's polls: in ``wasted``, never in ``resumes``.
 """
 
 from __future__ import annotations
 
+import socket
 from collections import deque
 from collections.abc import Coroutine, Generator, Iterable, Mapping
 from typing import Any, ClassVar, Literal
 
+from schedulers._readiness import READ, WRITE, Interest
 from schedulers.protocol import Clock
 
 
@@ -54,6 +67,19 @@ class _Reschedule:
 _RESCHEDULE = _Reschedule()
 
 
+class _Readiness:
+    """A socket wait, awaited like an unfinished Task: the loop parks the awaiting task in
+    ``waiters`` and the poller moves them to the ready queue once the socket is ready."""
+
+    __slots__ = ("waiters",)
+
+    def __init__(self) -> None:
+        self.waiters: list[Task] = []
+
+    def __await__(self) -> Generator[_Readiness, None, None]:
+        yield self  # the loop reads "park me until this is done", as for a Task
+
+
 class DequeScheduler:
     name: ClassVar[str] = "deque"
     dialect: ClassVar[Literal["async"]] = "async"
@@ -64,6 +90,8 @@ class DequeScheduler:
         self.clock = clock
         self.ready: deque[Task] = deque()
         self.sleepers_created = 0
+        self._io: Interest[_Readiness] = Interest()
+        self._poller: Task | None = None
 
     def create_task(self, coro: Coroutine[Any, Any, Any], is_sleeper: bool = False) -> Task:
         task = Task(coro, is_sleeper)
@@ -78,6 +106,30 @@ class DequeScheduler:
     def sleep(self, seconds: float) -> Task:
         self.sleepers_created += 1
         return self.create_task(self._sleeper(self.clock.now() + seconds), is_sleeper=True)
+
+    def readable(self, sock: socket.socket) -> _Readiness:
+        return self._wait_io(sock.fileno(), READ)
+
+    def writable(self, sock: socket.socket) -> _Readiness:
+        return self._wait_io(sock.fileno(), WRITE)
+
+    def _wait_io(self, fd: int, event: int) -> _Readiness:
+        # Filed when called, like ``sleep`` creates its task: the caller awaits it at once.
+        readiness = _Readiness()
+        self._io.add(fd, event, readiness)
+        if self._poller is None:
+            self.sleepers_created += 1  # its last turn, when no wait is left, is not wasted
+            self._poller = self.create_task(self._poll_io(), is_sleeper=True)
+        return readiness
+
+    async def _poll_io(self) -> None:
+        io, ready = self._io, self.ready
+        while io.busy:
+            # Anything else runnable: poll and go round. Nothing: block until a readiness.
+            for readiness in io.wake(0.0 if ready else None):
+                ready.extend(readiness.waiters)
+            await _RESCHEDULE
+        self._poller = None
 
     def run_main(self, main: Coroutine[Any, Any, Any]) -> Mapping[str, int]:
         """Run ``main`` and every task it creates; the loop of this design."""
@@ -109,4 +161,7 @@ class DequeScheduler:
             for task in [self.create_task(coro) for coro in coroutines]:
                 await task
 
-        return self.run_main(main())
+        try:
+            return self.run_main(main())
+        finally:
+            self._io.close()

@@ -39,16 +39,24 @@ False). Greenlets each hold a slice of C stack, so memory per rocket is higher t
 generator frame's. gevent must not be monkey-patched here: the harness's own
 ``time.sleep`` and signals must stay the standard library's.
 
+Readiness: ``gevent.socket.wait_read``/``wait_write`` on the socket's file descriptor: a
+libev io watcher started for the wait, and a switch to the hub until it fires (libev
+leaves a descriptor in its epoll set when its watcher stops and disarms it lazily, so a
+socket waited on again soon often costs no ``epoll_ctl``). Plain blocking calls, like
+``gevent.sleep``: the greenlet dialect.
+
 Counters: gevent does not count switches, so ``run`` returns ``None``.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import socket
 from collections.abc import Callable, Iterable
 from typing import ClassVar, Literal
 
 import gevent
+from gevent.socket import wait_read, wait_write
 
 from schedulers.protocol import Clock
 
@@ -71,6 +79,16 @@ class GeventScheduler:
 
     # The library's own blocking sleep, not a wrapper: no extra frame per sleep.
     sleep = staticmethod(gevent.sleep)
+
+    @staticmethod
+    def readable(sock: socket.socket) -> None:
+        """Block this greenlet (switching to the hub) until ``sock`` is readable."""
+        wait_read(sock.fileno())  # gevent's primitive takes the descriptor, not the socket
+
+    @staticmethod
+    def writable(sock: socket.socket) -> None:
+        """Block this greenlet (switching to the hub) until ``sock`` is writable."""
+        wait_write(sock.fileno())
 
     def run(self, coroutines: Iterable[Callable[[], None]]) -> None:
         greenlets = [gevent.spawn(rocket) for rocket in coroutines]

@@ -24,6 +24,14 @@ avoid, ``seconds > 0.0``, and returns one of two shared ``range`` objects; the r
   ``now() + seconds``, a reading taken *after* the rocket's own, so no wake can come before
   the deadline the rocket computed.
 
+Sockets: ``readable(sock)``/``writable(sock)`` leave the socket as the request and return
+``range(2, 3)``/``range(3, 4)``; the loop meets the 2 or 3 in the branch a timed sleep's 1
+never takes, and hands the task to ``schedulers.hybrid_io``: epoll registrations kept per
+socket, one poll per batch when the deque drains, one zero-timeout poll per pass while it
+does not, readiness appended straight to the ready deque (that module's docstring has the
+trade-offs). The switch and timed paths run the same bytecode as without I/O; whether
+tasks wait on sockets is looked at only where the loop would block or end.
+
 A task that suspends any other way (a bare ``yield``, another scheduler's sleep) gets a
 ``TypeError`` naming what it yielded, and a ``sleep`` of something that does not compare
 with a float raises Python's own ``TypeError`` in the task. A bare ``yield 0`` passes for a
@@ -121,12 +129,14 @@ cooperative, a task that runs long between sleeps delays every timer due meanwhi
 from __future__ import annotations
 
 import math
+import socket
 from collections import deque
 from collections.abc import Generator, Iterable, Mapping
 from heapq import heappop, heappush
 from itertools import repeat
 from typing import Any, ClassVar, Final, Literal
 
+from schedulers.hybrid_io import HAS_EPOLL, READ_VALUE, WRITE_VALUE, HybridIO
 from schedulers.protocol import Clock
 from schedulers.timer_slack import timer_slack
 
@@ -178,6 +188,11 @@ _ZERO: Final = 0
 
 #: What ``_TIMED`` yields.
 _ONE: Final = 1
+
+#: What a socket wait yields from: one suspension, yielding 2 (readable) or 3 (writable),
+#: "read the request: a socket". Untracked by the GC, like the two above.
+_READABLE: Final = range(READ_VALUE, READ_VALUE + 1)
+_WRITABLE: Final = range(WRITE_VALUE, WRITE_VALUE + 1)
 
 #: Returned by ``next(task, _DONE)`` when the task has finished.
 _DONE: Final = object()
@@ -239,7 +254,8 @@ class HybridScheduler:
         timer_slack_ns: int | None = DEFAULT_TIMER_SLACK_NS,
     ) -> None:
         self.clock = clock
-        self._request: Any = None  # the running task's timed sleep, in seconds, until read
+        self._request: Any = None  # the running task's timed sleep (seconds) or socket, until read
+        self._io = HybridIO()  # sockets: nothing is allocated in the kernel until a first wait
         self.coalesce = _check_number("coalesce (seconds)", coalesce)
         self.spin_margin = _check_number("spin_margin (seconds)", spin_margin)
         self.spin_budget = _check_number("spin_budget (a share of wall time)", spin_budget, 1.0)
@@ -268,9 +284,28 @@ class HybridScheduler:
             return _TIMED
         return _ONCE
 
+    if HAS_EPOLL:  # elsewhere no readiness primitives: the I/O workload skips the hybrid
+
+        def readable(self, sock: socket.socket) -> range:
+            """Suspend the calling task until ``sock`` is readable: ``yield from readable(sock)``.
+
+            Like a timed sleep, it leaves its request (the socket) on the scheduler and
+            returns a shared ``range`` whose one value, 2, tells the loop to read it.
+            """
+            self._request = sock
+            return _READABLE
+
+        def writable(self, sock: socket.socket) -> range:
+            """Suspend the calling task until ``sock`` is writable: ``yield from writable(sock)``."""
+            self._request = sock
+            return _WRITABLE
+
     def run(self, coroutines: Iterable[Task]) -> Mapping[str, int]:
         with timer_slack(self.timer_slack_ns):
-            return self._run(coroutines)
+            try:
+                return self._run(coroutines)
+            finally:
+                self._io.close()  # the epoll descriptor, if a task waited on a socket
 
     def _run(self, coroutines: Iterable[Task]) -> Mapping[str, int]:
         clock = self.clock
@@ -288,6 +323,8 @@ class HybridScheduler:
         push, pop = heappush, heappop
         claim, release = owner.setdefault, owner.pop
         resume = next
+        io = self._io
+        io.begin(ready, timers, owner, now)
         started = now()
         # A clock that gives the same reading twice running is not moved by time passing
         # (the virtual clock, or one too coarse to spin on): no coalescing and no spinning
@@ -327,9 +364,12 @@ class HybridScheduler:
                     seconds = self._request  # a timed sleep left it, and yielded 1
                     self._request = None
                     if value is not one or seconds is None:
+                        if io.request(task, value, seconds):  # a socket wait, or the poller idle
+                            continue
                         raise TypeError(
-                            f"a hybrid task suspended yielding {value!r} (request {seconds!r}); it "
-                            "must only suspend through `yield from sleep(seconds)` of this scheduler"
+                            f"a hybrid task suspended yielding {value!r} (request {seconds!r}); it must "
+                            "only suspend through `yield from sleep(seconds)` (or readable, writable) of this "
+                            "scheduler"
                         )
                     due = now() + seconds
                     first = claim(due, task)
@@ -341,9 +381,12 @@ class HybridScheduler:
                         owner[due] = [first, task]
                 continue
 
+            # ---- Nothing ready: tasks wait on sockets? Block in epoll (hybrid_io) ----
+            if io.poller is not None and io.block(moves):
+                continue
             # ---- Block until the earliest deadline, or the last one within the window ----
             if not timers:
-                return {"resumes": resumes}
+                return {"resumes": resumes - io.turns}  # the poller's turns are no rocket's
             due = timers[0]
             if window:
                 # Usually no other deadline is that close: the root's children say so.

@@ -11,14 +11,27 @@ from answers given during the pass, so every wake is late by up to one pass's du
 Where it breaks down: with 10,000 rockets a pass resumes thousands of sleepers to find
 the few that are due. Under heavy load (small time scale) the passes themselves take
 longer than the gaps between deadlines and the loop becomes CPU-bound, never blocking.
+
+Readiness (``readable``/``writable``), in the same spirit: a waiting task is resumed on
+every pass and answers "not ready" (no deadline: ``inf`` seconds left) until the last
+poll saw its socket ready. The loop polls its epoll selector (``schedulers._readiness``)
+once after every pass that had waits in progress: with a zero timeout when some sleeper
+is due, otherwise blocking for the smallest time left *or* a readiness, so the selector
+replaces ``clock.wait`` then (epoll's timeout is whole milliseconds rounded up: such a
+wake is up to ~1 ms late, never early; and it waits real time, so I/O assumes the real
+clock). Every waiting task costs a resume per pass, as every sleeper does; two tasks
+waiting for the same socket and direction both see it ready, and one of them wakes
+spuriously.
 """
 
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar, Literal
 
+from schedulers._readiness import READ, WRITE, Interest
 from schedulers.protocol import Clock
 
 
@@ -30,6 +43,7 @@ class ListScanScheduler:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self._io: Interest[object] = Interest()
 
     def sleep(self, seconds: float) -> Generator[float, None, None]:
         now = self.clock.now
@@ -42,8 +56,33 @@ class ListScanScheduler:
             if left <= 0:
                 return
 
+    def readable(self, sock: socket.socket) -> Generator[float, None, None]:
+        return self._wait_io(sock.fileno(), READ)
+
+    def writable(self, sock: socket.socket) -> Generator[float, None, None]:
+        return self._wait_io(sock.fileno(), WRITE)
+
+    def _wait_io(self, fd: int, event: int) -> Generator[float, None, None]:
+        io = self._io
+        token = object()  # this wait, in the selector's list of waiters
+        io.add(fd, event, token)
+        try:
+            # Suspend at least once; "inf seconds left" leaves the loop's smallest alone.
+            yield math.inf
+            while not io.masks.get(fd, 0) & event:
+                yield math.inf
+        finally:  # woken, or closed unfinished: either way no longer waiting
+            io.discard(fd, event, token)
+
     def run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
+        try:
+            return self._run(coroutines)
+        finally:
+            self._io.close()
+
+    def _run(self, coroutines: Iterable[Generator[Any, None, None]]) -> Mapping[str, int]:
         wait = self.clock.wait
+        io = self._io
         tasks = list(coroutines)
         resumes = 0
         while tasks:
@@ -61,7 +100,10 @@ class ListScanScheduler:
                 if left < smallest:
                     smallest = left
             tasks = alive
+            # ---- with waits in progress, poll the sockets: block only if nothing is due ----
+            if io.busy and tasks:
+                io.poll(0.0 if smallest <= 0 else None if smallest == math.inf else smallest)
             # ---- block until the soonest reported deadline ----
-            if tasks and smallest > 0:
+            elif tasks and smallest > 0:
                 wait(smallest)
         return {"resumes": resumes}

@@ -4,14 +4,18 @@ The harness builds a scheduler as ``cls(clock)``, asks it for ``sleep`` to hand 
 rocket bodies, then calls ``run(coroutines)`` once. That is the whole contract; anything
 else a scheduler offers is optional and the harness copes without it.
 
-Trade-off: a protocol this narrow cannot express priorities, cancellation or I/O, but it
-is exactly what the rocket workload needs, and a plugin author can read it in a minute.
+Trade-off: a protocol this narrow cannot express priorities or cancellation, but it is
+exactly what the rocket workload needs, and a plugin author can read it in a minute. I/O
+enters it through two *optional* readiness primitives, ``readable(sock)`` and
+``writable(sock)`` (``READINESS_MEMBERS``): a scheduler without them still runs every
+timer workload, and the harness skips it for the I/O workload instead of failing it.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Final, Literal, Protocol, runtime_checkable
 
 #: How a rocket body is written, and so what ``run`` receives and what ``sleep`` returns:
 #:
@@ -64,6 +68,23 @@ class Scheduler(Protocol):
     resume path (asyncio, uvloop, trio). What it receives depends on the dialect (see
     ``Dialect``): generators, coroutine objects, or, for ``"greenlet"``, unstarted
     zero-argument callables.
+
+    Optional: ``readable(sock)`` and ``writable(sock)``, the readiness primitives
+    (``ReadinessScheduler``; ``has_readiness`` tells whether a class offers both). They
+    are instance methods called exactly like ``sleep``, per dialect: for the generator
+    dialect each returns an iterable the body drives with ``yield from``; for the async
+    dialect, an awaitable; for the greenlet dialect it is a blocking call that switches
+    stacks. Each suspends the caller at least once, even when the socket is ready
+    already, and until the loop has seen the socket readable (data, end of file, an
+    error, or, on a listening socket, a connection to accept) or writable (room in the
+    send buffer, or an error). ``sock`` is a non-blocking ``socket.socket``; only its
+    readiness is awaited, nothing is read or written. A resume before the socket is ready
+    (the next non-blocking call raises ``BlockingIOError``) is a *spurious wake*: allowed,
+    but counted by the harness, and a real loop should have none. One task at a time may
+    wait for each direction of a socket. While any task waits, ``run`` must keep going
+    (blocking in the kernel rather than spinning, where the design blocks at all) until
+    every task has finished. A scheduler without both members runs every other workload
+    as before and is SKIPPED (never failed) by the I/O workload.
     """
 
     name: ClassVar[str]
@@ -74,6 +95,31 @@ class Scheduler(Protocol):
     def sleep(self, seconds: float) -> Any: ...
 
     def run(self, coroutines: Iterable[Any]) -> Mapping[str, int] | None: ...
+
+
+class ReadinessScheduler(Scheduler, Protocol):
+    """A ``Scheduler`` that also offers the optional readiness primitives (see there)."""
+
+    def readable(self, sock: socket.socket) -> Any: ...
+
+    def writable(self, sock: socket.socket) -> Any: ...
+
+
+#: The optional readiness primitives; a scheduler offers I/O when its class has both.
+READINESS_MEMBERS: Final[tuple[str, str]] = ("readable", "writable")
+
+
+def has_readiness(cls: object) -> bool:
+    """True when ``cls`` offers both readiness primitives (``READINESS_MEMBERS``).
+
+    Checked on the class, as the contract check does for ``sleep``: a scheduler that
+    returns False is skipped by the I/O workload, never failed. An attribute that raises
+    on access counts as absent (a plugin's class may do anything).
+    """
+    try:
+        return all(callable(getattr(cls, member, None)) for member in READINESS_MEMBERS)
+    except Exception:
+        return False
 
 
 #: Optional class attributes and their defaults when a scheduler does not declare them.

@@ -27,6 +27,9 @@ could in principle make a wake up to ~1 µs early; the rocket body reads its dea
 several microseconds before rloop does, which hides it. rloop is young: it covers the
 asyncio API this workload uses, not all of it (see its README).
 
+Readiness: the ``asyncio`` row's ``add_reader``/``add_writer`` with a Future, inherited;
+rloop implements both methods in Rust on its mio poller.
+
 No virtual clock: rloop reads its own clock in Rust and cannot be handed another one.
 rloop has wheels for Linux (glibc) and macOS only; elsewhere the import fails and the
 registry lists it as unavailable with the reason.

@@ -25,6 +25,10 @@ virtual clock), ``deadline_to_sleep_time`` first advances the clock to the deadl
 ``MockClock(autojump_threshold=0)`` does the same jump, but reads a time line of its own
 that the bodies could not see, and trio only autojumps a ``MockClock``.
 
+Readiness: ``trio.lowlevel.wait_readable``/``wait_writable``, trio's own primitives (the
+run loop keeps each socket registered in epoll while it is waited on and turns readiness
+into a ``reschedule``); one waiter per direction and socket, as the contract allows.
+
 Counters: trio does not count resumes, so ``run`` returns ``None``.
 """
 
@@ -92,8 +96,10 @@ class TrioScheduler:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    # The library's own coroutine function, not a wrapper: no extra frame per sleep.
+    # The library's own coroutine functions, not wrappers: no extra frame per sleep or wait.
     sleep = staticmethod(trio.sleep)
+    readable = staticmethod(trio.lowlevel.wait_readable)
+    writable = staticmethod(trio.lowlevel.wait_writable)
 
     def run(self, coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
         async def main() -> None:

@@ -41,12 +41,23 @@ Importing this module does not install a reactor; building the scheduler imports
 ``twisted.internet.reactor``, which installs the platform default unless the process
 installed another one first.
 
+Readiness: ``readable(sock)``/``writable(sock)`` return a Deferred the rocket awaits. The
+socket is handed to the reactor with ``addReader``/``addWriter`` as an ``IReadDescriptor``/
+``IWriteDescriptor`` whose ``doRead``/``doWrite`` removes itself and fires the Deferred, so
+the rocket resumes inside the reactor's dispatch, as a Protocol's ``dataReceived`` would
+run. The epoll reactor keeps *one* selectable per descriptor for both directions, so both
+waits on a socket share one descriptor object (``_SocketWaits``); a hang-up or error
+reaches it as ``connectionLost``, which fires both waits (the socket's next call returns
+the end of file or the error). Each wait costs a registration and a removal
+(``epoll_ctl``), as in asyncio.
+
 Counters: the reactor does not count resumes, so ``run`` returns ``None``.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import socket
 from collections.abc import Coroutine, Iterable
 from functools import partial
 from typing import Any, ClassVar, Literal
@@ -54,9 +65,65 @@ from typing import Any, ClassVar, Literal
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ReactorNotRestartable
+from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
 from twisted.python.failure import Failure
+from zope.interface import implementer  # type: ignore[import-untyped]  # no stubs or py.typed
 
 from schedulers.protocol import Clock
+
+
+@implementer(IReadDescriptor, IWriteDescriptor)
+class _SocketWaits:
+    """The reactor's view of one socket tasks wait on: at most one read and one write wait.
+
+    One object for both directions because the epoll reactor files a single selectable
+    per file descriptor: a separate reader and writer for one socket would replace each
+    other there.
+    """
+
+    __slots__ = ("fd", "reactor", "reading", "sock", "table", "writing")
+
+    def __init__(self, reactor: Any, sock: socket.socket, table: dict[int, _SocketWaits]) -> None:
+        self.reactor = reactor
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.table = table  # the scheduler's fd -> _SocketWaits, left when no wait remains
+        self.reading: Deferred[None] | None = None
+        self.writing: Deferred[None] | None = None
+
+    def fileno(self) -> int:
+        return self.sock.fileno()  # -1 once closed: the reactor then drops this selectable
+
+    def logPrefix(self) -> str:
+        return "schedbench-readiness"
+
+    def doRead(self) -> None:
+        waiter, self.reading = self.reading, None
+        # Removed before the rocket resumes: it runs inside this call and may wait again.
+        self.reactor.removeReader(self)
+        self._forget_if_idle()
+        if waiter is not None:
+            waiter.callback(None)
+
+    def doWrite(self) -> None:
+        waiter, self.writing = self.writing, None
+        self.reactor.removeWriter(self)
+        self._forget_if_idle()
+        if waiter is not None:
+            waiter.callback(None)
+
+    def connectionLost(self, reason: Failure) -> None:
+        # Hang-up or error, reported by the reactor after it removed this selectable: the
+        # socket is "ready" both ways (its next call returns the end of file or the error).
+        waiters = [w for w in (self.reading, self.writing) if w is not None]
+        self.reading = self.writing = None
+        self._forget_if_idle()
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def _forget_if_idle(self) -> None:
+        if self.reading is None and self.writing is None and self.table.get(self.fd) is self:
+            del self.table[self.fd]
 
 
 class ReactorAlreadyRan(RuntimeError):
@@ -79,12 +146,47 @@ class TwistedScheduler:
 
         self.clock = clock
         self._reactor: Any = reactor
+        self._waits: dict[int, _SocketWaits] = {}  # fd -> the sockets tasks wait on now
         # Twisted's own function with the reactor bound: no frame of ours per sleep.
         self.sleep = partial(task.deferLater, reactor)  # type: ignore[method-assign]
 
     def sleep(self, seconds: float) -> Deferred[None]:
         """``deferLater(reactor, seconds)``; each instance replaces it with a ``partial``."""
         return task.deferLater(self._reactor, seconds)
+
+    def readable(self, sock: socket.socket) -> Deferred[None]:
+        """A Deferred that fires when the reactor sees ``sock`` readable: ``await`` it."""
+        waits = self._waits_for(sock)
+        if waits.reading is not None:
+            raise RuntimeError(f"another task already waits for fd {waits.fd} to be readable")
+        waiter: Deferred[None] = Deferred()
+        waits.reading = waiter
+        self._reactor.addReader(waits)
+        return waiter
+
+    def writable(self, sock: socket.socket) -> Deferred[None]:
+        """A Deferred that fires when the reactor sees ``sock`` writable: ``await`` it."""
+        waits = self._waits_for(sock)
+        if waits.writing is not None:
+            raise RuntimeError(f"another task already waits for fd {waits.fd} to be writable")
+        waiter: Deferred[None] = Deferred()
+        waits.writing = waiter
+        self._reactor.addWriter(waits)
+        return waiter
+
+    def _waits_for(self, sock: socket.socket) -> _SocketWaits:
+        table = self._waits
+        waits = table.get(sock.fileno())
+        if waits is not None and waits.sock is sock:
+            return waits
+        if waits is not None:
+            # The descriptor number was reused: the socket waited on before was closed while
+            # a task still waited on it. Its selectable must go, or the reactor, which files
+            # one per number, would keep dispatching this socket's events to it.
+            self._reactor.removeReader(waits)
+            self._reactor.removeWriter(waits)
+        waits = table[sock.fileno()] = _SocketWaits(self._reactor, sock, table)
+        return waits
 
     def run(self, coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
         reactor = self._reactor

@@ -16,6 +16,10 @@ loop iteration). A timer can therefore fire *before* its deadline as measured by
 ``time.perf_counter``, by up to about a millisecond, or more when the iteration that
 refreshed ``uv_now`` ran long. Those early wakes are shown as figures, not hidden.
 
+Readiness: the ``asyncio`` row's ``add_reader``/``add_writer`` with a Future, inherited;
+uvloop turns each into a libuv ``uv_poll`` handle started for the wait and stopped by the
+callback.
+
 uvloop is imported at module level on purpose: where it is not installed the entry point
 fails to import and the registry lists ``uvloop`` as unavailable with the reason.
 

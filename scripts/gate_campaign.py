@@ -42,11 +42,11 @@ DEFAULT_DIR = ROOT / "results" / "gate-campaign"
 #: erring below the nominal change makes the detection rates conservative. The summary
 #: prints what each campaign's gates estimated.
 PLANTS = {
-    "plus5": "            _planted = resumes * 3 + seq  # planted by gate_campaign.py\n"
-             "            _planted = seq  # planted by gate_campaign.py\n",
-    "plus2": "            _planted = resumes + seq  # planted by gate_campaign.py\n",
+    "plus5": "                _planted = resumes * 3 + seq  # planted by gate_campaign.py\n"
+             "                _planted = seq  # planted by gate_campaign.py\n",
+    "plus2": "                _planted = resumes + seq  # planted by gate_campaign.py\n",
 }
-HEAPQ_ANCHOR = "            resumes += 1\n"
+HEAPQ_ANCHOR = "                resumes += 1\n"
 SLACK_ANCHOR = "with timer_slack(self.timer_slack_ns):"
 
 CASES: dict[str, dict[str, Any]] = {

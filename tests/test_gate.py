@@ -76,7 +76,7 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     copy_tree(a)
     copy_tree(b)
     heapq = b / "schedulers" / "heapq_timers.py"
-    extra = "            for _planted in range(60):  # about 2x the loop's own work\n                pass\n"
+    extra = "                for _planted in range(60):  # about 2x the loop's own work\n                    pass\n"
     heapq.write_text(heapq.read_text().replace(HEAPQ_ANCHOR, HEAPQ_ANCHOR + extra, 1))
     return a, b
 
