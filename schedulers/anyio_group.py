@@ -39,19 +39,27 @@ older anyio). On asyncio they are ``add_reader`` with a Future, as in the ``asyn
 plus anyio's per-task bookkeeping; on trio, trio's ``wait_readable``/``wait_writable``.
 
 Counters: neither backend counts resumes, so ``run`` returns ``None``.
+
+Echo server (``echo_servers``, one variant per backend): the listener wrapped with
+``anyio.abc.SocketListener.from_socket`` and ``listener.serve(handler)``, a task per
+connection echoing with ``receive``/``send``; on the asyncio backend on the selector loop
+(as ``run``), on trio with trio's own clock. anyio's socket streams set ``TCP_NODELAY``.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Coroutine, Iterable
-from typing import Any, ClassVar, Literal
+import socket
+from collections.abc import Coroutine, Iterable, Mapping
+from functools import partial
+from typing import Any, ClassVar, Literal, NoReturn
 
 import anyio
+import anyio.abc
 
 from schedulers._groups import sole_exception
 from schedulers.asyncio_loop import AsyncioScheduler
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 
 try:  # anyio >= 4.7: any file descriptor or object with fileno()
     from anyio import wait_readable, wait_writable
@@ -62,6 +70,26 @@ except ImportError:  # an older anyio (the extra allows >= 4.1): the socket-only
 
 async def _await(coro: Coroutine[Any, Any, None]) -> None:
     await coro
+
+
+async def _echo_stream(stream: anyio.abc.SocketStream) -> None:
+    async with stream:
+        try:
+            async for data in stream:  # receive() up to 64 KiB until end of file
+                await stream.send(data)
+        except anyio.BrokenResourceError:  # reset by the peer: this connection ends
+            pass
+
+
+def serve_echo(backend: str, backend_options: dict[str, Any], listener: socket.socket) -> NoReturn:
+    """Echo on ``listener`` until the process is ended: ``SocketListener.serve``."""
+
+    async def main() -> None:
+        server = await anyio.abc.SocketListener.from_socket(listener)
+        await server.serve(_echo_stream)
+
+    anyio.run(main, backend=backend, backend_options=backend_options)
+    raise RuntimeError("anyio's SocketListener.serve returned")
 
 
 class AnyioScheduler:
@@ -81,6 +109,10 @@ class AnyioScheduler:
     sleep = staticmethod(anyio.sleep)
     readable = staticmethod(wait_readable)
     writable = staticmethod(wait_writable)
+
+    echo_servers: ClassVar[Mapping[str, EchoServer]] = {
+        "default": partial(serve_echo, "asyncio", {"loop_factory": AsyncioScheduler.new_event_loop}),
+    }
 
     def backend_options(self) -> dict[str, Any]:
         return {"loop_factory": AsyncioScheduler.new_event_loop}
@@ -116,6 +148,7 @@ else:
         supports_virtual_clock: ClassVar[bool] = True  # through trio_loop.HarnessClock
         backend: ClassVar[str] = "trio"
         version: ClassVar[str] = f"{AnyioScheduler.version} (trio {importlib.metadata.version('trio')})"
+        echo_servers: ClassVar[Mapping[str, EchoServer]] = {"default": partial(serve_echo, "trio", {})}
 
         def backend_options(self) -> dict[str, Any]:
             return {"clock": HarnessClock(self.clock)}

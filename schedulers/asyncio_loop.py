@@ -20,6 +20,17 @@ and ``rloop``, whose loops implement the same two methods natively.
 
 Counters: asyncio does not count resumes and counting them would need a wrapper on every
 step, so ``run`` returns ``None`` and the harness validates the trace alone.
+
+Echo servers (``echo_servers``, the optional member of ``schedulers.protocol``), two
+variants because asyncio has two natural server APIs and they cost differently:
+``"streams"``, ``asyncio.start_server`` with a ``StreamReader``/``StreamWriter`` per
+connection (a Task each: ``read`` up to 64 KiB, ``write``, ``await drain()``), and
+``"protocol"``, ``loop.create_server`` with a ``Protocol`` whose ``data_received`` calls
+``transport.write`` (callbacks, no Task, no await). ``asyncio_echo_servers`` builds both
+for any loop factory: ``uvloop`` and ``rloop`` use it with theirs. Both set ``TCP_NODELAY``
+on every connection: the selector loop sets it only when the socket's ``proto`` is
+``IPPROTO_TCP``, and a listener made with ``socket.socket(AF_INET, SOCK_STREAM)`` has
+``proto`` 0, as do the connections it accepts (uvloop and rloop set it regardless).
 """
 
 from __future__ import annotations
@@ -27,10 +38,11 @@ from __future__ import annotations
 import asyncio
 import platform
 import socket
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, ClassVar, Literal
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from functools import partial
+from typing import Any, ClassVar, Final, Literal, NoReturn
 
-from schedulers.protocol import Clock
+from schedulers.protocol import ECHO_BACKLOG, Clock, EchoServer
 
 # Why add_reader and not the loop's socket methods: ``sock_recv``, ``sock_sendall`` and
 # ``sock_accept`` *do* the I/O and hand back its result, while the contract awaits
@@ -75,6 +87,84 @@ async def wait_writable(sock: socket.socket) -> None:
             loop.remove_writer(fd)
 
 
+# ---- TCP echo servers (``echo_servers``) -----------------------------------------------
+
+#: Bytes a stream handler reads at a time.
+ECHO_CHUNK: Final = 65536
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    """``TCP_NODELAY`` on the connection (see the module docstring): once per connection."""
+    transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def echo_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """One connection, the streams way: read, write, wait until the buffer has drained."""
+    _no_delay(writer.transport)
+    try:
+        while data := await reader.read(ECHO_CHUNK):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:  # reset by the peer: this connection ends
+        pass
+    finally:
+        writer.close()
+
+
+class EchoProtocol(asyncio.Protocol):
+    """One connection, the protocol way: every chunk written back from ``data_received``.
+    At end of file ``eof_received`` returns None and the transport closes itself."""
+
+    transport: asyncio.Transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream server's: a Transport
+        _no_delay(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+def _serve_forever(loop_factory: LoopFactory, main: Coroutine[Any, Any, None]) -> NoReturn:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main)
+    raise RuntimeError("the echo server's loop stopped serving")
+
+
+def serve_streams(loop_factory: LoopFactory, listener: socket.socket,
+                  handler: StreamHandler = echo_stream) -> NoReturn:
+    """Echo on ``listener`` with ``asyncio.start_server`` on a loop from ``loop_factory``."""
+
+    async def main() -> None:
+        # backlog: the server calls listen() again; keep the harness's. start_serving=False:
+        # serve_forever starts it (rloop 0.5 loses the listener when both do).
+        server = await asyncio.start_server(handler, sock=listener, backlog=ECHO_BACKLOG, start_serving=False)
+        await server.serve_forever()
+
+    _serve_forever(loop_factory, main())
+
+
+def serve_protocol(loop_factory: LoopFactory, listener: socket.socket,
+                   protocol: type[EchoProtocol] = EchoProtocol) -> NoReturn:
+    """Echo on ``listener`` with ``loop.create_server`` and ``protocol``."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(protocol, sock=listener, backlog=ECHO_BACKLOG,
+                                          start_serving=False)  # as in serve_streams
+        await server.serve_forever()
+
+    _serve_forever(loop_factory, main())
+
+
+def asyncio_echo_servers(loop_factory: LoopFactory) -> dict[str, EchoServer]:
+    """Both variants, ``"streams"`` and ``"protocol"``, on loops from ``loop_factory``."""
+    return {"streams": partial(serve_streams, loop_factory), "protocol": partial(serve_protocol, loop_factory)}
+
+
 class AsyncioScheduler:
     name: ClassVar[str] = "asyncio"
     timer_note: ClassVar[str] = (
@@ -99,6 +189,9 @@ class AsyncioScheduler:
     @staticmethod
     def new_event_loop() -> asyncio.AbstractEventLoop:
         return asyncio.SelectorEventLoop()
+
+    # The TCP echo servers, on the same loop (the module docstring has the variants).
+    echo_servers: ClassVar[Mapping[str, EchoServer]] = asyncio_echo_servers(asyncio.SelectorEventLoop)
 
     def run(self, coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
         async def main() -> None:

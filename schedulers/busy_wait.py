@@ -17,6 +17,9 @@ so. At the start of every pass over the list, when waits are in progress, the lo
 its epoll selector (``schedulers._readiness``) with a zero timeout: it never blocks, even
 when every task waits for a socket. Two tasks waiting for the same socket and direction
 both see it ready, and one of them wakes spuriously.
+
+Echo server (``echo_servers``, one variant, ``"default"``): the pool of handler tasks of
+``schedulers._echo`` on this class's own ``readable``/``writable`` and ``run``.
 """
 
 from __future__ import annotations
@@ -25,13 +28,16 @@ import socket
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar, Literal
 
+from schedulers._echo import pool_echo_servers
 from schedulers._readiness import READ, WRITE, Interest
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 
 
 class BusyWaitScheduler:
     name: ClassVar[str] = "busywait"
     dialect: ClassVar[Literal["generator"]] = "generator"
+    #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
+    echo_servers: ClassVar[Mapping[str, EchoServer]]
     supports_virtual_clock: ClassVar[bool] = False
     polling: ClassVar[bool] = True
 
@@ -91,3 +97,6 @@ class BusyWaitScheduler:
                 continue
             index += 1
         return {"resumes": resumes}
+
+
+BusyWaitScheduler.echo_servers = pool_echo_servers(BusyWaitScheduler)

@@ -26,6 +26,9 @@ queue; when it finds nothing else runnable it blocks in the selector until a rea
 (there is no timer structure to wait for: sleepers spin in the queue, and while any does
 the poller only polls). It ends when no wait is left and is started again by the next
 one. Its turns are counted like a sleeper's polls: in ``wasted``, never in ``resumes``.
+
+Echo server (``echo_servers``, one variant, ``"default"``): the pool of handler tasks of
+``schedulers._echo`` on this class's own ``readable``/``writable`` and ``run``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from collections import deque
 from collections.abc import Coroutine, Generator, Iterable, Mapping
 from typing import Any, ClassVar, Literal
 
+from schedulers._echo import pool_echo_servers
 from schedulers._readiness import READ, WRITE, Interest
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 
 
 class Task:
@@ -83,6 +87,8 @@ class _Readiness:
 class DequeScheduler:
     name: ClassVar[str] = "deque"
     dialect: ClassVar[Literal["async"]] = "async"
+    #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
+    echo_servers: ClassVar[Mapping[str, EchoServer]]
     supports_virtual_clock: ClassVar[bool] = False  # sleepers spin on clock.now
     polling: ClassVar[bool] = True
 
@@ -165,3 +171,6 @@ class DequeScheduler:
             return self.run_main(main())
         finally:
             self._io.close()
+
+
+DequeScheduler.echo_servers = pool_echo_servers(DequeScheduler)

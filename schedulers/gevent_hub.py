@@ -46,19 +46,43 @@ socket waited on again soon often costs no ``epoll_ctl``). Plain blocking calls,
 ``gevent.sleep``: the greenlet dialect.
 
 Counters: gevent does not count switches, so ``run`` returns ``None``.
+
+Echo server (``echo_servers``, one variant): ``gevent.server.StreamServer(listener,
+handle)`` and ``serve_forever()``: a greenlet per connection, a plain blocking
+``recv``/``sendall`` loop on gevent's cooperative socket. StreamServer leaves
+``TCP_NODELAY`` off, so the handler sets it.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import socket
-from collections.abc import Callable, Iterable
-from typing import ClassVar, Literal
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Literal, NoReturn
 
 import gevent
+from gevent.server import StreamServer
 from gevent.socket import wait_read, wait_write
 
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
+
+
+def _echo_connection(sock: Any, address: object) -> None:
+    """One connection, on its own greenlet: blocking calls that switch to the hub."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        while data := sock.recv(65536):
+            sock.sendall(data)
+    except (ConnectionError, TimeoutError):  # reset by the peer: this connection ends
+        pass
+    finally:
+        sock.close()
+
+
+def serve_echo(listener: socket.socket) -> NoReturn:
+    """Echo on ``listener`` until the process is ended: ``StreamServer.serve_forever``."""
+    StreamServer(listener, _echo_connection).serve_forever()
+    raise RuntimeError("gevent's StreamServer.serve_forever returned")
 
 
 class GeventScheduler:
@@ -89,6 +113,8 @@ class GeventScheduler:
     def writable(sock: socket.socket) -> None:
         """Block this greenlet (switching to the hub) until ``sock`` is writable."""
         wait_write(sock.fileno())
+
+    echo_servers: ClassVar[Mapping[str, EchoServer]] = {"default": serve_echo}
 
     def run(self, coroutines: Iterable[Callable[[], None]]) -> None:
         greenlets = [gevent.spawn(rocket) for rocket in coroutines]

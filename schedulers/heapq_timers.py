@@ -26,6 +26,9 @@ readiness until it ends. epoll's timeout is whole milliseconds rounded up, so a 
 due while sockets are waited on wakes up to ~1 ms late (never early); with no waits in
 progress timers are served exactly as before. A blocking select waits real time, so I/O
 assumes the real clock (the I/O workload refuses the virtual one).
+
+Echo server (``echo_servers``, one variant, ``"default"``): the pool of handler tasks of
+``schedulers._echo`` on this class's own ``readable``/``writable`` and ``run``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from collections.abc import Generator, Iterable, Mapping
 from heapq import heappop, heappush
 from typing import Any, ClassVar, Literal
 
+from schedulers._echo import pool_echo_servers
 from schedulers._readiness import READ, WRITE, Interest
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 
 Task = Generator[Any, None, None]
 
@@ -62,6 +66,8 @@ class _Wait:
 class HeapqScheduler:
     name: ClassVar[str] = "heapq"
     dialect: ClassVar[Literal["generator"]] = "generator"
+    #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
+    echo_servers: ClassVar[Mapping[str, EchoServer]]
     supports_virtual_clock: ClassVar[bool] = True
 
     def __init__(self, clock: Clock) -> None:
@@ -132,3 +138,6 @@ class HeapqScheduler:
             heappush(heap, (t, seq, task))
             seq += 1
         return seq
+
+
+HeapqScheduler.echo_servers = pool_echo_servers(HeapqScheduler)

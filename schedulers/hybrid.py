@@ -124,6 +124,9 @@ sleeps are timed the heap dominates; every block costs CPU of its own, so a dens
 load (time scale 0.01) is CPU-bound whatever the knobs; a thread that is descheduled is
 late however it waits, so the lateness tail belongs to the machine; and, being
 cooperative, a task that runs long between sleeps delays every timer due meanwhile.
+
+Echo server (``echo_servers``, ``"default"``): ``schedulers._echo``'s pool of handler
+tasks on this class's ``readable``/``writable`` and ``run``, with the default knobs.
 """
 
 from __future__ import annotations
@@ -136,8 +139,9 @@ from heapq import heappop, heappush
 from itertools import repeat
 from typing import Any, ClassVar, Final, Literal
 
+from schedulers._echo import pool_echo_servers
 from schedulers.hybrid_io import HAS_EPOLL, READ_VALUE, WRITE_VALUE, HybridIO
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 from schedulers.timer_slack import timer_slack
 
 Task = Generator[Any, None, None]
@@ -236,6 +240,8 @@ class HybridScheduler:
 
     name: ClassVar[str] = "hybrid"
     dialect: ClassVar[Literal["generator"]] = "generator"
+    #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
+    echo_servers: ClassVar[Mapping[str, EchoServer]]
     supports_virtual_clock: ClassVar[bool] = True  # it blocks through clock.wait, see above
 
     coalesce: float
@@ -325,6 +331,7 @@ class HybridScheduler:
         resume = next
         io = self._io
         io.begin(ready, timers, owner, now)
+        request = io.request  # once per socket wait: a local, like the loop's other calls
         started = now()
         # A clock that gives the same reading twice running is not moved by time passing
         # (the virtual clock, or one too coarse to spin on): no coalescing and no spinning
@@ -364,7 +371,7 @@ class HybridScheduler:
                     seconds = self._request  # a timed sleep left it, and yielded 1
                     self._request = None
                     if value is not one or seconds is None:
-                        if io.request(task, value, seconds):  # a socket wait, or the poller idle
+                        if request(task, value, seconds):  # a socket wait, or the poller idle
                             continue
                         raise TypeError(
                             f"a hybrid task suspended yielding {value!r} (request {seconds!r}); it must "
@@ -417,3 +424,6 @@ class HybridScheduler:
                         t2 = now()
                     t = t2
                 spun += t - spin_from
+
+
+HybridScheduler.echo_servers = pool_echo_servers(HybridScheduler)

@@ -148,18 +148,27 @@ class HybridIO:
 
     # ---- called from the loop's branch for yields that are neither sleep ----
 
-    def request(self, task: Task, value: object, sock: Any) -> bool:
+    def request(self, task: Task, value: object, sock: Any, _read: int = READ_VALUE, _write: int = WRITE_VALUE,
+                _in: int = _IN, _out: int = _OUT) -> bool:
         """Handle what ``task`` yielded: 2 (``readable``), 3 (``writable``) or the poller's
-        ``IDLE``. False: none of these, and the loop reports the yield as a misuse."""
-        if sock is not None and (value is READ_VALUE or value is WRITE_VALUE):
-            self._park(task, sock, _IN if value is READ_VALUE else _OUT)
-            return True
-        if value is IDLE and task is self.poller:
-            self._idle(task)
-            return True
-        return False
+        ``IDLE``. False: none of these, and the loop reports the yield as a misuse.
 
-    def _park(self, task: Task, sock: socket.socket, event: int) -> None:
+        The wait itself is filed here rather than in a helper: this runs once per readiness
+        wait, and a second Python call per wait was the largest part of what the hybrid
+        added over the raw-epoll I/O floor. The constants are default arguments for the
+        same reason: a local read instead of a global one, several times per wait.
+        """
+        if value is _read:
+            event = _in
+        elif value is _write:
+            event = _out
+        else:
+            if value is IDLE and task is self.poller:
+                self._idle(task)
+                return True
+            return False
+        if sock is None:
+            return False
         fd = sock.fileno()
         if fd < 0:
             raise ValueError(f"a hybrid task waited for a closed socket ({sock!r})")
@@ -169,7 +178,7 @@ class HybridIO:
         elif not entry.mask & event:
             entry.mask |= event
             self._epoll.modify(fd, entry.mask)  # type: ignore[union-attr]  # registered, so open
-        if event == _IN:
+        if event is _in:
             if entry.reader is not None:
                 raise RuntimeError(f"two hybrid tasks wait for fd {fd} to be readable; one at a time may")
             entry.reader = task
@@ -181,6 +190,7 @@ class HybridIO:
         if self.poller is None:
             self.poller = self._poll_turns()
             self._append(self.poller)  # it runs in the next pass
+        return True
 
     def _register(self, fd: int, sock: socket.socket, event: int) -> _Fd:
         epoll = self._epoll
@@ -279,25 +289,26 @@ class HybridIO:
         disarm directions nobody waits for. Returns how many tasks it resumed."""
         fds = self._fds
         events = self._epoll.poll(timeout, len(fds) or 1)  # type: ignore[union-attr]
-        append = self._append
+        append, get = self._append, fds.get
+        read_ready, write_ready, read, write = _READ_READY, _WRITE_READY, _IN, _OUT  # locals: once per event
         woke = 0
         for fd, flags in events:
-            entry = fds.get(fd)
+            entry = get(fd)
             if entry is None:
                 continue
             unwanted = 0
-            if flags & _READ_READY and entry.mask & _IN:
+            if flags & read_ready and entry.mask & read:
                 reader = entry.reader
                 if reader is None:
-                    unwanted = _IN
+                    unwanted = read
                 else:
                     entry.reader = None
                     append(reader)
                     woke += 1
-            if flags & _WRITE_READY and entry.mask & _OUT:
+            if flags & write_ready and entry.mask & write:
                 writer = entry.writer
                 if writer is None:
-                    unwanted |= _OUT
+                    unwanted |= write
                 else:
                     entry.writer = None
                     append(writer)

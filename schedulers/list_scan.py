@@ -22,6 +22,9 @@ wake is up to ~1 ms late, never early; and it waits real time, so I/O assumes th
 clock). Every waiting task costs a resume per pass, as every sleeper does; two tasks
 waiting for the same socket and direction both see it ready, and one of them wakes
 spuriously.
+
+Echo server (``echo_servers``, one variant, ``"default"``): the pool of handler tasks of
+``schedulers._echo`` on this class's own ``readable``/``writable`` and ``run``.
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ import socket
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar, Literal
 
+from schedulers._echo import pool_echo_servers
 from schedulers._readiness import READ, WRITE, Interest
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 
 
 class ListScanScheduler:
     name: ClassVar[str] = "listscan"
     dialect: ClassVar[Literal["generator"]] = "generator"
+    #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
+    echo_servers: ClassVar[Mapping[str, EchoServer]]
     supports_virtual_clock: ClassVar[bool] = True
     polling: ClassVar[bool] = True  # sleepers are resumed to ask whether they are due
 
@@ -107,3 +113,6 @@ class ListScanScheduler:
             elif tasks and smallest > 0:
                 wait(smallest)
         return {"resumes": resumes}
+
+
+ListScanScheduler.echo_servers = pool_echo_servers(ListScanScheduler)

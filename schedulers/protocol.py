@@ -9,12 +9,17 @@ exactly what the rocket workload needs, and a plugin author can read it in a min
 enters it through two *optional* readiness primitives, ``readable(sock)`` and
 ``writable(sock)`` (``READINESS_MEMBERS``): a scheduler without them still runs every
 timer workload, and the harness skips it for the I/O workload instead of failing it.
+
+A third optional member, ``echo_servers`` (``ECHO_MEMBER``, read through
+``echo_variants``), offers TCP echo servers written in the loop's own API for the echo
+benchmark; a scheduler without it simply has no echo server.
 """
 
 from __future__ import annotations
 
+import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final, Literal, Protocol, runtime_checkable
 
 #: How a rocket body is written, and so what ``run`` receives and what ``sleep`` returns:
@@ -85,6 +90,9 @@ class Scheduler(Protocol):
     (blocking in the kernel rather than spinning, where the design blocks at all) until
     every task has finished. A scheduler without both members runs every other workload
     as before and is SKIPPED (never failed) by the I/O workload.
+
+    Optional: ``echo_servers``, TCP echo servers in the loop's own API (``EchoScheduler``,
+    ``echo_variants``).
     """
 
     name: ClassVar[str]
@@ -120,6 +128,83 @@ def has_readiness(cls: object) -> bool:
         return all(callable(getattr(cls, member, None)) for member in READINESS_MEMBERS)
     except Exception:
         return False
+
+
+#: A TCP echo server: takes the listening socket, serves until the process is killed.
+EchoServer = Callable[[socket.socket], None]
+
+#: The optional class attribute holding a scheduler's echo servers (``EchoScheduler``).
+ECHO_MEMBER: Final = "echo_servers"
+
+#: The backlog the harness passes to ``listen``, and a server that re-listens must keep.
+ECHO_BACKLOG: Final = 1024
+
+#: What a variant name looks like: letters, digits, ``.``, ``_`` and ``-``, no ``/``.
+ECHO_VARIANT_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class EchoScheduler(Scheduler, Protocol):
+    """A ``Scheduler`` that also offers TCP echo servers: ``echo_servers`` (optional).
+
+    ``echo_servers`` is a class attribute mapping a *variant* name to an ``EchoServer``:
+    a function that takes the listening socket and serves echo on it forever. A loop with
+    several natural server APIs offers one variant each (asyncio: ``"streams"`` and
+    ``"protocol"``); a loop with one names it ``"default"``. Variant names match
+    ``ECHO_VARIANT_NAME`` (no ``/``: the harness names a server ``"<scheduler>"`` when the
+    scheduler has one variant and ``"<scheduler>/<variant>"`` otherwise, ``echo_server_name``).
+
+    What the harness does, and so what a server may assume: in a child process dedicated
+    to one server, it makes the listener (TCP, bound to 127.0.0.1 port 0,
+    ``listen(ECHO_BACKLOG)``, non-blocking), pins the process to a CPU, then calls
+    ``server(listener)`` in the main thread, with no loop running and no clock. The
+    server owns the listener and the process from then on; it builds its loop itself.
+
+    What a server must do: accept every connection, any number of them at once, and on
+    each send back every byte it receives, in order, until the peer closes its side; then
+    close the connection. A peer that resets its connection ends that connection only.
+    Keep reading while echoes wait for room: the peer reads its echoes while it sends, so
+    waiting for one write to drain before the next read is fine, but it must never need
+    the peer to stop sending. Set ``TCP_NODELAY`` on every connection (uvloop, rloop, trio
+    and anyio do it themselves; asyncio's selector loop only for ``proto == IPPROTO_TCP``,
+    and the listener's ``proto`` is 0): without it the second part of an echo written in
+    two pieces waits for the peer's delayed ACK, up to 40 ms on Linux. A server that
+    listens again (asyncio's ``create_server`` does) passes ``backlog=ECHO_BACKLOG``.
+
+    How it ends: never by itself. The function does not return; the harness ends the
+    process from outside, SIGTERM and then SIGKILL, so install no SIGTERM handler (Twisted:
+    ``reactor.run(installSignalHandlers=False)``). A server that returns or raises has
+    failed; if its loop stops for an unexpected reason, raise, rather than return.
+    """
+
+    echo_servers: ClassVar[Mapping[str, EchoServer]]
+
+
+def echo_variants(cls: object) -> dict[str, EchoServer]:
+    """``cls``'s echo servers by variant name, in declaration order; ``{}`` without any.
+
+    Read from the class, as ``has_readiness`` does. A plugin's attribute may be anything,
+    so this never raises: an attribute that is absent, raises on access or on iteration,
+    or is not a mapping gives ``{}``; an entry whose name does not match
+    ``ECHO_VARIANT_NAME`` or whose server is not callable is left out.
+    """
+    try:
+        servers = getattr(cls, ECHO_MEMBER, None)
+        if not isinstance(servers, Mapping):
+            return {}
+        items = list(servers.items())
+    except Exception:
+        return {}
+    found: dict[str, EchoServer] = {}
+    for name, server in items:
+        if type(name) is str and ECHO_VARIANT_NAME.fullmatch(name) and callable(server):
+            found[name] = server
+    return found
+
+
+def echo_server_name(scheduler: str, variant: str, variants: int) -> str:
+    """What the harness calls a server: ``scheduler`` when the scheduler offers one
+    variant (``variants == 1``), ``scheduler/variant`` when it offers several."""
+    return scheduler if variants == 1 else f"{scheduler}/{variant}"
 
 
 #: Optional class attributes and their defaults when a scheduler does not declare them.

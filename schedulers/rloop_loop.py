@@ -35,17 +35,56 @@ rloop has wheels for Linux (glibc) and macOS only; elsewhere the import fails an
 registry lists it as unavailable with the reason.
 
 Counters: like asyncio, rloop does not count resumes, so ``run`` returns ``None``.
+
+Echo servers: the ``asyncio`` row's two variants, ``"streams"`` and ``"protocol"``, on an
+rloop loop (rloop 0.5's ``create_server`` takes ``sock=``; rloop sets ``TCP_NODELAY``),
+with one workaround. rloop 0.5.0 never closes a connection a server accepted: after
+``connection_lost`` the descriptor stays open, so the peer never sees the end of file and
+the process keeps one descriptor per connection it ever served (measured: every closed
+connection, whatever closed it, ``close``, ``abort`` or end of file). The variants here
+therefore shut the socket down (``shutdown(SHUT_RDWR)`` through the transport's
+``"socket"``) once the connection is lost, after rloop has flushed what it buffered: the
+peer sees the end, and only the descriptor leaks. Closing it ourselves would be unsafe:
+rloop still owns it and would close the number again once it were reused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
-from typing import ClassVar
+import socket
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, ClassVar
 
 import rloop
 
-from schedulers.asyncio_loop import AsyncioScheduler
+from schedulers.asyncio_loop import AsyncioScheduler, EchoProtocol, echo_stream, serve_protocol, serve_streams
+from schedulers.protocol import EchoServer
+
+
+def _shut_down(transport: Any) -> None:
+    """End the connection for the peer: rloop 0.5.0 leaves its descriptor open (see above)."""
+    with contextlib.suppress(OSError, AttributeError):  # already shut, or no socket any more
+        transport.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+
+
+class ShuttingEchoProtocol(EchoProtocol):
+    """``EchoProtocol``, shutting the socket down once rloop reports the connection lost."""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        _shut_down(self.transport)
+
+
+async def shutting_echo_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """``echo_stream``, then wait until rloop has lost the connection and shut it down."""
+    try:
+        await echo_stream(reader, writer)  # closes the writer
+    finally:
+        with contextlib.suppress(Exception):  # whatever the connection ended with
+            await writer.wait_closed()
+        _shut_down(writer.transport)
 
 
 class RloopScheduler(AsyncioScheduler):
@@ -62,3 +101,8 @@ class RloopScheduler(AsyncioScheduler):
     def new_event_loop() -> asyncio.AbstractEventLoop:
         loop: asyncio.AbstractEventLoop = rloop.new_event_loop()
         return loop
+
+    echo_servers: ClassVar[Mapping[str, EchoServer]] = {
+        "streams": partial(serve_streams, rloop.new_event_loop, handler=shutting_echo_stream),
+        "protocol": partial(serve_protocol, rloop.new_event_loop, protocol=ShuttingEchoProtocol),
+    }

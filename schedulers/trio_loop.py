@@ -30,19 +30,25 @@ run loop keeps each socket registered in epoll while it is waited on and turns r
 into a ``reschedule``); one waiter per direction and socket, as the contract allows.
 
 Counters: trio does not count resumes, so ``run`` returns ``None``.
+
+Echo server (``echo_servers``, one variant): ``trio.serve_listeners`` over a
+``trio.SocketListener`` of ``trio.socket.from_stdlib_socket(listener)``, a handler task per
+connection echoing with ``receive_some``/``send_all``; trio's ``SocketStream`` sets
+``TCP_NODELAY`` itself.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import math
-from collections.abc import Coroutine, Iterable
-from typing import Any, ClassVar, Final, Literal
+import socket
+from collections.abc import Coroutine, Iterable, Mapping
+from typing import Any, ClassVar, Final, Literal, NoReturn
 
 import trio
 
 from schedulers._groups import sole_exception
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 
 #: Readings taken to decide whether a clock moves on its own. A real clock with
 #: nanosecond resolution moves between two; a coarse real clock mistaken for a virtual one
@@ -84,6 +90,26 @@ async def _await(coro: Coroutine[Any, Any, None]) -> None:
     await coro
 
 
+async def _echo_stream(stream: trio.SocketStream) -> None:
+    async with stream:
+        try:
+            while data := await stream.receive_some(65536):
+                await stream.send_all(data)
+        except trio.BrokenResourceError:  # reset by the peer: this connection ends
+            pass
+
+
+def serve_echo(listener: socket.socket) -> NoReturn:
+    """Echo on ``listener`` until the process is ended: ``trio.serve_listeners``."""
+
+    async def main() -> None:
+        listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(listener))]
+        await trio.serve_listeners(_echo_stream, listeners)
+
+    trio.run(main)
+    raise RuntimeError("trio.serve_listeners returned")
+
+
 class TrioScheduler:
     name: ClassVar[str] = "trio"
     timer_note: ClassVar[str] = (
@@ -100,6 +126,8 @@ class TrioScheduler:
     sleep = staticmethod(trio.sleep)
     readable = staticmethod(trio.lowlevel.wait_readable)
     writable = staticmethod(trio.lowlevel.wait_writable)
+
+    echo_servers: ClassVar[Mapping[str, EchoServer]] = {"default": serve_echo}
 
     def run(self, coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
         async def main() -> None:

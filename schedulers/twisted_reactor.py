@@ -52,24 +52,31 @@ the end of file or the error). Each wait costs a registration and a removal
 (``epoll_ctl``), as in asyncio.
 
 Counters: the reactor does not count resumes, so ``run`` returns ``None``.
+
+Echo server (``echo_servers``, one variant): an ``EchoProtocol`` whose ``dataReceived``
+writes the data back (the transport buffers what the socket does not take), served with
+``reactor.adoptStreamPort(listener.fileno(), AF_INET, factory)`` and ``reactor.run``
+without signal handlers, so SIGTERM ends the process. Twisted leaves ``TCP_NODELAY`` off:
+``connectionMade`` sets it.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import socket
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from functools import partial
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NoReturn
 
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ReactorNotRestartable
 from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
+from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer  # type: ignore[import-untyped]  # no stubs or py.typed
 
-from schedulers.protocol import Clock
+from schedulers.protocol import Clock, EchoServer
 
 
 @implementer(IReadDescriptor, IWriteDescriptor)
@@ -126,6 +133,28 @@ class _SocketWaits:
             del self.table[self.fd]
 
 
+class EchoProtocol(Protocol):
+    """One connection: every chunk the reactor reads is written back."""
+
+    transport: Any  # a TCP transport once connected (the stubs: Optional[ITransport])
+
+    def connectionMade(self) -> None:
+        self.transport.setTcpNoDelay(True)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+def serve_echo(listener: socket.socket) -> NoReturn:
+    """Echo on ``listener`` until the process is ended: the reactor adopts the socket."""
+    from twisted.internet import reactor as installed  # installs the default reactor if none is
+
+    reactor: Any = installed  # zope interfaces: what mypy sees of it is not what it is
+    reactor.adoptStreamPort(listener.fileno(), socket.AF_INET, Factory.forProtocol(EchoProtocol))
+    reactor.run(installSignalHandlers=False)
+    raise RuntimeError("Twisted's reactor stopped serving echo")
+
+
 class ReactorAlreadyRan(RuntimeError):
     """A second ``run`` in one process: Twisted's reactor cannot be restarted."""
 
@@ -140,6 +169,7 @@ class TwistedScheduler:
     supports_virtual_clock: ClassVar[bool] = False  # the reactor reads time.time itself
     one_run_per_process: ClassVar[bool] = True  # the reactor cannot be restarted
     version: ClassVar[str] = importlib.metadata.version("twisted")
+    echo_servers: ClassVar[Mapping[str, EchoServer]] = {"default": serve_echo}
 
     def __init__(self, clock: Clock) -> None:
         from twisted.internet import reactor  # installs the default reactor if none is

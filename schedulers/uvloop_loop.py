@@ -24,17 +24,22 @@ uvloop is imported at module level on purpose: where it is not installed the ent
 fails to import and the registry lists ``uvloop`` as unavailable with the reason.
 
 Counters: like asyncio, uvloop does not count resumes, so ``run`` returns ``None``.
+
+Echo servers: the ``asyncio`` row's two variants, ``"streams"`` and ``"protocol"``, on a
+uvloop loop (``asyncio_echo_servers``); uvloop sets ``TCP_NODELAY`` on its connections.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+from collections.abc import Mapping
 from typing import ClassVar
 
 import uvloop
 
-from schedulers.asyncio_loop import AsyncioScheduler
+from schedulers.asyncio_loop import AsyncioScheduler, asyncio_echo_servers
+from schedulers.protocol import EchoServer
 
 
 class UvloopScheduler(AsyncioScheduler):
@@ -52,3 +57,5 @@ class UvloopScheduler(AsyncioScheduler):
     def new_event_loop() -> asyncio.AbstractEventLoop:
         loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
         return loop
+
+    echo_servers: ClassVar[Mapping[str, EchoServer]] = asyncio_echo_servers(uvloop.new_event_loop)
