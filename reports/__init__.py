@@ -3,7 +3,8 @@
 ``python -m reports RESULTS [--instructions FILE] [--history DIR] -o DIR`` writes into DIR:
 
 - ``switch_cost.png``, ``lateness_percentiles.png``, ``cpu_cost.png``,
-  ``lateness_vs_load.png``, ``scaling.png`` (when the file has a scaling section),
+  ``lateness_vs_load.png``, ``io_cost.png`` (when the file has io-mode runs: cost per
+  resume over the I/O floor), ``scaling.png`` (when the file has a scaling section),
   ``instructions.png`` (with ``--instructions``: instruction counts beside wall time) and
   ``trends.png`` (with ``--history``);
 - ``index.html``: one self-contained page (inline CSS, no scripts, no network) that shows
@@ -12,7 +13,8 @@
 - ``summary.md``: one row per scheduler, for a CI job summary or a PR comment.
 
 Data flows one way, one module per step: ``data`` selects what may be charted (only
-VALID and EARLY runs; EARLY flagged), ``palette`` gives every scheduler one colour,
+VALID and EARLY runs; EARLY flagged; ``io_data`` does the same for io mode and writes the
+answer's sentence about sockets), ``palette`` gives every scheduler one colour,
 ``charts`` draws, ``bench.present.tables`` builds the tables every output shares, ``html_page``
 and ``markdown`` render, ``build`` writes the directory and ``cli`` is the command-line boundary.
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bench.results.model import Document
 from bench.results.store import atomic_write
-from reports import data, html_page, markdown
-from reports.charts import cpu, lateness, scaling, switch, trends
+from reports import data, html_page, io_data, markdown
+from reports.charts import cpu, io, lateness, scaling, switch, trends
 from reports.charts import instructions as instruction_chart
 from reports.charts.style import ChartFile
 from reports.history import History
@@ -26,7 +26,7 @@ from reports.palette import Palette
 INDEX = "index.html"
 SUMMARY = "summary.md"
 CHART_NAMES = (switch.SWITCH_COST, instruction_chart.INSTRUCTIONS, lateness.LATENESS_PERCENTILES, cpu.CPU_COST,
-               lateness.LATENESS_VS_LOAD, scaling.SCALING, trends.TRENDS)
+               io.IO_COST, lateness.LATENESS_VS_LOAD, scaling.SCALING, trends.TRENDS)
 #: Charts earlier versions wrote: removed from a report directory like any stale chart.
 RETIRED_CHART_NAMES = ("lateness_cdf.png",)
 
@@ -80,6 +80,11 @@ def build(document: Document, source: Path, out: Path, history: History | None =
          "the results file has no scaling section" if sweep is None
          else "no scaling series has two successful sizes"),
     ]
+    if document.runs_in("io"):
+        # Only a file with io runs mentions the io chart at all, drawn or not.
+        sockets = io_data.io_data(document)
+        plans.insert(1, ("Waiting on sockets: cost per resume", io.IO_COST,
+                         lambda p: io.io_cost(sockets, palette, p), "no io-mode run with a figure"))
     if instructions is not None:
         counted = data.instruction_data(instructions)
         plans.insert(1, ("Instructions per switch", instruction_chart.INSTRUCTIONS,

@@ -20,9 +20,11 @@ from html import escape
 from pathlib import Path
 
 from bench.present import tables
+from bench.present.io_table import io_table
 from bench.results.model import Document
 from reports.charts.style import ChartFile
 from reports.history import History
+from reports.io_data import io_answer
 from reports.palette import Palette
 
 STYLE = """
@@ -37,6 +39,7 @@ nav a { margin-right: 1em; }
 .scroll { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.8em 0 0.4em; font-variant-numeric: tabular-nums; }
 p.foot { color: #555; font-size: 0.85em; margin: 0 0 1.6em; }
+p.answer { margin: 1.2em 0 0.2em; max-width: 60em; }
 caption { text-align: left; font-weight: 600; padding: 0.3em 0; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
 th { background: #f3f3f3; text-align: left; }
@@ -159,6 +162,11 @@ def _answer(page: PageInput) -> str:
             parts.append(render_table(exact, page.palette, "ranking-instructions"))
     for i, table in enumerate(tables.timer_answer_tables(doc)):
         parts.append(render_table(table, page.palette, f"answer-timed-{i}"))
+    sockets, sentence = io_table(doc), io_answer(doc)
+    if sentence is not None:
+        parts.append(f'<p class="answer" id="answer-io">{escape(sentence)}</p>')
+    if sockets is not None and sockets.rows:
+        parts.append(render_table(sockets, page.palette, "answer-io-table"))
     if len(parts) == 1:
         parts.append("<p>No runs in this results file.</p>")
     return "\n".join(parts)

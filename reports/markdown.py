@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 
 from bench.present import tables, units
+from bench.present.io_table import io_table
 from bench.results.model import Document
+from reports.io_data import io_answer
 
 #: Characters that change meaning inside a GFM table cell: emphasis, code, links, the
 #: cell separator, strikethrough, and the escape character itself. ``(``, ``#``, ``+``
@@ -77,6 +79,11 @@ def render(doc: Document, charts: list[str] | None = None, instructions: Documen
     for table in (tables.ranking_table(doc), exact, *tables.timer_answer_tables(doc)):
         if table is not None and table.rows:
             lines += table_lines(table)
+    sentence, sockets = io_answer(doc), io_table(doc)
+    if sentence is not None:
+        lines += [escape(sentence), ""]
+    if sockets is not None and sockets.rows:
+        lines += table_lines(sockets)
     lines += table_lines(summary)
     lines += ["**Bold** figure: best VALID value of the column. Overhead is switch cost minus the body floor of "
               "the scheduler's dialect; p99 is timer lateness after the deadline; CPU/wake is process CPU per "

@@ -250,3 +250,19 @@ class SpoilsRecords(HeapqScheduler):
                     time.sleep(0.05)
             os._exit(0)
         return super().run(coroutines)
+
+
+class StatsPerSleep(HeapqScheduler):
+    """heapq with one planted system call per sleep: ``os.stat('.')`` really enters the
+    kernel (``newfstatat``), unlike ``os.getpid``, which some C libraries cache. The syscall
+    gate (``--measure syscalls``, ``compare``) must catch it; the instruction gate barely
+    could (a stat is a few hundred instructions in user space)."""
+
+    name: ClassVar[str] = "stats-per-sleep"
+
+    @staticmethod
+    def sleep(seconds: float) -> Generator[float, None, None]:
+        import os
+
+        os.stat(".")
+        yield seconds

@@ -84,7 +84,8 @@ def run_pipeline(out: Path, site: Path, *extra: str, plugins: Mapping[str, str] 
 
 #: The small real results file many tests read: two timed scales, a polling and a
 #: non-polling design, the stdlib loop, and one broken plugin so INVALID rows exist.
-PIPELINE_ARGS = ("--fast", "--rockets", "200", "--processes", "2", "--time-scale", "0.01,0.002",
+PIPELINE_ARGS = ("--fast", "--mode", "switch,timed", "--rockets", "200", "--processes", "2",
+                 "--time-scale", "0.01,0.002",
                  "-s", "heapq,listscan,asyncio,loses-rocket")
 
 

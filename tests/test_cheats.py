@@ -323,8 +323,8 @@ def test_sizes_may_not_repeat() -> None:
 @pytest.mark.slow
 def test_no_cheat_is_valid_in_the_real_pipeline(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    proc = run_pipeline(out, tmp_path / "site", "--fast", "--rockets", "200", "--processes", "2",
-                        "--time-scale", "0.01", "-s", ",".join(["heapq", *CHEATS]), plugins=CHEATS)
+    proc = run_pipeline(out, tmp_path / "site", "--fast", "--mode", "switch,timed", "--rockets", "200",
+                        "--processes", "2", "--time-scale", "0.01", "-s", ",".join(["heapq", *CHEATS]), plugins=CHEATS)
     assert proc.returncode == 1, proc.stderr
     runs: list[dict[str, Any]] = json.loads(out.read_text())["schedbench"]["runs"]
     by_scheduler: dict[str, list[dict[str, Any]]] = {}

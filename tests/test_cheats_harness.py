@@ -180,8 +180,8 @@ def test_the_reason_names_what_run_raised(cheats: dict[str, SchedulerEntry], nam
 def test_no_cheat_is_valid_beside_honest_schedulers(tmp_path: Path, clock: str) -> None:
     out = tmp_path / "results.json"
     schedulers = ["heapq", "hybrid", *CHEATS, *RAISERS, "exits-mid-run"]
-    proc = run_pipeline(out, tmp_path / "site", "--fast", "--rockets", "1000", "--processes", "2",
-                        "--time-scale", "0.01", "--clock", clock, "-s", ",".join(schedulers),
+    proc = run_pipeline(out, tmp_path / "site", "--fast", "--mode", "switch,timed", "--rockets", "1000",
+                        "--processes", "2", "--time-scale", "0.01", "--clock", clock, "-s", ",".join(schedulers),
                         plugins={**CHEATS, **{name: target for name, (target, _) in RAISERS.items()},
                                  "exits-mid-run": "cheat_schedulers:ExitsMidRun"})
     assert proc.returncode == 1, proc.stderr

@@ -15,7 +15,14 @@ from typing import Any, Final
 from bench.cli.errors import CLIError
 from bench.measure.clocks import CLOCK_KINDS
 from bench.present.arguments import OneLineParser as OneLineParser
-from bench.workload.rockets import DEFAULT_ROCKETS, MAX_COUNTDOWN, MAX_DELAY_TICKS, MODES, Workload
+from bench.workload.rockets import (
+    DEFAULT_ROCKETS,
+    MAX_COUNTDOWN,
+    MAX_DELAY_TICKS,
+    MAX_MESSAGE_SIZE,
+    MODES,
+    Workload,
+)
 
 #: Worker processes per job: a sane maximum (each is a full interpreter with the workload).
 MAX_PROCESSES: Final = 64
@@ -63,6 +70,19 @@ def positive_int(text: str) -> int:
         ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is too small; use a whole number ≥ 1")
+    return value
+
+
+def message_size(text: str) -> int:
+    """io mode's bytes per message: 1 … 1 MiB."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"message size {text!r} is not a whole number of bytes; use 1 … "
+                                         f"{MAX_MESSAGE_SIZE:,}") from None
+    if not 1 <= value <= MAX_MESSAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"message size {value:,} is not allowed; use 1 … {MAX_MESSAGE_SIZE:,} bytes "
+                                         "(1 MiB)")
     return value
 
 
@@ -184,6 +204,68 @@ def max_rockets(memory_limit_mb: int) -> int:
     return max(0, (memory_limit_mb - WORKER_BASELINE_MB) * 2**20 // BYTES_PER_ROCKET)
 
 
+#: What ``run`` measures when no ``--mode`` is given.
+DEFAULT_MODES = ["switch", "timed", "io"]
+
+
+def check_io(ns: Any, rockets: int) -> None:
+    """The io mode's own bounds: the real clock, pairs of rockets, one descriptor each."""
+    from bench.workload.io_rockets import descriptor_room
+
+    if ns.clock == "virtual":
+        raise CLIError("--mode io runs on the real clock only (sockets do not wait on a virtual clock); drop "
+                       "--clock virtual or the io mode")
+    if rockets % 2:
+        raise CLIError(f"--rockets {rockets:,} is odd; the io mode pairs the rockets: use an even number")
+    room = descriptor_room()
+    if ns.rockets and rockets > room:
+        raise CLIError(f"--rockets {rockets:,} needs {rockets:,} descriptors in io mode; this machine's hard limit "
+                       f"leaves room for {room:,}: use at most {room:,} rockets")
+
+
+def scale_modes(text: str) -> list[str]:
+    """``bench scale --mode``: switch, virtual (the timed workload on the virtual clock), io."""
+    chosen = _split(text, "mode")
+    for mode in chosen:
+        if mode not in ("switch", "virtual", "io"):
+            raise argparse.ArgumentTypeError(f"unknown mode {mode!r}; allowed: switch, virtual, io")
+    _no_duplicates(text, chosen, "mode")
+    return chosen
+
+
+def check_scale_io(sizes: list[int]) -> None:
+    """An io sweep's sizes: even, and within the descriptor limit (one descriptor a rocket)."""
+    from bench.workload.io_rockets import descriptor_room
+
+    room = descriptor_room()
+    for n in sizes:
+        if n % 2:
+            raise CLIError(f"--sizes: {n:,} is odd; the io mode pairs the rockets: use even sizes")
+        if n > room:
+            raise CLIError(f"--sizes: {n:,} rockets need {n:,} descriptors in io mode; this machine's hard limit "
+                           f"leaves room for {room:,}")
+
+
+def run_modes(ns: Any) -> list[str]:
+    """The modes a ``run`` measures: ``--mode``, else the default (switch for ``--once``; no
+    io on the virtual clock, where sockets cannot wait)."""
+    if ns.mode:
+        return list(ns.mode)
+    if ns.once:
+        return ["switch"]
+    return [m for m in DEFAULT_MODES if not (m == "io" and ns.clock == "virtual")]
+
+
+def io_rockets(rockets: int) -> int | None:
+    """The io runs' rocket count when ``rockets`` does not suit them (None: it does): odd
+    (the io mode pairs rockets) or beyond the descriptor limit. Only when io was not asked
+    for by name; ``check_io`` refuses both when it was."""
+    from bench.workload.io_rockets import descriptor_room
+
+    fitting = min(rockets - rockets % 2, descriptor_room())
+    return fitting if fitting != rockets else None
+
+
 def check_run(ns: Any, default_memory_limit_mb: int) -> None:
     """Refuse, before anything runs, a ``run`` whose options cannot work together.
 
@@ -208,7 +290,9 @@ def check_run(ns: Any, default_memory_limit_mb: int) -> None:
         allowed = (f"use at most {fit:,} rockets or raise --memory-limit (≈ {BYTES_PER_ROCKET // 1024} KiB per "
                    f"rocket + {WORKER_BASELINE_MB} MB per worker)")
         raise CLIError(f"--rockets {rockets:,} does not fit the {memory:,} MB memory limit; {allowed}")
-    modes = ns.mode or (["switch"] if ns.once else ["switch", "timed"])
+    modes = run_modes(ns)
+    if ns.mode and "io" in ns.mode:  # asked for by name: its bounds hold exactly
+        check_io(ns, rockets)
     if "timed" not in modes:
         return
     scales = ns.time_scale or ([1.0] if ns.once else preset.time_scales)

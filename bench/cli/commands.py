@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", "-s", type=A.names, default=None,
                      help="comma-separated scheduler names (default: every available one)")
     run.add_argument("--mode", "--modes", dest="mode", type=A.modes, default=None,
-                     help="switch, timed, or both: switch,timed (default: both; --once: switch)")
+                     help="switch, timed, io, or several: switch,timed (default: switch,timed,io; --once: switch)")
+    run.add_argument("--message-size", type=A.message_size, default=1, metavar="BYTES",
+                     help="io mode: bytes per message, 1 … 1 MiB (default: 1)")
     run.add_argument("--rockets", "-n", type=A.positive_int, default=None,
                      help=f"rockets in the workload (default: the preset's; {DEFAULT_ROCKETS:,} for default)")
     run.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
@@ -75,19 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="address-space limit per worker process (default: 8192)")
     run.add_argument("--output", "-o", type=Path, default=None,
                      help=f"results file to write (default: {DEFAULT_OUTPUT}; {DEFAULT_INSTRUCTIONS_OUTPUT} for "
-                          "--measure instructions)")
+                          "--measure instructions; results/syscalls.json for --measure syscalls)")
     run.add_argument("--history", type=Path, default=None, metavar="DIR",
                      help="also keep a copy in DIR named by date and commit")
     # Only for checking that the regression gate catches a real slowdown (docs/regressions.md).
     run.add_argument("--handicap", type=parse_handicap, default=None, help=argparse.SUPPRESS)
     run.add_argument("--once", action="store_true",
                      help="one run per scheduler in a child process, no pyperf, no results file")
-    run.add_argument("--measure", choices=("time", "instructions"), default="time",
+    run.add_argument("--measure", choices=("time", "instructions", "syscalls"), default="time",
                      help="time: wall time under pyperf (default); instructions: instruction counts of run() "
-                          "under Valgrind (switch mode, and the timed workload on the virtual clock)")
+                          "under Valgrind (switch mode, and the timed workload on the virtual clock); syscalls: "
+                          "system calls of run() under strace, by name, per resume (every mode, real clock)")
     run.add_argument("--repeats", type=A.positive_int, default=None,
                      help="--measure instructions: Valgrind processes per job (default: 2 in switch mode, "
-                          "1 on the virtual clock)")
+                          "1 on the virtual clock); --measure syscalls: strace processes per job (default: 1)")
     run.add_argument("--cache-sim", action="store_true",
                      help="--measure instructions: also simulate caches and estimate cycles (slower)")
     run.add_argument("--replace", action="store_true",
@@ -100,8 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     scale_cmd = sub.add_parser("scale", help="scaling sweep: cost per resume and memory per rocket as N grows")
     scale_cmd.add_argument("--scheduler", "-s", type=A.names, default=None)
-    scale_cmd.add_argument("--sizes", type=A.sizes, default=list(DEFAULT_SIZES),
-                       help="comma-separated rocket counts (default: 100,1000,10000,100000,1000000)")
+    scale_cmd.add_argument("--sizes", type=A.sizes, default=None,
+                       help="comma-separated rocket counts (default: 100,1000,10000,100000,1000000; with --mode io "
+                            "100,1000,10000)")
+    scale_cmd.add_argument("--mode", "--modes", dest="mode", type=A.scale_modes, default=None,
+                       help="switch, virtual, io, or several (default: switch,virtual)")
     scale_cmd.add_argument("--budget", type=A.positive_number, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                        help="time budget per point; a series that exceeds it is stopped and marked")
     scale_cmd.add_argument("--seed", type=A.seed, default=DEFAULT_SEED)
@@ -151,6 +157,8 @@ def cmd_list(_: argparse.Namespace) -> int:
 def cmd_run(ns: argparse.Namespace) -> int:
     if ns.measure == "instructions":
         return cmd_run_instructions(ns)
+    if ns.measure == "syscalls":
+        return cmd_run_syscalls(ns)
     ns.clock = ns.clock or "real"
     ns.output = ns.output or DEFAULT_OUTPUT
     A.check_run(ns, DEFAULT_MEMORY_LIMIT_MB)  # bounded inputs: refused before anything runs
@@ -159,18 +167,24 @@ def cmd_run(ns: argparse.Namespace) -> int:
     check_outputs(ns.output, "the results file", history=ns.history)
     entries = select(discover_isolated(), ns.scheduler)
     preset = PRESETS[ns.preset or "default"]
-    modes = ns.mode or ["switch", "timed"]
+    modes = A.run_modes(ns)
+    io_rockets = A.io_rockets(ns.rockets or preset.rockets) if "io" in modes else None
+    if io_rockets is not None:
+        print(f"schedbench: io runs use {io_rockets:,} rockets (an even number, one descriptor each, within this "
+              "machine's descriptor limit)", file=sys.stderr)
     spec = SuiteSpec(
         entries=entries, modes=modes, time_scales=ns.time_scale or preset.time_scales,
         rockets=ns.rockets or preset.rockets, seed=ns.seed, clock=ns.clock, preset=preset,
         output=ns.output, run_limit_s=ns.run_limit,
         memory_limit_mb=ns.memory_limit or DEFAULT_MEMORY_LIMIT_MB, switch_processes=ns.processes,
         timed_processes=ns.processes, command=command_line(sys.argv[1:]), handicap=ns.handicap,
-        python_flags=tuple(ns.python_flags), python=ns.python,
+        python_flags=tuple(ns.python_flags), python=ns.python, message_size=ns.message_size, io_rockets=io_rockets,
     )
     with store.ResultsLock(spec.output):
         suite = Suite(spec)
         previous = existing_results(spec.output, suite.document(complete=False), ns.replace)
+        if previous is not None and ns.history is not None:
+            archive_before_new_modes(spec.output, previous, modes, ns.history)
         suite.previous = previous
         jobs = spec.plan()
         print(f"schedbench: {len(jobs)} jobs ({', '.join(e.name for e in entries)}; {', '.join(modes)}"
@@ -179,6 +193,18 @@ def cmd_run(ns: argparse.Namespace) -> int:
               f"{' (merging)' if previous else ''}", file=sys.stderr)
         suite.run()
     return finish(suite, ns.history)
+
+
+def archive_before_new_modes(output: Path, previous: Document, modes: list[str], directory: Path) -> None:
+    """A results file measured before a mode existed is copied into the history folder
+    before this run merges into it, with one line saying so: the suite it came from is kept
+    whole, as it was, beside the newer ones."""
+    missing = [m for m in modes if m not in previous.workload.modes]
+    if not missing:
+        return
+    kept = keep_history(output, directory, previous)
+    print(f"schedbench: {output} holds no {', '.join(missing)} runs (measured before they were part of the suite): "
+          f"archived as {kept}; this run merges into it", file=sys.stderr)
 
 
 def check_outputs(output: Path, role: str, *, history: Path | None = None) -> None:
@@ -269,6 +295,8 @@ def cmd_run_instructions(ns: argparse.Namespace) -> int:
     with store.ResultsLock(spec.output):
         suite = InstructionSuite(spec)
         previous = existing_results(spec.output, suite.document(complete=False), ns.replace)
+        if previous is not None and ns.history is not None:
+            archive_before_new_modes(spec.output, previous, modes, ns.history)
         suite.previous = previous
         print(f"schedbench: instructions under Valgrind, {len(spec.jobs())} jobs "
               f"({', '.join(e.name for e in entries)}; {', '.join(spec.modes)}), {spec.rockets:,} rockets, "
@@ -277,7 +305,30 @@ def cmd_run_instructions(ns: argparse.Namespace) -> int:
     return finish(suite)
 
 
+def cmd_run_syscalls(ns: argparse.Namespace) -> int:
+    """``run --measure syscalls``: every scheduler's ``run`` traced under strace, calls by name."""
+    from bench.cli import syscalls_cmd
+    from bench.measure.syscall_suite import SyscallSuite
+    from bench.measure.syscalls import strace_problem
+
+    output = syscalls_cmd.checked_output(ns)
+    check_outputs(output, "the results file")
+    if syscalls_cmd.skipped(strace_problem(), output):
+        return EXIT_OK
+    spec = syscalls_cmd.spec(ns, select(discover_isolated(), ns.scheduler), output, command_line(sys.argv[1:]))
+    with store.ResultsLock(spec.output):
+        suite = SyscallSuite(spec)
+        suite.previous = existing_results(spec.output, suite.document(complete=False), ns.replace)
+        syscalls_cmd.announce(spec, suite.previous is not None)
+        suite.run()
+    return finish(suite)
+
+
 def cmd_scale(ns: argparse.Namespace) -> int:
+    modes = ns.mode or list(scale.DEFAULT_MODES)
+    ns.sizes = ns.sizes or list(scale.IO_SIZES if modes == ["io"] else DEFAULT_SIZES)
+    if "io" in modes:
+        A.check_scale_io(ns.sizes)
     check_outputs(ns.output, "the scaling results file")
     entries = select(discover_isolated(), ns.scheduler)
     with store.ResultsLock(ns.output):
@@ -287,7 +338,7 @@ def cmd_scale(ns: argparse.Namespace) -> int:
                            "use another --output")
         print(f"scaling sweep: {', '.join(e.name for e in entries)} over N = "
               f"{', '.join(f'{n:,}' for n in ns.sizes)}; budget {ns.budget:g} s per point", file=sys.stderr)
-        sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=_print_point)
+        sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=_print_point, modes=modes)
         document = scale.merge_into(ns.output, sweep, previous, command_line(sys.argv[1:]))
     table = tables.scaling_table(document)
     if table is not None:
@@ -322,8 +373,10 @@ def cmd_run_once(ns: argparse.Namespace) -> int:
     status = EXIT_OK
     for mode in modes:
         for time_scale in scales if mode == "timed" else scales[:1]:
-            workload = Workload.generate(ns.rockets, ns.seed, mode, time_scale)
+            workload = Workload.generate(ns.rockets, ns.seed, mode, time_scale, ns.message_size)
             head = f"{mode} mode, {ns.rockets:,} rockets, seed {ns.seed}"
+            if mode == "io":
+                head += f", {ns.message_size:,}-byte messages"
             if mode == "timed":
                 ideal = workload.ideal_makespan_s
                 head += f", time scale {time_scale:g} (ideal makespan {ideal:.3f} s), {ns.clock} clock"

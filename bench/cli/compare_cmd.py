@@ -165,6 +165,10 @@ def _workload(document: Document) -> str:
 
 
 def _method(result: compare.Comparison) -> str:
+    if result.measure == "syscalls":
+        return ("syscall counts (strace): exact for every gated name, any change counts; allocator and "
+                "timing-dependent names (bench/results/syscall_kinds.py) reported, never gated; base/new = calls in "
+                "run(), median over counted processes")
     instructions = f"instruction counts: exact, ±{result.instr_threshold * 100:g}% plus measured drift"
     timed = [row for row in result.figures if row.test is not None]
     if not timed:
@@ -185,7 +189,8 @@ WALL_TIME_WARNING = ("note: two separate runs on a shared machine cannot gate sm
 
 def _figure_cells(row: compare.FigureRow) -> list[str]:
     return [run_name(row.mode, row.scheduler, row.time_scale), row.label, units.with_unit(row.base, row.unit),
-            units.with_unit(row.new, row.unit), units.change(row.change), fmt_p(row.test),
+            units.with_unit(row.new, row.unit), units.change(row.change),
+            fmt_p(row.test) if row.gated or row.test is not None else "reported",
             f"{len(row.base_values)}/{len(row.new_values)}", verdict_text(row)]
 
 
@@ -214,7 +219,9 @@ def _status_text(row: compare.StatusRow) -> str:
 def outcome(result: compare.Comparison) -> str:
     """The one-line conclusion, ending with the exit code."""
     exact = [r for r in result.figures if r.test is None]
-    if exact and len(exact) == len(result.figures):
+    if result.measure == "syscalls":
+        threshold = "the base count (gated syscall names are exact)"
+    elif exact and len(exact) == len(result.figures):
         threshold = f"{result.instr_threshold * 100:g}% plus drift (exact counts)"
     else:
         threshold = f"{result.threshold * 100:g}%"
@@ -226,7 +233,8 @@ def outcome(result: compare.Comparison) -> str:
     tally = ", ".join(f"{counts[v]} {v}" for v in ("faster", "no change", "inconclusive") if counts[v])
     ungated = sum(1 for r in result.figures if r.verdict == "slower" and not r.gated)
     if ungated:
-        tally += f"{', ' if tally else ''}{ungated} lateness figure(s) slower, not gated"
+        what = "report-only syscall count(s)" if result.measure == "syscalls" else "lateness figure(s)"
+        tally += f"{', ' if tally else ''}{ungated} {what} slower, not gated"
     if result.exit_code == 0:
         return (f"result: no figure significantly slower beyond {threshold}"
                 f"{' (' + tally + ')' if tally else ''}; no run broken → exit 0")

@@ -86,12 +86,14 @@ COLUMNS: dict[str, list[Column]] = {
     "timed": [*COMMON, ("makespan s", _wall), ("× ideal", _x_ideal), ("CPU s", _cpu),
               ("CPU/wake µs", _cpu_per_wake), *LATENESS],
     "virtual": [*COMMON, ("CPU s", _cpu), ("CPU/wake µs", _cpu_per_wake), *LATENESS],
+    "io": [*COMMON, ("wall s", _wall), ("ns/resume", _per_switch), ("CPU/wake µs", _cpu_per_wake),
+           ("spurious", lambda p, w: f"{p.spurious:,}" if p.spurious is not None else units.DASH)],
 }
 
 
 def columns(workload: Workload, clock: ClockKind) -> list[Column]:
-    if workload.mode == "switch":
-        return COLUMNS["switch"]
+    if workload.mode in ("switch", "io"):
+        return COLUMNS[workload.mode]
     return COLUMNS["virtual" if clock == "virtual" else "timed"]
 
 
@@ -113,7 +115,7 @@ def run_all(entries: Sequence[SchedulerEntry], workload: Workload, clock: ClockK
             print(f"running {entry.name} ({workload.mode}, {workload.count} rockets)…",
                   file=sys.stderr, flush=True)
         limit = run_limit_s if run_limit_s is not None else run_limit(workload, clock, entry.polling)
-        row = run_once(entry, workload, clock, limit, memory, skip=skip_reason(entry, clock))
+        row = run_once(entry, workload, clock, limit, memory, skip=skip_reason(entry, clock, workload.mode))
         rows.append(row)
         print(_line(format_row(row, workload, clock), widths), file=stream, flush=True)
     return rows

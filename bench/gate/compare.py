@@ -69,6 +69,11 @@ code gives the same count, so they need no significance test. A change beyond
 ``--instr-threshold`` (default 1 %), widened by the larger drift either side measured for
 that scheduler over its repeats, is ``slower``/``faster``; anything else is ``no change``.
 
+Syscall counts (``run --measure syscalls``, strace) are compared name by name with no test
+either: exactly for every name ``bench.results.syscall_kinds`` gates (any change in the
+calls of one run is ``slower``/``faster``), report-only for the allocator's and the
+timing-dependent ones (``bench.gate.syscall_compare``).
+
 Refusals (``IncomparableResults``, exit 2 at the CLI): different workloads (rockets,
 seed, measure, modes, time scales, clock, interpreter flags), on the two sides or among
 the files pooled into one side, since their figures measure different things;
@@ -91,6 +96,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bench.gate import stats
+from bench.gate.syscall_compare import UNIT as SYSCALL_UNIT
+from bench.gate.syscall_compare import syscall_changes
 from bench.results.figures import FIGURES, Figure
 from bench.results.model import Document, RunRecord, Sample, Status, TimedFigures
 
@@ -175,6 +182,7 @@ class Comparison:
     alpha: float = ALPHA
     test_name: str = TEST_NAME
     instr_threshold: float = DEFAULT_INSTR_THRESHOLD
+    measure: str = "time"  # the files' measure: time, instructions or syscalls
 
     def with_verdict(self, verdict: str) -> list[FigureRow]:
         return [row for row in self.figures if row.verdict == verdict]
@@ -287,6 +295,10 @@ def _pool_runs(runs: Sequence[RunRecord], files: int) -> RunRecord:
         values = tuple(v for i in instr if i is not None for v in i.values)
         pooled = replace(pooled, instructions=replace(instr[0], values=values,  # type: ignore[type-var]
                                                       drift=max(i.drift for i in instr if i is not None)))
+    calls = [r.syscalls for r in runs]
+    if all(c is not None for c in calls):  # every counted process of every file: one sample each
+        pooled = replace(pooled, syscalls=replace(calls[0], counts=tuple(  # type: ignore[type-var]
+            repeat for c in calls if c is not None for repeat in c.counts)))
     return pooled
 
 
@@ -387,9 +399,13 @@ def compare_documents(base: Document, new: Document, *, threshold: float = DEFAU
             else:
                 limit = threshold
             figures.append(compare_figure(n, figure, bv, nv, unit, limit, alpha, gated))
+        if b.syscalls is not None and n.syscalls is not None:  # exact per name (bench.gate.syscall_compare)
+            figures += [FigureRow(n.mode, n.scheduler, n.time_scale, c.key, c.label, SYSCALL_UNIT, c.base_values,
+                                  c.new_values, c.base, c.new, c.change, None, 0.0, c.verdict, c.gated)
+                        for c in syscall_changes(n.scheduler, n.mode, b.syscalls, n.syscalls)]
     notes = _notes(base, new, "BASE", "NEW", figures, floors, alpha)
     return Comparison(base_name, new_name, threshold, lateness_threshold, normalize, tuple(figures),
-                      tuple(statuses), tuple(notes), alpha, TEST_NAME, instr_threshold)
+                      tuple(statuses), tuple(notes), alpha, TEST_NAME, instr_threshold, base.workload.measure)
 
 
 def _status_row(key: RunKey, base: RunRecord | None, new: RunRecord | None, new_complete: bool) -> StatusRow | None:

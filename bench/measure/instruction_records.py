@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Final, Literal
 
 from bench.measure.valgrind import Method
-from bench.workload.rockets import Workload
+from bench.workload.rockets import Mode, Workload
 
-InstructionMode = Literal["switch", "virtual"]
+InstructionMode = Literal["switch", "virtual", "io"]
 #: A run's verdict (``valid``, ``early``, ``suspect``, ``invalid``: see
 #: ``bench.workload.checks``), or ``failed`` (crashed, timed out, not counted) or
 #: ``skipped`` (unavailable, or no virtual clock support).
@@ -53,8 +53,8 @@ class InstructionJob:
 
     def __post_init__(self) -> None:
         # The caller's mistakes, unlike a scheduler's, are raised.
-        if self.mode not in ("switch", "virtual"):
-            raise ValueError(f"mode must be 'switch' or 'virtual', got {self.mode!r}")
+        if self.mode not in ("switch", "virtual", "io"):
+            raise ValueError(f"mode must be 'switch', 'virtual' or 'io', got {self.mode!r}")
         if self.rockets < 1 or self.repeats < 1:
             raise ValueError(f"rockets and repeats must be >= 1, got {self.rockets} and {self.repeats}")
         if not self.target or self.target.strip() != self.target:
@@ -62,13 +62,15 @@ class InstructionJob:
 
     @property
     def workload(self) -> Workload:
-        return Workload.generate(self.rockets, self.seed, "switch" if self.mode == "switch" else "timed", 1.0)
+        mode: Mode = "timed" if self.mode == "virtual" else self.mode
+        return Workload.generate(self.rockets - self.rockets % 2 if mode == "io" else self.rockets, self.seed,
+                                 mode, 1.0)
 
     @property
     def denominator(self) -> int:
-        """Resumes (switch mode) or useful wakes, one per sleep (virtual mode)."""
+        """Resumes (switch and io modes) or useful wakes, one per sleep (virtual mode)."""
         workload = self.workload
-        return workload.expected_resumes if self.mode == "switch" else workload.total_sleeps
+        return workload.total_sleeps if self.mode == "virtual" else workload.expected_resumes
 
 
 @dataclass(frozen=True, kw_only=True)

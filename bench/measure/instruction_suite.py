@@ -41,6 +41,7 @@ from bench.measure.instructions import (
     top_functions,
     valgrind_version,
 )
+from bench.measure.io_floor import IO_FLOOR_NAME
 from bench.measure.registry import SchedulerEntry
 from bench.measure.writer import ResultsWriter, pyperf_suite_json
 from bench.results.fields import Fields
@@ -52,12 +53,15 @@ VIRTUAL_REPEATS = 1
 TOP_FUNCTIONS = 15
 #: A body floor's label in the job list (its counts go into ``body_floor_instructions``).
 BODY_FLOOR = "body-floor/"
+#: The I/O floor's label in the job list (its counts go into ``body_floor_instructions``
+#: under ``IO_FLOOR_NAME``).
+IO_FLOOR_LABEL = "I/O floor"
 
 
 @dataclass
 class InstructionSpec:
     entries: Sequence[SchedulerEntry]
-    modes: Sequence[str]  # "switch" and/or "virtual"
+    modes: Sequence[str]  # "switch", "virtual" and/or "io"
     rockets: int
     seed: int
     output: Path
@@ -72,6 +76,7 @@ class InstructionSpec:
         """(label, entry or None for a body floor, job), the slowest kind first so two
         workers stay busy to the end."""
         from bench.measure.body_floor import BODY_FLOORS
+        from bench.measure.io_floor import IoFloor
 
         out: list[tuple[str, SchedulerEntry | None, InstructionJob]] = []
         if "switch" in self.modes:
@@ -81,7 +86,9 @@ class InstructionSpec:
                 if cls is not None:
                     target = f"{cls.__module__}:{cls.__name__}"
                     out.append((f"{BODY_FLOOR}{dialect}", None, self.job(target, "switch")))
-        for mode in ("virtual", "switch"):
+        if "io" in self.modes:
+            out.append((IO_FLOOR_LABEL, None, self.job(f"{IoFloor.__module__}:{IoFloor.__name__}", "io")))
+        for mode in ("virtual", "io", "switch"):
             if mode in self.modes:
                 out += [(e.name, e, self.job(e.name, mode)) for e in self.entries]
         return out
@@ -113,7 +120,7 @@ class InstructionSuite(ResultsWriter):
             done += 1
             label, entry = labels[(result.target, result.mode)]
             self.collect(label, entry, result)
-            per = f"{result.per_unit:,.0f} per {'resume' if result.mode == 'switch' else 'wake'}" \
+            per = f"{result.per_unit:,.0f} per {'wake' if result.mode == 'virtual' else 'resume'}" \
                 if result.per_unit is not None else "; ".join(result.reasons)
             print(f"[{done:>2}/{len(jobs)}] {result.mode:<7} {label:<22} {result.status.upper():<8} "
                   f"{result.elapsed_s:6.1f} s  (total {time.monotonic() - started:4.0f} s)  {per}",
@@ -133,9 +140,11 @@ class InstructionSuite(ResultsWriter):
         figures = self.figures(label, result)
         if entry is None:
             if figures is not None and result.status == "valid":
-                dialect = label.removeprefix(BODY_FLOOR)
-                self.body_floors[dialect] = figures
-                self.benchmarks.append(self.benchmark(f"instructions/body-floor/{dialect}", figures))
+                # The I/O floor is kept among the body floors under its own name ("io-floor").
+                key = IO_FLOOR_NAME if label == IO_FLOOR_LABEL else label.removeprefix(BODY_FLOOR)
+                self.body_floors[key] = figures
+                self.benchmarks.append(self.benchmark(f"instructions/{'' if key == IO_FLOOR_NAME else 'body-floor/'}"
+                                                      f"{key}", figures))
             return
         status = result.status
         run = {
@@ -156,7 +165,7 @@ class InstructionSuite(ResultsWriter):
     def figures(self, label: str, result: InstructionResult) -> InstructionFigures | None:
         if result.per_unit is None or not result.instructions:
             return None
-        unit = "resume" if result.mode == "switch" else "wake"
+        unit = "wake" if result.mode == "virtual" else "resume"
         profile = None
         top: tuple[tuple[str, int], ...] = ()
         if result.profile_path is not None and result.profile_path.exists():

@@ -64,7 +64,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from bench.measure.clocks import ClockKind
-from bench.measure.execute import Probe, SchedulerCrashed, execute_once
+from bench.measure.execute import Probe, SchedulerCrashed
+from bench.measure.executors import run_once
 from bench.measure.registry import SchedulerEntry, check_contract, load_named
 from bench.workload.rockets import Mode, Workload
 
@@ -221,12 +222,16 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
         entry = handicapped(entry, handicap)
     if mode == "virtual" and not entry.supports_virtual_clock:
         return report("skipped", ["does not support the virtual clock"], scheduler=entry.name)
-    workload_mode: Mode = "switch" if mode == "switch" else "timed"
+    if mode == "io" and not entry.readiness:
+        return report("skipped", ["offers no readable/writable (the readiness primitives the io mode waits with)"],
+                      scheduler=entry.name)
+    workload_mode: Mode = "timed" if mode == "virtual" else mode  # type: ignore[assignment]
     # Switch mode: every sleep is 0 s, so no design waits and the real clock (what the
     # wall-time suite uses) is only read, never waited on; the counts are as repeatable
-    # on it as on the virtual one. Virtual mode: the timed workload without waiting.
-    clock: ClockKind = "real" if mode == "switch" else "virtual"
-    workload = Workload.generate(rockets, seed, workload_mode, 1.0)
+    # on it as on the virtual one. Virtual mode: the timed workload without waiting. io
+    # mode: sockets, on the real clock (the count covers the loop's polls, not the waits).
+    clock: ClockKind = "virtual" if mode == "virtual" else "real"
+    workload = Workload.generate(rockets - rockets % 2 if mode == "io" else rockets, seed, workload_mode, 1.0)
     warmed = not bool(getattr(entry.cls, "one_run_per_process", False))
     common: dict[str, Any] = {"scheduler": entry.name, "warmed": warmed, "on_valgrind": on_valgrind,
                               "pid": counted_pid}
@@ -234,13 +239,13 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
     try:
         if warmed:
             pin_randomness(seed)
-            warm = execute_once(entry, workload, clock)
+            warm = run_once(entry, workload, clock)
             if not warm.verdict.valid:
                 return report("invalid", [stage + r for r in warm.verdict.reasons], **common)
             del warm  # its trace and coroutines are collected before the counted run
         stage = ""
         pinned = pin_randomness(seed)
-        outcome = execute_once(entry, workload, clock, probe=probe)
+        outcome = run_once(entry, workload, clock, probe=probe)
     except SchedulerCrashed as exc:
         return report("failed", [stage + str(exc)], **common)
     except MemoryError:

@@ -73,6 +73,7 @@ HANDLERS: Final[Mapping[str, str]] = {
     "timer-floor": "bench.measure.timer_floor:handle",
     "scale-point": "bench.measure.scale_point:handle",
     "count-instructions": "bench.measure.instructions_child:handle",
+    "count-syscalls": "bench.measure.syscalls_child:handle",
     "paired-rounds": "bench.measure.paired_child:handle",
 }
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyperf
 
 from bench.measure import isolate, witness
+from bench.measure.io_floor import IO_FLOOR_NAME
 from bench.measure.limits import run_limit
 from bench.measure.plausibility import os_accounting
 from bench.measure.registry import SchedulerEntry
@@ -58,6 +59,7 @@ class Outcome:
 class Job(ABC):
     entry: SchedulerEntry | None = None
     time_scale: float | None = None
+    mode: str | None = None  # the scheduler jobs' mode ("switch", "timed", "io")
 
     @property
     @abstractmethod
@@ -119,7 +121,9 @@ class PyperfJob(Job):
         limit = self.run_limit(spec)
         processes = self.processes(spec)
         values, warmups = self.values_and_warmups(spec)
-        argv = ["--job", self.worker_job, "--record-dir", str(workdir / "records"), "--rockets", str(spec.rockets),
+        workload = self.workload(spec)
+        argv = ["--job", self.worker_job, "--record-dir", str(workdir / "records"), "--rockets", str(workload.count),
+                "--message-size", str(workload.message_size),
                 "--seed", str(spec.seed), "--clock", spec.clock, "--run-limit", f"{limit:.3f}",
                 "--memory-limit-mb", str(spec.memory_limit_mb), "-o", str(workdir / "pyperf.json"),
                 "-p", str(processes), "-n", str(values), "-w", str(warmups), "-l", str(self.loops())]
@@ -264,6 +268,7 @@ class SchedulerJob(PyperfJob):
     def __init__(self, entry: SchedulerEntry, mode: str, time_scale: float | None = None) -> None:
         self.entry = entry
         self.worker_job = mode
+        self.mode = mode
         self.time_scale = time_scale
 
     @property
@@ -279,12 +284,16 @@ class SchedulerJob(PyperfJob):
     def workload(self, spec: SuiteSpec) -> Workload:
         if self.worker_job == "timed":
             return Workload.generate(spec.rockets, spec.seed, "timed", self.time_scale or 1.0)
+        if self.worker_job == "io":
+            return io_workload(spec)
         return super().workload(spec)
 
     def processes(self, spec: SuiteSpec) -> int:
         if self.worker_job == "timed":
             assert self.time_scale is not None
             return spec.timed_processes or spec.preset.processes_for(self.time_scale)
+        if self.worker_job == "io":
+            return spec.switch_processes or spec.preset.io_processes
         return super().processes(spec)
 
     def values_and_warmups(self, spec: SuiteSpec) -> tuple[int, int]:
@@ -293,6 +302,8 @@ class SchedulerJob(PyperfJob):
         assert self.entry is not None
         if self.worker_job == "timed" or self.entry.one_run_per_process:
             return 1, 0
+        if self.worker_job == "io":
+            return spec.preset.io_values, spec.preset.switch_warmups
         return super().values_and_warmups(spec)
 
     def collect(self, suite: Suite, report: isolate.Report) -> Outcome:
@@ -329,10 +340,15 @@ class SchedulerJob(PyperfJob):
         benchmark, groups = read.benchmark, read.groups
         run["benchmark"] = benchmark.get_name()
         run["processes"] = [aggregate.process_summary(g, workload) for g in groups]
-        if self.worker_job == "switch":
+        if self.worker_job in ("switch", "io"):
             run["switch"] = aggregate.plain_sample(benchmark)
             last = groups[-1][-1] if groups else {}
             run["resumes"], run["wasted"] = last.get("resumes"), last.get("wasted")
+            if self.worker_job == "io":
+                run["spurious_wakes"] = sum(int(r.get("spurious") or 0) for g in groups for r in g)
+                run["message_size"] = workload.message_size
+                if workload.count != suite.spec.rockets:
+                    run["rockets"] = workload.count
         else:
             timed = aggregate.timed_figures(groups, workload)
             run["timed"] = timed
@@ -340,6 +356,39 @@ class SchedulerJob(PyperfJob):
                 # Each record's reason counts its own process; the run's counts them all.
                 run["reasons"] = [aggregate.early_reason(timed["early_wakes"], timed["worst_early_us"], len(groups))]
         return RunRecord.from_json(Fields(run, "run"))
+
+
+class IoFloorJob(PyperfJob):
+    """The I/O floor (``bench.measure.io_floor``): the io workload on raw epoll."""
+
+    worker_job = "io"
+    mode = "io"
+    label = "I/O floor (raw epoll)"
+
+    def target(self) -> str:
+        return IO_FLOOR_NAME
+
+    def workload(self, spec: SuiteSpec) -> Workload:
+        return io_workload(spec)
+
+    def processes(self, spec: SuiteSpec) -> int:
+        return spec.switch_processes or spec.preset.io_processes
+
+    def values_and_warmups(self, spec: SuiteSpec) -> tuple[int, int]:
+        return spec.preset.io_values, spec.preset.switch_warmups
+
+    def collect(self, suite: Suite, report: isolate.Report) -> Outcome:
+        read = self.read(suite.spec, report)
+        if read.status is not Status.VALID or read.benchmark is None:
+            return Outcome(Status.FAILED, "; ".join(read.reasons) or "I/O floor benchmark failed")
+        suite.benchmarks.append(read.benchmark)
+        floor: Sample = aggregate.pyperf_sample(read.benchmark)
+        suite.io_floor = floor
+        return Outcome(Status.VALID, f"{floor.mean_ns:,.0f} ns per resume", read.measured_s)
+
+
+def io_workload(spec: SuiteSpec) -> Workload:
+    return Workload.generate(spec.io_rockets or spec.rockets, spec.seed, "io", 1.0, spec.message_size)
 
 
 # ---- the timer floor ----------------------------------------------------------------------

@@ -13,6 +13,9 @@ from bench.workload.rockets import Workload
 #: slowest seed scheduler's switch cost), plus a fixed margin for start-up and GC.
 LIMIT_MAKESPAN_FACTOR = 10.0
 LIMIT_PER_RESUME_S = 20e-6
+#: io mode: a resume there is a readiness wake with a send and a receive around it, each a
+#: syscall of microseconds on a loaded machine.
+LIMIT_IO_PER_RESUME_S = 200e-6
 LIMIT_MARGIN_S = 5.0
 #: Address-space limit per worker: a scheduler that leaks fails with MemoryError long
 #: before the machine (24 GiB here) starts swapping or the OOM killer picks a victim.
@@ -39,5 +42,6 @@ def run_limit(workload: Workload, clock: ClockKind = "real", polling: bool = Fal
         polls = workload.count * workload.total_sleeps if polling else 0
         return (LIMIT_VIRTUAL_PER_RESUME_S * workload.expected_resumes + LIMIT_VIRTUAL_PER_POLL_S * polls
                 + LIMIT_MARGIN_S)
+    per_resume = LIMIT_IO_PER_RESUME_S if workload.mode == "io" else LIMIT_PER_RESUME_S
     return (LIMIT_MAKESPAN_FACTOR * workload.ideal_makespan_s
-            + LIMIT_PER_RESUME_S * workload.expected_resumes + LIMIT_MARGIN_S)
+            + per_resume * workload.expected_resumes + LIMIT_MARGIN_S)

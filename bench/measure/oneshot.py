@@ -33,7 +33,8 @@ def run_in_child(scheduler: str, workload: Workload, clock: ClockKind, run_limit
     request = isolate.Request(
         handler="one-shot", limit_s=STARTUP_ALLOWANCE_S + runs * (run_limit_s + 1.0), memory_limit_mb=memory_limit_mb,
         params={"scheduler": scheduler, "mode": workload.mode, "rockets": workload.count, "seed": workload.seed,
-                "time_scale": workload.time_scale, "clock": clock, "run_limit_s": run_limit_s, "check": check})
+                "time_scale": workload.time_scale, "message_size": workload.message_size, "clock": clock,
+                "run_limit_s": run_limit_s, "check": check})
     with isolate.scratch() as scratch:
         report = isolate.run(request, (workdir or scratch) / f"once-{time.monotonic_ns()}")
     if report.reported and isinstance(report.result, dict):

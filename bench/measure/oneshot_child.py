@@ -15,7 +15,8 @@ from typing import Any
 
 # The harness first (clocks, execute_once, the validator, the alarm), the scheduler later.
 from bench.measure.alarm import Alarm, RunTimeout
-from bench.measure.execute import SchedulerCrashed, execute_once
+from bench.measure.execute import SchedulerCrashed
+from bench.measure.executors import run_once
 from bench.measure.registry import load_named
 from bench.measure.suspension_check import check_suspensions
 from bench.results.distributions import lateness_summary
@@ -37,7 +38,7 @@ def _describe_crash(exc: BaseException) -> str:
 
 def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
     workload = Workload.generate(int(params["rockets"]), int(params["seed"]), params["mode"],
-                                 float(params["time_scale"]))
+                                 float(params["time_scale"]), int(params.get("message_size", 1)))
     clock, limit, check = params["clock"], float(params["run_limit_s"]), params["check"]
     try:
         entry = load_named(params["scheduler"])  # the plugin is imported here, after the harness
@@ -45,7 +46,7 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
         return _failure(f"import failed: the plugin called sys.exit({exc.code!r})")
     if not entry.available:
         return _failure(f"unavailable: {entry.error}")
-    if check != "skip":
+    if check != "skip" and workload.mode != "io":  # io has no sleep to check
         try:
             with Alarm(limit):
                 checked = check_suspensions(entry, workload, clock)
@@ -57,7 +58,7 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
             return {"status": Status.VALID.value, "reasons": [checked.note] if checked.note else []}
     try:
         with Alarm(limit):
-            outcome = execute_once(entry, workload, clock)
+            outcome = run_once(entry, workload, clock)
     except (SchedulerCrashed, RunTimeout, MemoryError, SystemExit) as exc:
         return _failure(_describe_crash(exc) if not isinstance(exc, SchedulerCrashed) else f"crashed: {exc}")
     v = outcome.verdict
@@ -67,6 +68,8 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
         "early": v.early_wakes, "worst_early_s": v.worst_early_s, "lateness_us": late or None,
         "cpu_per_wake_us": outcome.cpu_s / workload.total_sleeps * 1e6 if workload.total_sleeps else None,
     }
+    if workload.mode == "io":
+        process["spurious"] = v.spurious_wakes
     return {"status": v.status.value, "reasons": list(v.reasons), "process": process,
             "dialect": entry.dialect, "origin": entry.origin, "version": entry.version,
             "timer_note": entry.timer_note}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bench.measure.clocks import ClockKind
-from bench.measure.jobs import BodyFloorJob, FloorJob, Job, SchedulerJob, TimerFloorJob
+from bench.measure.jobs import BodyFloorJob, FloorJob, IoFloorJob, Job, SchedulerJob, TimerFloorJob
 from bench.measure.limits import DEFAULT_MEMORY_LIMIT_MB
 from bench.measure.presets import Preset
 from bench.measure.registry import SchedulerEntry
@@ -40,6 +40,10 @@ class SuiteSpec:
     #: Interpreter flags for the workers (e.g. ("-O",)) and another interpreter, if any.
     python_flags: tuple[str, ...] = ()
     python: str | None = None
+    #: io mode: bytes per message, and the rockets an io run has (None: ``rockets``; fewer
+    #: when this machine's descriptor limit does not fit them).
+    message_size: int = 1
+    io_rockets: int | None = None
 
     def plan(self) -> list[Job]:
         """Floors first (what every figure is read against), then the schedulers."""
@@ -54,6 +58,9 @@ class SuiteSpec:
                 if self.clock == "real":
                     jobs.append(TimerFloorJob(scale))
                 jobs += [SchedulerJob(e, "timed", scale) for e in self.entries]
+        if "io" in self.modes:
+            jobs.append(IoFloorJob())
+            jobs += [SchedulerJob(e, "io") for e in self.entries]
         return jobs
 
     def settings(self) -> dict[str, Any]:
@@ -61,6 +68,9 @@ class SuiteSpec:
             "switch": {"processes": self.switch_processes or self.preset.switch_processes,
                        "values": self.preset.switch_values, "warmups": self.preset.switch_warmups},
             "timed": {f"{s:g}": self.timed_processes or self.preset.processes_for(s) for s in self.time_scales},
+            **({"io": {"processes": self.switch_processes or self.preset.io_processes, "values": self.preset.io_values,
+                       "warmups": self.preset.switch_warmups, "rockets": self.io_rockets or self.rockets,
+                       "message_size": self.message_size}} if "io" in self.modes else {}),
             "run_limit_s": self.run_limit_s,
             "memory_limit_mb": self.memory_limit_mb,
         }

@@ -23,6 +23,10 @@ class Preset:
     switch_warmups: int
     #: time scale → worker processes (one run each)
     timed_processes: Mapping[float, int] = field(default_factory=dict)
+    #: io jobs: worker processes and values each (an io run lasts a second or more at
+    #: 10,000 rockets on the slower loops, so fewer than switch jobs).
+    io_processes: int = 2
+    io_values: int = 2
 
     @property
     def time_scales(self) -> list[float]:

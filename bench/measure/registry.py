@@ -13,7 +13,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from schedulers.protocol import DIALECTS, OPTIONAL_DEFAULTS
+from schedulers.protocol import DIALECTS, OPTIONAL_DEFAULTS, has_readiness
 
 ENTRY_POINT_GROUP = "schedbench.schedulers"
 BUILTIN_DISTRIBUTION = "schedbench"
@@ -48,6 +48,11 @@ class SchedulerEntry:
     @property
     def polling(self) -> bool:
         return bool(self.option("polling"))
+
+    @property
+    def readiness(self) -> bool:
+        """True when the scheduler offers ``readable``/``writable`` (the io mode needs them)."""
+        return self.cls is not None and has_readiness(self.cls)
 
     @property
     def one_run_per_process(self) -> bool:

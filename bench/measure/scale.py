@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.measure import environment, isolate
+from bench.measure.io_floor import IO_FLOOR_NAME
 from bench.measure.registry import SchedulerEntry
 from bench.measure.targets import BODY_FLOOR_PREFIX, body_floor_name
 from bench.results.fields import Fields, ResultsError
@@ -31,6 +32,9 @@ from bench.results.model import Document, Environment, Scaling, ScalingPoint, Wo
 from bench.results.store import dump
 
 DEFAULT_SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
+#: io sweeps: 50 to 5,000 socket pairs (a descriptor per rocket bounds them).
+IO_SIZES = (100, 1_000, 10_000)
+DEFAULT_MODES = ("switch", "virtual")
 #: Seconds of the scheduler's ``run`` one point may take (building, validating and the
 #: memory pass are not counted). It must let the slowest O(log N) loop reach a million
 #: rockets on a noisy machine: twisted, the slowest, ran 89 s there (22.2 µs x 4 million
@@ -44,18 +48,26 @@ HARD_LIMIT_FACTOR = 4
 MIN_GROWTH_POINTS = 4
 
 
-def series(entries: Sequence[SchedulerEntry]) -> list[tuple[str, str, SchedulerEntry | None]]:
-    """(target, mode, entry) for every series: each scheduler's, and the body floor of every
-    dialect among them at the same sizes (entry None: a harness driver)."""
+def series(entries: Sequence[SchedulerEntry],
+           modes: Sequence[str] = DEFAULT_MODES) -> list[tuple[str, str, SchedulerEntry | None]]:
+    """(target, mode, entry) for every series: each scheduler's, and the floor of each at the
+    same sizes (entry None: a harness driver): the body floor of every dialect among them,
+    the I/O floor for io."""
     out: list[tuple[str, str, SchedulerEntry | None]] = []
     dialects = []
     for entry in entries:
-        out.append((entry.name, "switch", entry))
-        if entry.available and entry.supports_virtual_clock:
+        if "switch" in modes:
+            out.append((entry.name, "switch", entry))
+        if "virtual" in modes and entry.available and entry.supports_virtual_clock:
             out.append((entry.name, "virtual", entry))
+        if "io" in modes and (not entry.available or entry.readiness):
+            out.append((entry.name, "io", entry))
         if entry.available and entry.dialect not in dialects:
             dialects.append(entry.dialect)
-    out += [(body_floor_name(d), "switch", None) for d in dialects]
+    if "switch" in modes:
+        out += [(body_floor_name(d), "switch", None) for d in dialects]
+    if "io" in modes:
+        out.append((IO_FLOOR_NAME, "io", None))
     return out
 
 
@@ -87,28 +99,31 @@ class Sweep:
 
 
 def sweep(entries: Sequence[SchedulerEntry], sizes: Sequence[int], seed: int, budget: float,
-          report: Callable[[ScalingPoint], None] | None = None) -> Sweep:
+          report: Callable[[ScalingPoint], None] | None = None, modes: Sequence[str] = DEFAULT_MODES) -> Sweep:
     """Every series at every size; ``report`` is called with each point as it is measured."""
     points: list[ScalingPoint] = []
     interrupted = False
     floor_at: dict[tuple[str, int], float] = {}
     with isolate.scratch() as scratch:
         try:
-            _measure(entries, sizes, seed, budget, report, points, floor_at, scratch)
+            _measure(series(entries, modes), sizes, seed, budget, report, points, floor_at, scratch)
         except KeyboardInterrupt:
             interrupted = True
-    # Each scheduler point carries the body floor of its dialect at the same N.
+    # Each scheduler point carries its floor at the same N: its dialect's body floor, or the
+    # I/O floor for io points.
     dialect = {e.name: e.dialect for e in entries if e.available}
     points = [replace(p, body_floor_ns=floor_at.get((body_floor_name(dialect[p.scheduler]), p.rockets)))
-              if p.mode == "switch" and p.scheduler in dialect else p for p in points]
+              if p.mode == "switch" and p.scheduler in dialect
+              else replace(p, body_floor_ns=floor_at.get((IO_FLOOR_NAME, p.rockets)))
+              if p.mode == "io" and p.scheduler in dialect else p for p in points]
     return Sweep(Scaling(tuple(sizes), budget, seed, tuple(points)), interrupted)
 
 
-def _measure(entries: Sequence[SchedulerEntry], sizes: Sequence[int], seed: int, budget: float,
-             report: Callable[[ScalingPoint], None] | None, points: list[ScalingPoint],
+def _measure(all_series: Sequence[tuple[str, str, SchedulerEntry | None]], sizes: Sequence[int], seed: int,
+             budget: float, report: Callable[[ScalingPoint], None] | None, points: list[ScalingPoint],
              floor_at: dict[tuple[str, int], float], scratch: Path) -> None:
     """Appends each point to ``points`` as it is measured (so Ctrl-C keeps them)."""
-    for target, mode, entry in series(entries):
+    for target, mode, entry in all_series:
         stopped_at: int | None = None
         for n in sizes:
             base = {"scheduler": target, "mode": mode, "rockets": n}
@@ -121,7 +136,7 @@ def _measure(entries: Sequence[SchedulerEntry], sizes: Sequence[int], seed: int,
                 continue
             workdir = scratch / f"point-{len(points)}"
             point = _point({**base, **run_point(target, mode, n, seed, budget, workdir)})
-            if point.ns_per_resume is not None and target.startswith(BODY_FLOOR_PREFIX):
+            if point.ns_per_resume is not None and (target.startswith(BODY_FLOOR_PREFIX) or target == IO_FLOOR_NAME):
                 floor_at[(target, n)] = point.ns_per_resume
             points.append(point)
             if report is not None:

@@ -29,7 +29,8 @@ from typing import Any
 
 from bench.measure.alarm import Alarm, RunTimeout
 from bench.measure.clocks import ClockKind
-from bench.measure.execute import SchedulerCrashed, execute_once
+from bench.measure.execute import SchedulerCrashed
+from bench.measure.executors import run_once
 from bench.measure.targets import load_target
 from bench.workload.rockets import Mode, Workload, build_coroutines
 
@@ -58,8 +59,8 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
     entry = load_target(params["scheduler"])
     if not entry.available:
         return {"status": "skipped", "reason": f"unavailable: {entry.error}"}
-    mode: Mode = "switch" if params["mode"] == "switch" else "timed"
-    clock: ClockKind = "real" if params["mode"] == "switch" else "virtual"
+    mode: Mode = params["mode"] if params["mode"] in ("switch", "io") else "timed"
+    clock: ClockKind = "virtual" if mode == "timed" else "real"
     workload = Workload.generate(rockets, int(params["seed"]), mode, 1.0)
     per_resume: list[float] = []
     total = 0.0
@@ -69,7 +70,7 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
     while total < MIN_TOTAL_S and len(per_resume) < repeats:
         alarm = Alarm(budget - total, f"exceeded {budget:g} s")
         try:
-            outcome = execute_once(entry, workload, clock, probe=alarm)
+            outcome = run_once(entry, workload, clock, probe=alarm)
         except (RunTimeout, SchedulerCrashed):
             if not alarm.fired:
                 raise
@@ -80,7 +81,9 @@ def handle(params: Mapping[str, Any], channel: object) -> dict[str, Any]:
         per_resume.append(outcome.wall_s / workload.expected_resumes)
         total += outcome.wall_s
         del outcome
-    bytes_per_rocket = None if entry.one_run_per_process else measure_memory(entry, workload, clock)
+    # io points: no memory pass (its sockets are kernel memory that tracemalloc cannot see).
+    traced = not entry.one_run_per_process and mode != "io"
+    bytes_per_rocket = measure_memory(entry, workload, clock) if traced else None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
     return {
         "status": "ok", "reason": None,

@@ -74,6 +74,7 @@ class Suite(ResultsWriter):
         self.spec = spec
         self.floor: Sample | None = None
         self.body_floors: dict[str, Sample] = {}
+        self.io_floor: Sample | None = None
         self.timer_floors: list[TimerFloor] = []
         self.environment = environment.capture(spec.clock, spec.python_flags, spec.python)
         self.commit = short_commit(self.environment.get("commit"), self.environment.get("dirty"))
@@ -96,12 +97,12 @@ class Suite(ResultsWriter):
                     break
                 progress.done(index, job, started, outcome.status.value, outcome.note, outcome.measured_s)
                 self.save(complete=False)
-        if self.saved or self.runs or self.floor or self.body_floors or self.timer_floors:
+        if self.saved or self.runs or self.floor or self.body_floors or self.timer_floors or self.io_floor:
             self.save(complete=self.interrupted is None)
 
     def run_job(self, job: Job, workdir: Path, index: int, progress: Progress) -> Outcome:
         if job.entry is not None:
-            skip = skip_reason(job.entry, self.spec.clock)
+            skip = skip_reason(job.entry, self.spec.clock, job.mode)
             if skip is not None:
                 self.record(RunRecord.from_json(Fields(self.base_entry(job, Status.SKIPPED, [skip], 0.0), "run")))
                 return Outcome(Status.SKIPPED, skip)
@@ -121,7 +122,8 @@ class Suite(ResultsWriter):
             "scheduler": entry.name, "origin": entry.origin, "version": entry.version,
             "timer_note": entry.timer_note if entry.available else None,
             "dialect": entry.dialect if entry.available else None,
-            "mode": "timed" if job.time_scale is not None else "switch", "time_scale": job.time_scale,
+            "mode": job.mode if job.mode == "io" else "timed" if job.time_scale is not None else "switch",
+            "time_scale": job.time_scale,
             "clock": self.spec.clock,
             "status": status.value, "reasons": reasons, "elapsed_s": elapsed,
             "measured_utc": _utc_now(), "commit": self.commit,
@@ -129,7 +131,10 @@ class Suite(ResultsWriter):
 
     def record(self, run: RunRecord) -> None:
         floor = next((t for t in self.timer_floors if t.time_scale == run.time_scale), None)
-        self.runs.append(plausible(run, self.body_floors.get(run.dialect or ""), self.spec.clock, floor))
+        # An io run's cost per resume is read against the I/O floor, everything else against
+        # its dialect's body floor.
+        reference = self.io_floor if run.mode == "io" else self.body_floors.get(run.dialect or "")
+        self.runs.append(plausible(run, reference, self.spec.clock, floor))
 
     # ---- writing ------------------------------------------------------------------
     def document(self, complete: bool) -> Document:
@@ -148,18 +153,21 @@ class Suite(ResultsWriter):
             settings=spec.settings(),
             floor=self.floor,
             body_floors=dict(self.body_floors),
+            io_floor=self.io_floor,
             timer_floors=tuple(self.timer_floors),
             pyperf=pyperf_part,
         )
 
 
 
-def skip_reason(entry: SchedulerEntry, clock: ClockKind) -> str | None:
+def skip_reason(entry: SchedulerEntry, clock: ClockKind, mode: str | None = None) -> str | None:
     """Why a scheduler cannot run here at all (the one place these rules live), or None."""
     if not entry.available:
         return f"unavailable: {entry.error}"
     if clock == "virtual" and not entry.supports_virtual_clock:
         return "does not support the virtual clock"
+    if mode == "io" and not entry.readiness:
+        return "offers no readable/writable (the readiness primitives the io mode waits with)"
     return None
 
 

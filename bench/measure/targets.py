@@ -1,11 +1,13 @@
-"""Resolve what a worker was asked to measure: a registered scheduler, or a body floor driver.
+"""Resolve what a worker was asked to measure: a registered scheduler, or a floor driver.
 
-Body floor drivers (``body-floor/generator`` …) follow the scheduler protocol but are not
-registered as entry points: they are the harness's own reference loops, never a contender.
+Body floor drivers (``body-floor/generator`` …) and the I/O floor (``io-floor``) follow the
+scheduler protocol but are not registered as entry points: they are the harness's own
+reference loops, never a contender.
 """
 
 from __future__ import annotations
 
+from bench.measure.io_floor import IO_FLOOR_NAME, io_floor_entry
 from bench.measure.registry import SchedulerEntry, load_named
 
 BODY_FLOOR_PREFIX = "body-floor/"
@@ -26,4 +28,6 @@ def load_target(name: str) -> SchedulerEntry:
         except (ValueError, ImportError) as exc:
             return SchedulerEntry(name, "built-in", "?", error=str(exc))
         return SchedulerEntry(name, entry.origin, entry.target, cls=entry.cls)
+    if name == IO_FLOOR_NAME:
+        return io_floor_entry()
     return load_named(name)

@@ -53,16 +53,19 @@ from bench.measure import witness
 from bench.measure.alarm import Alarm, RunTimeout
 from bench.measure.child import limit_memory
 from bench.measure.clocks import CLOCK_KINDS, ClockKind
-from bench.measure.execute import RunOutcome, SchedulerCrashed, execute_once
+from bench.measure.execute import RunOutcome, SchedulerCrashed
+from bench.measure.executors import run_once
 from bench.measure.floor import floor_time_func
 from bench.measure.integrity import Snapshot
 from bench.measure.process_tree import die_with_parent
 from bench.measure.registry import SchedulerEntry
 from bench.measure.suspension_check import check_suspensions
 from bench.measure.targets import BODY_FLOOR_PREFIX, load_target
-from bench.workload.rockets import DEFAULT_ROCKETS, DEFAULT_SEED, MODES, Workload
+from bench.workload.rockets import DEFAULT_MESSAGE_SIZE, DEFAULT_ROCKETS, DEFAULT_SEED, MODES, Workload
 
 EXIT_RUN_FAILED = 3
+#: Jobs whose pyperf value is seconds per resume (``inner_loops`` = resumes per run).
+PER_RESUME_JOBS = ("switch", "io")
 
 #: Hidden, for the regression gate's own checks (scripts/gate_check.py, the instruction
 #: gate tests) only: ``--handicap heapq:40`` makes heapq's ``sleep`` run 40 iterations of an
@@ -75,8 +78,8 @@ def benchmark_name(mode: str, scheduler: str, time_scale: float | None = None) -
     """``switch/heapq``, ``timed/0.01/heapq``; a body floor is its own benchmark, ``body-floor/generator``."""
     if scheduler.startswith(BODY_FLOOR_PREFIX):
         return scheduler
-    if mode == "switch":
-        return f"switch/{scheduler}"
+    if mode in PER_RESUME_JOBS:
+        return f"{mode}/{scheduler}"
     return f"timed/{time_scale:g}/{scheduler}"
 
 
@@ -99,6 +102,8 @@ class Recorder:
             "resumes": v.resumes, "wasted": v.wasted, "early": v.early_wakes,
             "worst_early_s": v.worst_early_s,
         }
+        if out.workload.mode == "io":
+            record["spurious"] = v.spurious_wakes
         if out.workload.mode == "timed":
             record["lateness_s"] = out.lateness_s
             if out.burst_flags:
@@ -131,7 +136,7 @@ def measured_run(entry: SchedulerEntry, workload: Workload, clock: ClockKind,
     seq = guard.probe.seq if guard.probe is not None else None
     try:
         with Alarm(limit):
-            outcome = execute_once(entry, workload, clock, probe=guard.probe)
+            outcome = run_once(entry, workload, clock, probe=guard.probe)
     except (SchedulerCrashed, RunTimeout, MemoryError) as exc:
         # SchedulerCrashed already names the exception (RecursionError included);
         # execute_once lets MemoryError through unwrapped.
@@ -227,6 +232,7 @@ def add_job_arguments(parser: Any) -> None:
     parser.add_argument("--rockets", type=int, default=DEFAULT_ROCKETS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--message-size", type=int, default=DEFAULT_MESSAGE_SIZE)
     parser.add_argument("--clock", choices=CLOCK_KINDS, default="real")
     parser.add_argument("--record-dir", default=None)
     parser.add_argument("--run-limit", type=float, default=600.0)
@@ -236,7 +242,7 @@ def add_job_arguments(parser: Any) -> None:
     parser.add_argument("--witness", default=None, help=argparse.SUPPRESS)
 
 
-JOB_OPTIONS = ("job", "scheduler", "rockets", "seed", "time_scale", "clock", "record_dir",
+JOB_OPTIONS = ("job", "scheduler", "rockets", "seed", "time_scale", "message_size", "clock", "record_dir",
                "run_limit", "memory_limit_mb", "witness")
 
 
@@ -275,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.job == "floor":
         runner.bench_time_func("floor", floor_time_func)
         return
-    workload = Workload.generate(args.rockets, args.seed, args.job, args.time_scale)
+    workload = Workload.generate(args.rockets, args.seed, args.job, args.time_scale, args.message_size)
     metadata = {f"schedbench_{k}": v for k, v in workload.describe().items()}
     metadata["schedbench_scheduler"] = args.scheduler
     metadata["schedbench_clock"] = args.clock
@@ -286,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
         name = benchmark_name(args.job, args.scheduler, args.time_scale)
         if args.handicap is not None and args.handicap[0] == args.scheduler and args.handicap[1] >= 0:
             metadata["schedbench_handicap_iterations"] = args.handicap[1]
-        inner = workload.expected_resumes if args.job == "switch" else None
+        inner = workload.expected_resumes if args.job in PER_RESUME_JOBS else None
         runner.bench_time_func(name, repeated_runs, None, workload, args.clock, None, args.run_limit, None,
                                inner_loops=inner, metadata=metadata)
         return
@@ -297,12 +303,13 @@ def main(argv: list[str] | None = None) -> None:
     if not entry.available:
         sys.exit(f"scheduler {args.scheduler!r} unavailable: {entry.error}")
     recorder = Recorder(args.record_dir or ".")
-    checking_run(entry, workload, args.clock, recorder, args.run_limit, args.memory_limit_mb)
+    if args.job != "io":  # io has no sleep to check: every wake is a readiness the trace proves
+        checking_run(entry, workload, args.clock, recorder, args.run_limit, args.memory_limit_mb)
     if args.handicap is not None and args.handicap[0] == entry.name and args.handicap[1] >= 0:
         entry = handicapped(entry, args.handicap[1])
         metadata["schedbench_handicap_iterations"] = args.handicap[1]
     name = benchmark_name(args.job, entry.name, args.time_scale)
-    inner = workload.expected_resumes if args.job == "switch" else None
+    inner = workload.expected_resumes if args.job in PER_RESUME_JOBS else None
     runner.bench_time_func(name, repeated_runs, entry, workload, args.clock, recorder, args.run_limit, guard,
                            inner_loops=inner, metadata=metadata)
 

@@ -19,100 +19,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from bench.present import units
+from bench.present.io_table import io_table
+from bench.present.syscall_table import syscall_tables
+from bench.present.table_parts import INSTRUCTION_TIE, Cell, Row, Table, best_run, num, ranks, sorted_runs, tied
 from bench.results.context import ScalingPoint
 from bench.results.model import Document, Percentiles, RunRecord, Status
 
+__all__ = ["INSTRUCTION_TIE", "Cell", "Row", "Table", "all_tables", "ranks", "tied"]
+
 DASH = units.DASH
-#: Relative difference below which two instruction counts are the same (on top of drift).
-INSTRUCTION_TIE = 0.001
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    number: bool = False
-    best: bool = False
-
-
-@dataclass(frozen=True)
-class Row:
-    scheduler: str
-    status: Status
-    cells: list[Cell]
-    note: str
-    #: What the status column says when it is not the status's own label (a scaling point
-    #: stopped by the time budget: not ranked, but not a failure of the scheduler either).
-    status_text: str = ""
-
-    @property
-    def status_label(self) -> str:
-        return self.status_text or self.status.label
-
-
-@dataclass(frozen=True)
-class Table:
-    title: str
-    headers: list[str]  # for the cells only; scheduler, status and note columns are implied
-    rows: list[Row]
-    footnote: str = ""
-
-
-def _num(text: str, best: bool = False) -> Cell:
-    return Cell(text, True, best)
-
-
-def _sorted(runs: Sequence[RunRecord], key: Callable[[RunRecord], float | None]) -> list[RunRecord]:
-    """Ranked runs by ``key``, then unranked ones with a value, then those without."""
-    def order(run: RunRecord) -> tuple[int, int, float, str]:
-        value = key(run)
-        has = value is not None and math.isfinite(value)
-        group = 0 if has and run.status.ranked else 1 if has else 2
-        return group, run.status.severity, value if has else math.inf, run.scheduler  # type: ignore[return-value]
-
-    return sorted(runs, key=order)
-
-
-def _best(runs: Sequence[RunRecord], key: Callable[[RunRecord], float | None]) -> RunRecord | None:
-    ranked = [(v, r) for r in runs if r.status.ranked and (v := key(r)) is not None and math.isfinite(v)]
-    return min(ranked, key=lambda vr: vr[0])[1] if ranked else None
-
-
-def _spread(run: RunRecord) -> tuple[float, float] | None:
-    """(value, noise) of a run's headline figure, for tie marking."""
-    if run.instructions is not None:
-        value = run.instructions.per_unit
-        return value, value * (run.instructions.drift + INSTRUCTION_TIE)
-    if run.switch is not None:
-        return run.switch.mean_ns, run.switch.std_s * 1e9
-    return None
-
-
-def tied(upper: RunRecord, lower: RunRecord) -> bool:
-    a, b = _spread(upper), _spread(lower)
-    if a is None or b is None:
-        return False
-    return abs(b[0] - a[0]) <= max(a[1], b[1])
-
-
-def ranks(runs: Sequence[RunRecord]) -> list[str]:
-    """Place labels for runs already in order: ``1``, ``≈1`` (within noise of the one above), ``3``."""
-    out: list[str] = []
-    place = 0
-    for i, run in enumerate(runs):
-        if not run.status.ranked:
-            out.append(DASH)
-            continue
-        if i > 0 and runs[i - 1].status.ranked and tied(runs[i - 1], run):
-            out.append(f"≈{place}")
-        else:
-            place = i + 1
-            out.append(str(place))
-    return out
-
-
+_num, _sorted, _best = num, sorted_runs, best_run
 # ---- the answer ------------------------------------------------------------------------
 
 def ranking_table(doc: Document) -> Table | None:
@@ -345,12 +263,14 @@ def instruction_table(doc: Document) -> Table | None:
                  "overhead = instructions − the body floor of the dialect; drift = largest spread over repeats.")
 
 
-SCALING_HEADERS = ["mode", "N", "ns/resume", "body floor ns", "run s", "bytes/rocket", "peak RSS MB"]
+SCALING_HEADERS = ["mode", "N", "ns/resume", "floor ns", "run s", "bytes/rocket", "peak RSS MB"]
 
 
 def _scaling_note(point: ScalingPoint) -> str:
     if point.status != "ok":
         return f"{point.status.upper()}: {point.reason or 'no reason recorded'}"
+    if point.tracemalloc_bytes_per_rocket is None and point.mode == "io":
+        return "no memory pass in io mode (socket buffers are kernel memory, which tracemalloc cannot see)"
     if point.tracemalloc_bytes_per_rocket is None:
         return "no memory pass: the loop runs once per process (the timed run is the only one)"
     return ""
@@ -370,7 +290,8 @@ def scaling_table(doc: Document) -> Table | None:
             _num(DASH if p.peak_rss_bytes is None else f"{p.peak_rss_bytes / 2**20:,.1f}"),
         ], _scaling_note(p), "STOPPED" if p.status == "stopped" else ""))
     return Table(f"Scaling with the number of rockets (time budget {scaling.budget_s:g} s per point)",
-                 list(SCALING_HEADERS), rows)
+                 list(SCALING_HEADERS), rows, "floor ns: the body floor of the scheduler's dialect at the same N "
+                 "(switch mode), the I/O floor on raw epoll (io mode).")
 
 
 def kept_table(doc: Document) -> Table | None:
@@ -490,8 +411,10 @@ def header_fields(doc: Document) -> list[tuple[str, str]]:
 
 def all_tables(doc: Document) -> list[Table]:
     """Every table of a document in reading order: the answer, then the details."""
+    if doc.workload.measure == "syscalls":
+        return [t for t in syscall_tables(doc) if t.rows]
     out: list[Table] = []
-    for table in (ranking_table(doc), *timer_answer_tables(doc), floors_table(doc), switch_table(doc),
+    for table in (ranking_table(doc), *timer_answer_tables(doc), io_table(doc), floors_table(doc), switch_table(doc),
                   *timed_tables(doc), instruction_table(doc), scaling_table(doc), kept_table(doc)):
         if table is not None and table.rows:
             out.append(table)

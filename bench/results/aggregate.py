@@ -111,6 +111,9 @@ def process_summary(records: Sequence[dict[str, Any]], workload: Workload) -> di
         lateness = [x for r in records for x in _lateness(r)]
         out["lateness_us"] = distributions.lateness_summary(lateness) or None
         out["cpu_per_wake_us"] = cpu / workload.total_sleeps * 1e6
+    elif workload.mode == "io" and workload.total_sleeps:
+        out["cpu_per_wake_us"] = cpu / workload.total_sleeps * 1e6  # per readiness wait
+        out["spurious"] = sum(_count(r, "spurious") or 0 for r in records)
     return out
 
 

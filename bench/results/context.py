@@ -10,8 +10,8 @@ from typing import Literal
 
 from bench.results.fields import Fields
 
-Measure = Literal["time", "instructions"]
-MEASURES: tuple[Measure, ...] = ("time", "instructions")
+Measure = Literal["time", "instructions", "syscalls"]
+MEASURES: tuple[Measure, ...] = ("time", "instructions", "syscalls")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The figures a run carries, as frozen records: percentiles, histograms, pyperf summaries,
-per-process figures, timed-mode figures, instruction counts, timer floors.
+per-process figures, timed-mode figures, instruction counts, timer floors, syscall counts.
 
 Part of the results model (``bench.results.model`` holds the run, the context and the
 document that tie them together); each class validates its own JSON in ``from_json``.
@@ -9,6 +9,8 @@ percentiles stay signed, because an early wake is a negative lateness.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -90,13 +92,14 @@ class ProcessFigures:
     worst_early_s: float
     lateness_us: Percentiles | None = None
     cpu_per_wake_us: float | None = None
+    spurious: int | None = None  # io mode: wakes with nothing to read
 
     @classmethod
     def from_json(cls, f: Fields) -> ProcessFigures:
         return cls(f.opt_count("runs") or 1, f.opt_amount("wall_s") or 0.0, f.opt_amount("cpu_s") or 0.0,
                    f.opt_count("resumes"), f.opt_amount("wasted"), f.opt_count("early") or 0,
                    f.opt_amount("worst_early_s") or 0.0, f.opt("lateness_us", Percentiles.from_json),
-                   f.opt_amount("cpu_per_wake_us"))
+                   f.opt_amount("cpu_per_wake_us"), f.opt_count("spurious"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,3 +198,62 @@ class TimerFloor:
         return self.blocking_lowered or self.blocking_default
 
 
+@dataclass(frozen=True)
+class SyscallFigures:
+    """System calls ``run`` made, counted under strace between two markers, by name.
+
+    ``counts``: one mapping (call name → calls) per counted process, in repeat order. Per
+    resume = calls ÷ ``denominator``, the workload's expected resumes (one start per
+    rocket plus one resume per sleep: the denominator of switch cost). Which names are
+    gated exactly and which only reported is ``bench.results.syscall_kinds``.
+    """
+
+    counts: tuple[Mapping[str, int], ...]
+    denominator: int
+    warmed: bool
+    threads: int = 0  # the most threads and processes seen making calls in one region
+    unit: str = "resume"
+
+    NAME: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\?+")
+
+    @classmethod
+    def from_json(cls, f: Fields) -> SyscallFigures:
+        repeats = []
+        for sub in f.objs("counts"):
+            for name in sub.data:
+                if not cls.NAME.fullmatch(name):
+                    raise ResultsError(f"{sub.at(name)}: {name!r} is not a system call's name")
+            repeats.append({name: sub.count(name) for name in sorted(sub.data)})
+        if not repeats:
+            raise ResultsError(f"{f.at('counts')}: no counted run")
+        return cls(tuple(repeats), positive(f.whole("denominator"), f.at("denominator")), f.flag("warmed"),
+                   f.opt_count("threads") or 0, f.choice("unit", {"resume": "resume"}))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every call name seen in any repeat, most calls first."""
+        totals: dict[str, int] = {}
+        for repeat in self.counts:
+            for name, calls in repeat.items():
+                totals[name] = totals.get(name, 0) + calls
+        return tuple(sorted(totals, key=lambda n: (-totals[n], n)))
+
+    def calls(self, name: str) -> tuple[int, ...]:
+        """Calls of ``name`` in each repeat (0 where a repeat made none)."""
+        return tuple(repeat.get(name, 0) for repeat in self.counts)
+
+    def per_unit(self, name: str) -> float:
+        calls = self.calls(name)
+        return sum(calls) / len(calls) / self.denominator
+
+    @property
+    def totals(self) -> tuple[int, ...]:
+        return tuple(sum(repeat.values()) for repeat in self.counts)
+
+    @property
+    def total_per_unit(self) -> float:
+        return sum(self.totals) / len(self.totals) / self.denominator
+
+    def varies(self, name: str) -> bool:
+        """Whether the repeats disagree on ``name`` (the same code, a different count)."""
+        return len(set(self.calls(name))) > 1

@@ -15,12 +15,13 @@ On-disk format, version 2 (the ``schedbench`` key of a pyperf suite file)::
 
     format, version, created_utc, command, preset, complete, interrupted
     environment   machine, interpreter, interpreter flags, timer slack, commit, clock, …
-    workload      rockets, seed, measure (time | instructions), modes, time_scales, clock, …
+    workload      rockets, seed, measure (time | instructions | syscalls), modes, time_scales, clock, …
     settings      processes and values per job kind (descriptive)
     floor         bare send: pyperf summary | null
     body_floors   {dialect: pyperf summary}          (time files)
+    io_floor      pyperf summary per resume           (time files with io runs)
     timer_floors  [{time_scale, blocking_default, blocking_lowered, spin}]
-    measurement   how instructions were counted (instruction files)
+    measurement   how instructions or syscalls were counted (instruction and syscall files)
     runs          [RunRecord]   one per (mode, scheduler, time scale); a run that is not VALID
                   may hold last_valid: the last VALID RunRecord of the same key
     scaling       {sizes, budget_s, seed, points} | null
@@ -67,6 +68,7 @@ from bench.results.measures import (
     Percentiles,
     ProcessFigures,
     Sample,
+    SyscallFigures,
     TimedFigures,
     TimerFloor,
 )
@@ -87,6 +89,7 @@ __all__ = [
     "Scaling",
     "ScalingPoint",
     "Status",
+    "SyscallFigures",
     "TimedFigures",
     "TimerFloor",
     "WorkloadInfo",
@@ -99,8 +102,8 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # History: 1 — first version (2026-11). 2 — floors, measure, per-run provenance (2026-11).
 
-RunMode = Literal["switch", "timed", "virtual"]
-RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual")
+RunMode = Literal["switch", "timed", "virtual", "io"]
+RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual", "io")
 
 
 # ---- runs -------------------------------------------------------------------------------
@@ -128,12 +131,18 @@ class RunRecord:
     switch: Sample | None = None
     timed: TimedFigures | None = None
     instructions: InstructionFigures | None = None
+    syscalls: SyscallFigures | None = None
     resumes: int | None = None
     wasted: float | None = None
     version: str | None = None
     measured_utc: str | None = None
     commit: str | None = None
     timer_note: str | None = None  # how the loop's timers read and round time (its own word)
+    #: io mode: wakes through ``readable`` with nothing to read (all processes), the message
+    #: size, and the rocket count when it differs from the document's (descriptor limit).
+    spurious_wakes: int | None = None
+    message_size: int | None = None
+    rockets: int | None = None
     last_valid: RunRecord | None = None
 
     @classmethod
@@ -154,9 +163,11 @@ class RunRecord:
             switch=f.opt("switch", lambda s: Sample.from_json(s, bench)),
             timed=f.opt("timed", TimedFigures.from_json),
             instructions=f.opt("instructions", InstructionFigures.from_json), resumes=f.opt_count("resumes"),
+            syscalls=f.opt("syscalls", SyscallFigures.from_json),
             wasted=f.opt_amount("wasted"), version=f.opt_text("version"), measured_utc=f.opt_text("measured_utc"),
             commit=f.opt_text("commit"), timer_note=f.opt_text("timer_note"),
-            last_valid=f.opt("last_valid", RunRecord.from_json),
+            spurious_wakes=f.opt_count("spurious_wakes"), message_size=f.opt_count("message_size"),
+            rockets=f.opt_count("rockets"), last_valid=f.opt("last_valid", RunRecord.from_json),
         )
         kept = run.last_valid
         if kept is not None:
@@ -220,6 +231,7 @@ class Document:
     settings: Mapping[str, Any] = field(default_factory=dict)
     floor: Sample | None = None
     body_floors: Mapping[str, Sample] = field(default_factory=dict)
+    io_floor: Sample | None = None
     body_floor_instructions: Mapping[str, InstructionFigures] = field(default_factory=dict)
     timer_floors: tuple[TimerFloor, ...] = ()
     measurement: Mapping[str, Any] = field(default_factory=dict)
@@ -266,6 +278,7 @@ class Document:
             settings=dict(f.opt_obj("settings").data) if f.has("settings") else {},  # type: ignore[union-attr]
             floor=f.opt("floor", lambda s: Sample.from_json(s, "floor")),
             body_floors={k: Sample.from_json(body.obj(k), f"body-floor/{k}") for k in body.data} if body else {},
+            io_floor=f.opt("io_floor", lambda s: Sample.from_json(s, "io-floor")),
             body_floor_instructions=(
                 {k: InstructionFigures.from_json(body_instr.obj(k)) for k in body_instr.data} if body_instr else {}),
             timer_floors=tuple(TimerFloor.from_json(t) for t in f.objs("timer_floors")),
@@ -335,8 +348,15 @@ class Document:
             return None
         return run.switch.mean_ns - floor
 
+    def io_overhead_ns(self, run: RunRecord) -> float | None:
+        """What an io run adds per resume over the I/O floor (raw epoll on the same sockets)."""
+        if run.mode != "io" or run.switch is None or self.io_floor is None:
+            return None
+        return run.switch.mean_ns - self.io_floor.mean_ns
+
     def overhead_instructions(self, run: RunRecord) -> float | None:
-        floor = self.body_floor_instructions.get(run.dialect or "")
+        # An io run is read against the I/O floor, kept among the body floors as "io-floor".
+        floor = self.body_floor_instructions.get("io-floor" if run.mode == "io" else run.dialect or "")
         if run.instructions is None or floor is None or run.instructions.unit != floor.unit:
             return None
         return run.instructions.per_unit - floor.per_unit

@@ -101,6 +101,7 @@ def contents(document: Document) -> str:
         return f"{n} {noun}{'' if n == 1 else 's'}"
 
     floors = (document.floor is not None) + len(document.body_floors) + len(document.timer_floors) \
+        + (document.io_floor is not None) \
         + len(document.body_floor_instructions)
     parts = [counted(len(document.runs), "run")]
     if floors:
@@ -191,6 +192,7 @@ def merge(old: Document, new: Document) -> Document:
         runs=tuple(runs),
         floor=new.floor or old.floor,
         body_floors={**old.body_floors, **new.body_floors},
+        io_floor=new.io_floor or old.io_floor,
         body_floor_instructions={**old.body_floor_instructions, **new.body_floor_instructions},
         timer_floors=tuple(timer[s] for s in sorted(timer, reverse=True)),
         scaling=new.scaling or old.scaling,

@@ -23,8 +23,11 @@ from typing import Any, Literal, NamedTuple
 
 from bench.workload import bodies
 
-Mode = Literal["switch", "timed"]
-MODES: tuple[Mode, ...] = ("switch", "timed")
+Mode = Literal["switch", "timed", "io"]
+MODES: tuple[Mode, ...] = ("switch", "timed", "io")
+#: io mode: bytes per message by default, and the largest message allowed.
+DEFAULT_MESSAGE_SIZE = 1
+MAX_MESSAGE_SIZE = 1 << 20
 
 DEFAULT_ROCKETS = 10_000
 DEFAULT_SEED = 1969  # arbitrary but fixed: the year of Apollo 11; printed and stored.
@@ -57,13 +60,17 @@ class Workload:
     """One workload instance: the rockets plus how they are run.
 
     In switch mode every sleep lasts 0 seconds but still suspends once; ``time_scale``
-    then only labels the workload. In timed mode a tick lasts ``time_scale`` seconds.
+    then only labels the workload. In timed mode a tick lasts ``time_scale`` seconds. In
+    io mode the rockets talk in pairs over sockets (``bench.workload.io_rockets``): the
+    delays are not used, each pair exchanges ``countdown + 1`` (of its even rocket)
+    messages of ``message_size`` bytes, and ``total_sleeps`` counts readiness waits.
     """
 
     rockets: tuple[Rocket, ...]
     seed: int
     mode: Mode
     time_scale: float = DEFAULT_TIME_SCALE
+    message_size: int = DEFAULT_MESSAGE_SIZE
     # Derived once; validation and every figure's denominator use them.
     total_sleeps: int = field(init=False)
     ideal_makespan_s: float = field(init=False)
@@ -73,7 +80,14 @@ class Workload:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not (math.isfinite(self.time_scale) and self.time_scale > 0):
             raise ValueError(f"time_scale must be finite and > 0, got {self.time_scale!r}")
-        sleeps = sum(r.countdown + 1 for r in self.rockets)
+        if self.mode == "io":
+            if len(self.rockets) % 2:
+                raise ValueError(f"io mode pairs the rockets: {len(self.rockets)} is odd")
+            if not 1 <= self.message_size <= MAX_MESSAGE_SIZE:
+                raise ValueError(f"message size must be 1 .. {MAX_MESSAGE_SIZE} bytes, got {self.message_size!r}")
+            sleeps = sum(io_waits(m) for m in self.messages_per_pair())
+        else:
+            sleeps = sum(r.countdown + 1 for r in self.rockets)
         ideal = max((r.delay + r.countdown for r in self.rockets), default=0.0)
         object.__setattr__(self, "total_sleeps", sleeps)
         scale = self.time_scale if self.mode == "timed" else 0.0
@@ -81,9 +95,14 @@ class Workload:
 
     @classmethod
     def generate(
-        cls, count: int, seed: int, mode: Mode, time_scale: float = DEFAULT_TIME_SCALE
+        cls, count: int, seed: int, mode: Mode, time_scale: float = DEFAULT_TIME_SCALE,
+        message_size: int = DEFAULT_MESSAGE_SIZE,
     ) -> Workload:
-        return cls(make_rockets(count, seed), seed, mode, time_scale)
+        return cls(make_rockets(count, seed), seed, mode, time_scale, message_size)
+
+    def messages_per_pair(self) -> list[int]:
+        """io mode: how many messages each pair exchanges (its client's countdown + 1)."""
+        return [self.rockets[i].countdown + 1 for i in range(0, len(self.rockets) - 1, 2)]
 
     @property
     def count(self) -> int:
@@ -103,7 +122,14 @@ class Workload:
             "total_sleeps": self.total_sleeps,
             "expected_resumes": self.expected_resumes,
             "ideal_makespan_s": self.ideal_makespan_s,
+            **({"message_size": self.message_size} if self.mode == "io" else {}),
         }
+
+
+def io_waits(messages: int) -> int:
+    """Readiness waits of one pair: the client waits once per echo, the server once per
+    message and once more for the end of the stream."""
+    return 2 * messages + 1
 
 
 @dataclass
