@@ -266,3 +266,16 @@ class StatsPerSleep(HeapqScheduler):
 
         os.stat(".")
         yield seconds
+
+
+class StatsPerWake(HeapqScheduler):
+    """heapq with one planted system call per readiness wait (``os.stat('.')`` in
+    ``readable``): the io mode's syscall gate must catch it."""
+
+    name: ClassVar[str] = "stats-per-wake"
+
+    def readable(self, sock: Any) -> Any:
+        import os
+
+        os.stat(".")
+        return super().readable(sock)

@@ -24,6 +24,7 @@ from bench.results import store
 from bench.results.fields import Fields, ResultsError
 from bench.results.model import Document, RunRecord, SyscallFigures
 from bench.results.syscall_kinds import gated
+from bench.workload.rockets import Workload
 
 needs_strace = pytest.mark.skipif(strace_problem() is not None, reason=f"{strace_problem()}")
 
@@ -329,3 +330,19 @@ def test_syscall_figures_by_name() -> None:
     run = RunRecord.from_json(Fields({"scheduler": "x", "mode": "switch", "status": "valid", "reasons": [],
                                       "elapsed_s": 1.0, "syscalls": syscalls}, "run"))
     assert run.syscalls is not None and run.syscalls.per_unit("getpid") == 1.0 and run.syscalls.unit == "resume"
+
+
+@needs_strace
+def test_compare_catches_a_planted_call_per_readiness_wait(tmp_path: Path) -> None:
+    """The io mode's syscalls: one extra call per wait in a copy of heapq is a regression."""
+    base, new = tmp_path / "base.json", tmp_path / "new.json"
+    common = ("run", "--measure", "syscalls", "--mode", "io", "-n", "200", "-s", "planted")
+    proc = run_bench(*common, "-o", str(base), env=_site(tmp_path / "a", "schedulers.heapq_timers:HeapqScheduler"))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_bench(*common, "-o", str(new), env=_site(tmp_path / "b", "broken_schedulers:StatsPerWake"))
+    assert proc.returncode == 0, proc.stderr
+    result = compare.compare_documents(store.load(base), store.load(new))
+    planted = next(r for r in result.slower if r.label != "syscalls in total")
+    assert planted.label.startswith(("newfstatat", "stat", "statx", "fstatat")) and planted.gated
+    assert planted.base == 0 and planted.new >= Workload.generate(200, 1969, "io").total_sleeps // 2
+    assert run_bench("compare", str(base), str(new)).returncode == 1
