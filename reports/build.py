@@ -54,11 +54,12 @@ def palette_for(document: Document, history: History | None, instructions: Docum
 
 
 def build(document: Document, source: Path, out: Path, history: History | None = None,
-          instructions: Document | None = None) -> Report:
+          instructions: Document | None = None, syscalls: Document | None = None) -> Report:
     """Write the report into ``out`` (created if needed). OSError propagates to the caller.
 
     ``instructions``: an instruction-count file (``--measure instructions``) to chart and
-    tabulate beside the wall-time figures of ``document``.
+    tabulate beside the wall-time figures of ``document``; ``syscalls``: a syscall-count
+    file (``--measure syscalls``) whose io counts become the io chart's second panel.
     """
     out.mkdir(parents=True, exist_ok=True)
     palette = palette_for(document, history, instructions)
@@ -83,8 +84,9 @@ def build(document: Document, source: Path, out: Path, history: History | None =
     if document.runs_in("io"):
         # Only a file with io runs mentions the io chart at all, drawn or not.
         sockets = io_data.io_data(document)
+        calls = io_data.syscalls_per_wake(syscalls) if syscalls is not None else None
         plans.insert(1, ("Waiting on sockets: cost per resume", io.IO_COST,
-                         lambda p: io.io_cost(sockets, palette, p), "no io-mode run with a figure"))
+                         lambda p: io.io_cost(sockets, palette, p, calls), "no io-mode run with a figure"))
     if instructions is not None:
         counted = data.instruction_data(instructions)
         plans.insert(1, ("Instructions per switch", instruction_chart.INSTRUCTIONS,

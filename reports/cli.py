@@ -42,6 +42,8 @@ def parser() -> OneLineParser:
                    help="directory of earlier results files: adds trends.png")
     p.add_argument("--instructions", type=Path, default=None, metavar="FILE",
                    help="an instruction-count file (run --measure instructions): charted beside wall time")
+    p.add_argument("--syscalls", type=Path, default=None, metavar="FILE",
+                   help="a syscall-count file (run --measure syscalls): its io counts beside the io chart")
     p.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
                    help=f"report directory to write (default: {DEFAULT_OUTPUT})")
     return p
@@ -74,7 +76,8 @@ def gate_report(ns: argparse.Namespace, raw: object) -> int:
         document = GateDocument.from_json(raw, str(ns.results))
     except ResultsError as exc:
         return error(str(exc))
-    for option, given in (("--history", ns.history), ("--instructions", ns.instructions)):
+    for option, given in (("--history", ns.history), ("--instructions", ns.instructions),
+                          ("--syscalls", ns.syscalls)):
         if given is not None:
             return error(f"{ns.results}: is a gate file; {option} applies only to a suite results file")
     if (wrong := _output(ns.output)) is not None:
@@ -97,14 +100,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return gate_report(ns, raw)
         document = Document.from_json(raw, str(ns.results))
         instructions = None if ns.instructions is None else load(ns.instructions)
+        syscalls = None if ns.syscalls is None else load(ns.syscalls)
     except ResultsError as exc:
         return error(str(exc))
+    if syscalls is not None and syscalls.workload.measure != "syscalls":
+        return error(f"{ns.syscalls}: holds {syscalls.workload.measure} figures; --syscalls takes a file written by "
+                     "`python -m bench run --measure syscalls`")
     if instructions is not None and instructions.workload.measure != "instructions":
         return error(f"{ns.instructions}: holds {instructions.workload.measure} figures; --instructions takes a file "
                      "written by `python -m bench run --measure instructions`")
     if document.workload.measure != "time":
-        return error(f"{ns.results}: holds instruction counts; give the wall-time file as RESULTS and this one as "
-                     "--instructions")
+        option = "--syscalls" if document.workload.measure == "syscalls" else "--instructions"
+        return error(f"{ns.results}: holds {document.workload.measure} counts; give the wall-time file as RESULTS and "
+                     f"this one as {option}")
     if ns.history is not None and not ns.history.is_dir():
         return error(f"{ns.history}: history is not a directory (give the folder of earlier results files)")
     out: Path = ns.output
@@ -120,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         history = load_history(ns.history, document, ns.results,
                                warn=lambda line: print(f"{PROG}: warning: {line}", file=sys.stderr))
     try:
-        report = build(document, ns.results, out, history, instructions)
+        report = build(document, ns.results, out, history, instructions, syscalls)
     except OSError as exc:
         return _write_failed(out, exc)
     print(f"report: {report.index} ({len(report.charts)} charts, summary {report.summary})")

@@ -13,9 +13,9 @@ only VALID and EARLY runs carry a figure here (EARLY flagged by its status); an 
 SUSPECT or FAILED run keeps its row, greyed with its status and reason, but never a value;
 SKIPPED runs have no row and are listed instead.
 
-The syscalls panel's input (``SyscallsPerWake``) is here too, so the chart can be handed
-one when a syscall-count document exists; nothing in ``bench.results`` reads such a file
-yet, so the report does not build one.
+The syscalls panel's input (``SyscallsPerWake``) is built here too, from a syscall-count
+document (``run --measure syscalls``, given to the report as ``--syscalls``): its io runs'
+calls per resume by name.
 """
 
 from __future__ import annotations
@@ -30,6 +30,18 @@ from reports.data import Excluded, excluded
 
 #: scheduler → system call name → calls per resume (io mode), from a syscall-count file.
 SyscallsPerWake = Mapping[str, Mapping[str, float]]
+
+
+def syscalls_per_wake(counted: Document) -> dict[str, dict[str, float]]:
+    """scheduler → system call name → calls per resume, from the io runs of a syscall file
+    (VALID ones only: a count of a wrong run is no figure)."""
+    out: dict[str, dict[str, float]] = {}
+    for run in counted.runs_in("io"):
+        figures = run.syscalls
+        if figures is None or not run.status.ranked:
+            continue
+        out[run.scheduler] = {name: figures.per_unit(name) for name in figures.names}
+    return out
 
 
 @dataclass(frozen=True)

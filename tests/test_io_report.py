@@ -216,7 +216,7 @@ def test_io_chart_draws_a_syscalls_panel_only_when_given_counts() -> None:
               "asyncio": {"epoll_wait": 1.0, "recvfrom": 1.0, "sendto": 1.0, "getpid": 0.5}}
     fig = finished(draw_io_cost(sockets, palette, counts))
     panels = [ax for ax in fig.axes if ax.axison]
-    assert len(panels) == 2 and "system calls per wake" in panels[1].get_title(loc="left")
+    assert len(panels) == 2 and "system calls per resume" in panels[1].get_title(loc="left")
     widths = sorted(p.get_width() for p in panels[1].patches if isinstance(p, Rectangle) and p.get_height() > 0.5)
     assert widths == pytest.approx([3.0, 3.5])
     assert text_collisions(fig) == []
@@ -277,3 +277,20 @@ def test_io_runs_without_a_figure_say_why_the_chart_is_missing(tmp_path: Path) -
     report = build.build(doc, tmp_path / "results.json", tmp_path / "report")
     assert dict(report.missing)["Waiting on sockets: cost per resume"] == "no io-mode run with a figure"
     assert "no io run is VALID" in report.index.read_text(encoding="utf-8")
+
+
+def test_the_report_takes_a_syscall_file_for_the_second_panel(tmp_path: Path) -> None:
+    """``--syscalls FILE``: the io runs' calls per resume by name feed the second panel; a
+    syscall file given as RESULTS, or a wall-time file as --syscalls, is refused."""
+    from conftest import ROOT
+
+    from bench.results import store
+    from reports.cli import main
+    from reports.io_data import syscalls_per_wake
+
+    counted = ROOT / "results" / "reference" / "syscalls-aa" / "second-run.json"
+    calls = syscalls_per_wake(store.load(counted))
+    assert {"hybrid", "asyncio", "uvloop"} <= set(calls)
+    assert calls["hybrid"]["recvfrom"] == calls["asyncio"]["recvfrom"] > 0  # the bodies' own, the same for all
+    assert calls["uvloop"]["epoll_ctl"] > calls["hybrid"]["epoll_ctl"]
+    assert main([str(counted), "-o", str(tmp_path / "x")]) == 2

@@ -14,7 +14,7 @@ value. SKIPPED runs have no row and are listed in the footnote. Figures sit in a
 plot, as in the switch chart, so they never cover a bar.
 
 Given system call counts (``reports.io_data.SyscallsPerWake``), a second panel on the same
-rows shows system calls per wake; without them there is no panel at all.
+rows shows system calls per resume; without them there is no panel at all.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def _syscalls_panel(ax: Axes, bars: Sequence[IoBar], syscalls: SyscallsPerWake, 
     ax.set_ylim(len(bars) - 0.5, -0.5)
     ax.set_xlim(0, top * 1.05 if top > 0 else 1)
     ax.xaxis.set_major_formatter(FuncFormatter(units.tick))
-    ax.set_xlabel("system calls per wake (linear)")
+    ax.set_xlabel("system calls per resume (linear)")
     ax.tick_params(labelleft=False)
     grid(ax, "x")
     ax.grid(False, which="minor")
@@ -180,7 +180,7 @@ def _notes(data: IoData) -> list[str]:
 def draw_io_cost(data: IoData, palette: Palette, syscalls: SyscallsPerWake | None = None) -> Drawn | None:
     """Stacked horizontal bars in the io table's order, linear ns: the I/O floor (grey) and the
     overhead on top (the scheduler's colour), the floor as a dashed line; a second panel of
-    system calls per wake when ``syscalls`` holds any count."""
+    system calls per resume when ``syscalls`` holds any count."""
     bars = data.bars
     if data.empty:
         return None
@@ -219,7 +219,7 @@ def draw_io_cost(data: IoData, palette: Palette, syscalls: SyscallsPerWake | Non
         assert syscalls is not None
         _syscalls_panel(axes["s"], bars, syscalls, palette)
         ax.set_title("cost per resume", fontsize=10, loc="left")
-        axes["s"].set_title("system calls per wake", fontsize=10, loc="left")
+        axes["s"].set_title("system calls per resume", fontsize=10, loc="left")
     legend_ax = axes["l"]
     legend_ax.axis("off")
     legend_ax.legend(handles=handles, loc="center", ncols=max(-(-len(handles) // legend_rows), 1), fontsize=8.5,
