@@ -8,7 +8,7 @@ RESULTS := results
 REPORT  := $(RESULTS)/report
 HISTORY := $(RESULTS)/history
 
-.PHONY: help setup test test-fast lint bench bench-quick bench-check bench-gate bench-instructions bench-syscalls bench-scale baseline report microbench clean
+.PHONY: help setup test test-fast lint bench bench-quick bench-check bench-gate bench-instructions bench-syscalls bench-echo bench-scale baseline report microbench clean
 
 help:
 	@echo "make bench        full suite under pyperf (~6 min) -> $(RESULTS)/latest.json + $(REPORT)/index.html"
@@ -18,6 +18,7 @@ help:
 	@echo "make report       rebuild the report from $(RESULTS)/latest.json and $(HISTORY)"
 	@echo "make bench-instructions  instruction counts of every scheduler under Valgrind -> $(RESULTS)/instructions.json"
 	@echo "make bench-syscalls  system calls per resume of every scheduler under strace -> $(RESULTS)/syscalls.json"
+	@echo "make bench-echo   each loop's echo server under open-loop load: latency against load, knees -> $(RESULTS)/echo.json"
 	@echo "make baseline     store instruction counts as $(RESULTS)/baseline-instructions.json"
 	@echo "make bench-check  count again and compare with the baseline; exits 1 on a regression (1 %)"
 	@echo "make bench-gate BASE=<ref>  paired A/B wall-time and timer gate of this checkout against BASE"
@@ -82,6 +83,10 @@ bench-instructions: $(STAMP)
 # it says SKIPPED in one line and exits 0. Compare two such files with `python -m bench compare`.
 bench-syscalls: $(STAMP)
 	$(PY) -m bench run --measure syscalls --output $(RESULTS)/syscalls.json
+
+# Each loop's TCP echo server against a C load generator on the other core (≈ 10 min).
+bench-echo: $(STAMP)
+	$(PY) -m bench echo --output $(RESULTS)/echo.json
 
 # The paired wall-time and timer gate (docs/regressions.md): BASE against this checkout,
 # interleaved pair by pair on this machine. BASE is a ref or a directory; empty: merge-base

@@ -279,3 +279,38 @@ class StatsPerWake(HeapqScheduler):
 
         os.stat(".")
         return super().readable(sock)
+
+
+def _corrupting_echo(listener: Any) -> None:
+    """Echoes every byte but flips the lowest bit of the first byte of each read."""
+    import socket
+    import threading
+
+    listener.setblocking(True)
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(bytes([data[0] ^ 1]) + data[1:])
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def _crashing_echo(listener: Any) -> None:
+    raise RuntimeError("this echo server cannot start")
+
+
+class CorruptsEcho(HeapqScheduler):
+    """heapq whose echo server corrupts what it sends back: the echo benchmark's INVALID case."""
+
+    name: ClassVar[str] = "corrupts-echo"
+    echo_servers: ClassVar[Mapping[str, Any]] = {"default": _corrupting_echo}
+
+
+class CrashingEcho(HeapqScheduler):
+    """heapq whose echo server raises before it serves: FAILED, with the reason."""
+
+    name: ClassVar[str] = "crashing-echo"
+    echo_servers: ClassVar[Mapping[str, Any]] = {"default": _crashing_echo}

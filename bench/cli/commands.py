@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.cli import args as A
 from bench.cli import compare_cmd as compare_cli
-from bench.cli import gate_cmd, oneshot
+from bench.cli import echo_cmd, gate_cmd, oneshot
 from bench.cli.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, CLIError
 from bench.gate.history import keep_history
 from bench.measure import scale
@@ -31,8 +31,10 @@ from bench.measure.suite import Suite, command_line
 from bench.measure.worker import parse_handicap
 from bench.measure.writer import ResultsWriter
 from bench.present import tables, text, units
+from bench.present.echo_table import echo_tables
 from bench.present.gate_table import gate_table
 from bench.results import store, writable
+from bench.results.echo_file import is_echo_file, load_echo
 from bench.results.gate_file import is_gate_file, load_gate
 from bench.results.model import Document, ScalingPoint
 from bench.results.store import ResultsError
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="instruction files: print where each scheduler's instructions go (top functions)")
 
     compare_cli.add_compare_parser(sub)
+    echo_cmd.add_echo_parser(sub)
     gate_cmd.add_gate_parser(sub)
     compare_cli.add_export_parser(sub)
     return parser
@@ -357,8 +360,14 @@ def cmd_scale(ns: argparse.Namespace) -> int:
 
 
 def cmd_show(ns: argparse.Namespace) -> int:
-    if is_gate_file(store.read_json(ns.file)):
+    raw = store.read_json(ns.file)
+    if is_gate_file(raw):
         print(gate_table(load_gate(ns.file)))
+        return EXIT_OK
+    if is_echo_file(raw):
+        for table in echo_tables(load_echo(ns.file)):
+            print(text.render_table(table))
+            print()
         return EXIT_OK
     document = store.load(ns.file)
     print(text.render_profiles(document) if ns.profile else text.render_document(document))
@@ -399,7 +408,7 @@ def _print_point(p: ScalingPoint) -> None:
 
 
 COMMANDS = {
-    "list": cmd_list, "run": cmd_run, "scale": cmd_scale, "show": cmd_show,
+    "list": cmd_list, "run": cmd_run, "scale": cmd_scale, "show": cmd_show, "echo": echo_cmd.cmd_echo,
     "compare": compare_cli.cmd_compare, "export": compare_cli.cmd_export, "gate": gate_cmd.cmd_gate,
 }
 

@@ -74,6 +74,8 @@ HANDLERS: Final[Mapping[str, str]] = {
     "scale-point": "bench.measure.scale_point:handle",
     "count-instructions": "bench.measure.instructions_child:handle",
     "count-syscalls": "bench.measure.syscalls_child:handle",
+    "echo-server": "bench.measure.echo_children:serve",
+    "load-client": "bench.measure.echo_children:load",
     "paired-rounds": "bench.measure.paired_child:handle",
 }
 
@@ -82,6 +84,8 @@ HANDLERS: Final[Mapping[str, str]] = {
 STDERR_TAIL_BYTES: Final = 64 * 1024
 #: A child may send at most this much over its channel; past it, it is ended.
 MAX_CHANNEL_BYTES: Final = 64 * 1024 * 1024
+#: The reason of a child ended through ``run``'s ``stop``.
+STOPPED_REASON: Final = "stopped by the caller (its processes were killed)"
 #: How often the parent wakes while a child runs (progress callback, deadline check).
 TICK_S: Final = 0.25
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
@@ -95,6 +99,7 @@ class Ending(enum.Enum):
     RAISED = "raised"  # the handler raised; ``reason`` names the exception
     EXITED = "exited"  # ended without a result: an exit status or a signal
     TIMED_OUT = "timed-out"  # over its limit (or idle limit): the tree was killed
+    STOPPED = "stopped"  # the caller's ``stop`` was set: the tree was killed on request
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,10 +200,12 @@ def describe_status(returncode: int | None, stderr_tail: str) -> str:
     return f"the process ended (exit status {returncode}) before reporting a result: {last_line(stderr_tail)}"
 
 
-def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | None = None) -> Report:
+def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | None = None,
+        stop: threading.Event | None = None) -> Report:
     """Run ``request`` in a child process in ``workdir`` (created here, fresh; it must not
     exist); its report, whatever became of the child. Ctrl-C or SIGTERM in this process
-    ends the child's tree, then propagates."""
+    ends the child's tree, then propagates. ``stop``, when set (from another thread), ends
+    the tree too: for a child that serves until told (an echo server), ending ``STOPPED``."""
     workdir.mkdir(parents=True)
     base_env = dict(os.environ if request.env is None else request.env)
     env = {**base_env, "PYTHONPATH": _pythonpath(base_env, request.root or PROJECT_ROOT)}
@@ -227,7 +234,7 @@ def run(request: Request, workdir: Path, on_tick: Callable[[Report], None] | Non
         with contextlib.suppress(OSError), (owner / "sessions").open("a") as fp:
             fp.write(f"{proc.pid}\n")
     try:
-        return _watch(request, proc, read_fd, workdir, started, on_tick, listener)
+        return _watch(request, proc, read_fd, workdir, started, on_tick, listener, stop)
     finally:
         os.close(read_fd)
         if listener is not None:
@@ -251,7 +258,8 @@ def _owner_folder(workdir: Path) -> Path | None:
 
 
 def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdir: Path, started: float,
-           on_tick: Callable[[Report], None] | None, listener: witness.Listener | None = None) -> Report:
+           on_tick: Callable[[Report], None] | None, listener: witness.Listener | None = None,
+           stop: threading.Event | None = None) -> Report:
     selector = selectors.DefaultSelector()
     selector.register(read_fd, selectors.EVENT_READ)
     if listener is not None:
@@ -312,6 +320,9 @@ def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdi
             if now - started > request.limit_s:
                 timed_out = f"timed out after {request.limit_s:.0f} s (limit; its processes were killed)"
                 break
+            if stop is not None and stop.is_set():
+                timed_out = STOPPED_REASON
+                break
             if request.idle_limit_s is not None and now - last_message > request.idle_limit_s:
                 timed_out = f"sent nothing for {request.idle_limit_s:.0f} s (killed)"
                 break
@@ -333,6 +344,8 @@ def _watch(request: Request, proc: subprocess.Popen[bytes], read_fd: int, workdi
         "max_rss_kb": int(usage.ru_maxrss) if usage is not None else 0,
         "marks": tuple(listener.marks) if listener is not None else (),
     }
+    if timed_out == STOPPED_REASON:
+        return Report(ending=Ending.STOPPED, reason=timed_out, **common)
     if timed_out:
         return Report(ending=Ending.TIMED_OUT, reason=timed_out, **common)
     if final is not None and "result" in final:

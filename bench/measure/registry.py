@@ -13,7 +13,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from schedulers.protocol import DIALECTS, OPTIONAL_DEFAULTS, has_readiness
+from schedulers.protocol import DIALECTS, OPTIONAL_DEFAULTS, echo_variants, has_readiness
 
 ENTRY_POINT_GROUP = "schedbench.schedulers"
 BUILTIN_DISTRIBUTION = "schedbench"
@@ -53,6 +53,12 @@ class SchedulerEntry:
     def readiness(self) -> bool:
         """True when the scheduler offers ``readable``/``writable`` (the io mode needs them)."""
         return self.cls is not None and has_readiness(self.cls)
+
+    @property
+    def echo_variants(self) -> str:
+        """The scheduler's echo servers' variant names, comma-separated ("" when it has none):
+        a plain string, so it crosses the discovery child like the other properties."""
+        return ",".join(echo_variants(self.cls)) if self.cls is not None else ""
 
     @property
     def one_run_per_process(self) -> bool:

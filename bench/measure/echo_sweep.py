@@ -1,0 +1,284 @@
+"""Latency against offered load for one echo server: probe, steps, knees refined by bisection.
+
+For each server (a scheduler's echo variant, ``bench.measure.echo_children.serve``, in its own
+process tree on its own CPU) and each (message size, connections):
+
+1. **Probe**: a closed-loop run (each connection keeps one request outstanding) gives the
+   server's throughput ceiling, ``probe.achieved_rate``; open-loop rates are fractions of it.
+2. **Steps**: open-loop points at ``STEPS`` × the ceiling, light to past saturation. Each
+   point's latency counts from the *intended* send time (``bench.measure.loadgen``), so a
+   server that stalls is charged for the queue it causes.
+3. **Knees**: the highest offered rate whose p99 stays under 1 ms, and under 10 ms. Between
+   the highest rate that met a bound and the lowest that did not, points are added by
+   bisection until the two are at most ``KNEE_RESOLUTION`` (5 %) apart.
+
+A point where the client ran out of CPU is ``client_limited``: recorded and marked, never a
+knee and never drawn as the server's figure. A point whose echoes were wrong (corrupted,
+reordered, short) makes the server INVALID; a server that does not start, or dies, FAILED
+with its stderr's last line. Every child is ended after its server's sweep
+(``isolate.run``'s process tree), so nothing outlives a server.
+
+Server CPU per request: the server process's CPU time (``/proc/PID/stat``) over each point's
+whole run (warm-up included) divided by the echoes it sent back.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from bench.measure import isolate, loadgen
+
+#: Offered load as fractions of the closed-loop ceiling.
+STEPS: Final = (0.1, 0.3, 0.5, 0.7, 0.85, 1.0, 1.2)
+QUICK_STEPS: Final = (0.1, 0.5, 0.9, 1.2)
+#: Knee bisection stops when the bracket is this narrow (relative to its upper end).
+KNEE_RESOLUTION: Final = 0.05
+KNEE_BOUNDS_US: Final = (1_000.0, 10_000.0)
+MAX_BISECTIONS: Final = 4
+#: Past the last step, while the server still meets 10 ms: up to this many points, each this
+#: much heavier than the one before.
+MAX_BEYOND: Final = 3
+BEYOND_FACTOR: Final = 1.4
+SERVER_START_S: Final = 30.0
+
+
+@dataclass
+class Point:
+    """One client run against a server (rates in messages per second, latencies in µs)."""
+
+    mode: str  # "closed" (the probe) or "open"
+    offered_rate: float | None
+    achieved_rate: float
+    p50_us: float | None
+    p99_us: float | None
+    p999_us: float | None
+    max_us: float | None
+    sent: int
+    received: int
+    errors: dict[str, int]
+    client_busy_share: float
+    lag_p99_us: float
+    client_limited: bool
+    limited_reason: str
+    server_cpu_per_request_us: float | None
+    client: str
+
+    def meets(self, bound_us: float) -> bool:
+        return not self.client_limited and self.p99_us is not None and self.p99_us < bound_us
+
+
+@dataclass
+class ServerSweep:
+    name: str
+    scheduler: str
+    variant: str
+    size: int
+    connections: int
+    status: str = "valid"
+    reasons: list[str] = field(default_factory=list)
+    probe: Point | None = None
+    points: list[Point] = field(default_factory=list)
+    knees: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    point_s: float
+    warmup_s: float
+    steps: Sequence[float]
+    probe_s: float
+    server_cpu: int | None
+    client_cpu: int | None
+    arrival: str = "constant"
+
+
+def placement() -> tuple[int | None, int | None]:
+    """(server CPU, client CPU): two different CPUs when this process may use two."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return (cpus[-1], cpus[0]) if len(cpus) >= 2 else (None, None)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class RunningServer:
+    """An echo server in its own isolated process tree, until ``stop``."""
+
+    def __init__(self, scheduler: str, variant: str, cpu: int | None, workdir: Path) -> None:
+        self._stop = threading.Event()
+        self.port: int | None = None
+        self.pid: int | None = None
+        self.report: isolate.Report | None = None
+        self._started = threading.Event()
+        request = isolate.Request(handler="echo-server", limit_s=24 * 3600.0,
+                                  params={"scheduler": scheduler, "variant": variant, "cpu": cpu})
+
+        def tick(report: isolate.Report) -> None:
+            for message in report.messages:
+                if isinstance(message, dict) and isinstance(message.get("port"), int):
+                    self.port, self.pid = message["port"], message.get("pid")
+                    self._started.set()
+
+        def watch() -> None:
+            self.report = isolate.run(request, workdir, on_tick=tick, stop=self._stop)
+            self._started.set()
+
+        self._thread = threading.Thread(target=watch, daemon=True)
+        self._thread.start()
+
+    def wait_started(self) -> str | None:
+        """None when serving; else why it did not start."""
+        self._started.wait(SERVER_START_S)
+        if self.port is not None and self.report is None:
+            return None
+        if self.report is not None:
+            return self.report.reason or "ended before it listened"
+        return f"did not report a port within {SERVER_START_S:.0f} s"
+
+    def failure(self) -> str | None:
+        """Why the server ended on its own (None: still serving)."""
+        report = self.report
+        if report is None:
+            return None
+        tail = isolate.last_line(report.stderr_tail)
+        return f"{report.reason}; stderr: {tail}"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_client(params: dict[str, Any], workdir: Path, timeout_s: float) -> loadgen.LoadResult:
+    request = isolate.Request(handler="load-client", params=params, limit_s=timeout_s)
+    report = isolate.run(request, workdir)
+    if not report.reported or not isinstance(report.result, dict):
+        raise RuntimeError(report.reason or "the load generator sent no result")
+    raw = report.result
+    return loadgen.result_from_json(raw["raw"], top_percentile=float(raw["top_percentile"]),
+                                    notes=raw.get("notes", ()))
+
+
+def _point(result: loadgen.LoadResult, cpu_s: float | None) -> Point:
+    def us(ns: int | None) -> float | None:
+        return None if ns is None else ns / 1e3
+
+    per_request = (cpu_s / result.received * 1e6) if cpu_s is not None and result.received else None
+    return Point(result.mode, result.rate, result.achieved_rate, us(result.p50_ns), us(result.p99_ns),
+                 us(result.p999_ns), us(result.max_ns), result.sent, result.received, dict(result.errors),
+                 result.busy_share, result.lag_p99_ns / 1e3, result.client_limited, result.limited_reason,
+                 per_request, result.client)
+
+
+def sweep_server(scheduler: str, variant: str, name: str, size: int, connections: int, settings: SweepSettings,
+                 workdir: Path, progress: Callable[[str], None] | None = None) -> ServerSweep:
+    """The whole sweep of one server at one (size, connections)."""
+    out = ServerSweep(name, scheduler, variant, size, connections)
+    server = RunningServer(scheduler, variant, settings.server_cpu, workdir / "server")
+    try:
+        why = server.wait_started()
+        if why is not None:
+            out.status, out.reasons = "failed", [f"the server did not start: {why}"]
+            return out
+        counter = [0]
+
+        def measure(params: dict[str, Any]) -> Point:
+            counter[0] += 1
+            before = _cpu_seconds(server.pid) if server.pid else None
+            base = {"host": "127.0.0.1", "port": server.port, "connections": connections, "size": size,
+                    "cpu": settings.client_cpu, "arrival": settings.arrival}
+            run = {**base, **params}
+            length = float(run["duration"]) + float(run["warmup"])
+            result = run_client(run, workdir / f"client-{counter[0]}", timeout_s=length + 60.0)
+            after = _cpu_seconds(server.pid) if server.pid else None
+            cpu = after - before if before is not None and after is not None else None
+            point = _point(result, cpu)
+            if result.error_count:
+                out.status = "invalid"
+                out.reasons.append(f"at {point.offered_rate or 0:,.0f}/s the echoes were wrong: {dict(result.errors)}")
+            gone = server.failure()
+            if gone is not None:
+                raise RuntimeError(f"the server died: {gone}")
+            return point
+
+        out.probe = measure({"mode": "closed", "duration": settings.probe_s, "warmup": settings.warmup_s})
+        ceiling = out.probe.achieved_rate
+        if ceiling <= 0:
+            out.status, out.reasons = "failed", ["the closed-loop probe got no echo back"]
+            return out
+        for step in settings.steps:
+            out.points.append(measure(_open(ceiling * step, settings)))
+            if progress is not None:
+                progress(f"{name}: {out.points[-1].offered_rate:,.0f}/s → p99 {_fmt(out.points[-1].p99_us)}")
+        # Open loop can go past the closed-loop ceiling (more requests in flight): keep raising
+        # the load until the 10 ms bound breaks or the client runs out of CPU.
+        rate = ceiling * settings.steps[-1]
+        for _ in range(MAX_BEYOND):
+            last = out.points[-1]
+            if last.client_limited or not last.meets(KNEE_BOUNDS_US[-1]):
+                break
+            rate *= BEYOND_FACTOR
+            out.points.append(measure(_open(rate, settings)))
+        for bound in KNEE_BOUNDS_US:
+            for _ in range(MAX_BISECTIONS):
+                low, high = _bracket(out.points, bound)
+                if low is None or high is None or (high - low) / high <= KNEE_RESOLUTION:
+                    break
+                out.points.append(measure(_open((low + high) / 2, settings)))
+        out.points.sort(key=lambda p: p.offered_rate or 0.0)
+        out.knees = {f"p99<{bound / 1000:g}ms": _bracket(out.points, bound)[0] for bound in KNEE_BOUNDS_US}
+        for key, knee in out.knees.items():
+            above = [p for p in out.points if p.client_limited and (knee is None or (p.offered_rate or 0) > knee)]
+            if knee is not None and above and _bracket(out.points, KNEE_BOUNDS_US[0 if "1ms" in key else 1])[1] is None:
+                out.reasons.append(f"knee {key} is a lower bound: the loads above it were client-limited")
+    except RuntimeError as exc:
+        out.status, out.reasons = "failed", [*out.reasons, str(exc)]
+    finally:
+        server.stop()
+    return out
+
+
+def _open(rate: float, settings: SweepSettings) -> dict[str, Any]:
+    # Enough samples for p99.9 where the rate allows; p99 (1,000 samples) below that.
+    top = 99.9 if rate * settings.point_s >= 10_000 else 99.0
+    duration = max(settings.point_s, 1_100 / rate) if top == 99.0 else settings.point_s
+    return {"mode": "open", "rate": rate, "duration": duration, "warmup": settings.warmup_s, "top_percentile": top}
+
+
+def _bracket(points: Sequence[Point], bound_us: float) -> tuple[float | None, float | None]:
+    """(highest offered rate meeting the bound below every failing one, lowest failing rate)."""
+    ordered = sorted((p for p in points if p.mode == "open" and not p.client_limited),
+                     key=lambda p: p.offered_rate or 0.0)
+    low = high = None
+    for p in ordered:
+        if p.meets(bound_us):
+            if high is None:
+                low = p.offered_rate
+        elif high is None:
+            high = p.offered_rate
+    return low, high
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} µs"
+
+
+def elapsed_estimate(servers: int, settings: SweepSettings) -> float:
+    """Seconds a sweep is expected to take: probe, steps and bisections, plus start-ups."""
+    per_point = settings.point_s + settings.warmup_s + 1.5
+    points = len(settings.steps) + 2 * 2 + 1
+    return servers * (settings.probe_s + settings.warmup_s + 3.0 + points * per_point)
+
+
+def wall_clock() -> float:
+    return time.monotonic()
