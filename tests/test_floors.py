@@ -216,3 +216,21 @@ def test_timer_floor_cli_rejects_bad_input() -> None:
     )
     assert proc.returncode == 2
     assert "--time-scale" in proc.stderr
+
+
+def test_a_body_floor_process_caught_in_a_burst_does_not_make_honest_runs_suspect() -> None:
+    """Plausibility reads the floor's fastest process: one floor process slowed 13× by a
+    burst of load (as measured on the 2-core VM) must not make a 425 ns run SUSPECT, while
+    a run below half the fastest floor process still is."""
+    from bench.measure.plausibility import plausible
+    from bench.results.fields import Fields
+    from bench.results.model import RunRecord, Sample
+
+    floor = Sample.from_json(Fields({"mean_s": 1892e-9, "std_s": 1e-6, "values_s": [269e-9, 3515e-9]}, "f"), "b")
+    def run(ns: float) -> RunRecord:
+        return RunRecord.from_json(Fields({
+            "scheduler": "listscan", "mode": "switch", "status": "valid", "reasons": [], "dialect": "generator",
+            "switch": {"mean_s": ns * 1e-9, "std_s": 1e-9, "values_s": [ns * 1e-9]}}, "run"))
+    assert plausible(run(425), floor, "real").status.value == "valid"
+    slow = plausible(run(100), floor, "real")
+    assert slow.status.value == "suspect" and "269 ns in its fastest process" in slow.note
