@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.results.echo_file import EchoDocument
 from bench.results.model import Document
 from bench.results.store import atomic_write
-from reports import data, html_page, io_data, markdown
-from reports.charts import cpu, io, lateness, scaling, switch, trends
+from reports import data, echo_data, html_page, io_data, markdown
+from reports.charts import cpu, echo, io, lateness, scaling, switch, trends
 from reports.charts import instructions as instruction_chart
 from reports.charts.style import ChartFile
 from reports.history import History
@@ -26,7 +27,7 @@ from reports.palette import Palette
 INDEX = "index.html"
 SUMMARY = "summary.md"
 CHART_NAMES = (switch.SWITCH_COST, instruction_chart.INSTRUCTIONS, lateness.LATENESS_PERCENTILES, cpu.CPU_COST,
-               io.IO_COST, lateness.LATENESS_VS_LOAD, scaling.SCALING, trends.TRENDS)
+               io.IO_COST, echo.ECHO_LATENCY, lateness.LATENESS_VS_LOAD, scaling.SCALING, trends.TRENDS)
 #: Charts earlier versions wrote: removed from a report directory like any stale chart.
 RETIRED_CHART_NAMES = ("lateness_cdf.png",)
 
@@ -45,24 +46,31 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, text)
 
 
-def palette_for(document: Document, history: History | None, instructions: Document | None = None) -> Palette:
-    """One palette for every name in the report, history included, so colours agree."""
+def palette_for(document: Document, history: History | None, instructions: Document | None = None,
+                echo_file: EchoDocument | None = None) -> Palette:
+    """One palette for every name in the report, history and echo servers included, so
+    colours agree (an echo server takes its scheduler's colour)."""
     names = data.scheduler_names(document)
     for doc in [*(history.documents if history else ()), *([instructions] if instructions else [])]:
         names += data.scheduler_names(doc)
+    if echo_file is not None:
+        names += echo_data.scheduler_names(echo_file)
     return Palette(names)
 
 
 def build(document: Document, source: Path, out: Path, history: History | None = None,
-          instructions: Document | None = None, syscalls: Document | None = None) -> Report:
+          instructions: Document | None = None, syscalls: Document | None = None,
+          echo_file: EchoDocument | None = None, echo_source: Path | None = None) -> Report:
     """Write the report into ``out`` (created if needed). OSError propagates to the caller.
 
     ``instructions``: an instruction-count file (``--measure instructions``) to chart and
     tabulate beside the wall-time figures of ``document``; ``syscalls``: a syscall-count
-    file (``--measure syscalls``) whose io counts become the io chart's second panel.
+    file (``--measure syscalls``) whose io counts become the io chart's second panel;
+    ``echo_file``: an echo file (``python -m bench echo``, read from ``echo_source``) for the
+    "latency under load" answer, its table and chart.
     """
     out.mkdir(parents=True, exist_ok=True)
-    palette = palette_for(document, history, instructions)
+    palette = palette_for(document, history, instructions, echo_file)
     switch_runs, timed_runs = data.switch_data(document), data.timed_data(document)
     sweep = data.scaling_data(document)
     plans: list[tuple[str, str, Callable[[Path], ChartFile | None], str]] = [
@@ -81,6 +89,11 @@ def build(document: Document, source: Path, out: Path, history: History | None =
          "the results file has no scaling section" if sweep is None
          else "no scaling series has two successful sizes"),
     ]
+    if echo_file is not None:
+        echo_cells = echo_data.cells(echo_file, palette)
+        plans.insert(1, ("Echo servers: latency against offered load", echo.ECHO_LATENCY,
+                         lambda p: echo.echo_latency(echo_cells, palette, p),
+                         "no VALID echo server with a load point that is not client-limited"))
     if document.runs_in("io"):
         # Only a file with io runs mentions the io chart at all, drawn or not.
         sockets = io_data.io_data(document)
@@ -106,8 +119,8 @@ def build(document: Document, source: Path, out: Path, history: History | None =
     for stale in {*CHART_NAMES, *RETIRED_CHART_NAMES} - {c.name for c in drawn}:
         (out / stale).unlink(missing_ok=True)
     summary = out / SUMMARY
-    write_text(summary, markdown.render(document, [c.name for c in drawn], instructions))
+    write_text(summary, markdown.render(document, [c.name for c in drawn], instructions, echo_file))
     index = out / INDEX
     write_text(index, html_page.render(html_page.PageInput(document, source, drawn, missing, palette, history,
-                                                           instructions)))
+                                                           instructions, echo_file, echo_source)))
     return Report(out, index, summary, drawn, missing)

@@ -1,4 +1,4 @@
-"""``python -m reports RESULTS [--history DIR] [-o DIR]``: the command-line boundary.
+"""``python -m reports RESULTS [--history DIR] [--echo FILE] [-o DIR]``: the command-line boundary.
 
 Bad input — a missing or unreadable results file, a file that is not a results file, an
 unsupported format version, a history path that is not a directory, an output directory
@@ -8,6 +8,11 @@ The output directory is tried (created, a file written into it and removed) befo
 matplotlib is imported or a chart drawn.
 Unreadable files *inside* a history directory are warnings, not errors (see
 ``reports.history``).
+
+An echo file (``python -m bench echo``) is an option beside RESULTS, like an instruction
+file: ``--echo FILE`` adds the "latency under load" answer, the echo table and the echo
+chart; RESULTS stays the wall-time suite file. A file given as ``--echo`` that is not an
+echo file (or an echo file given as RESULTS) is one line and exit status 2.
 
 A paired gate file (``python -m bench gate``) is recognised by its top-level key and gets
 its own page (``reports.gate_page``) instead of the suite report; ``--history`` and
@@ -22,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.present.arguments import OneLineParser
+from bench.results.echo_file import EchoDocument, is_echo_file
 from bench.results.gate_file import GateDocument, is_gate_file
 from bench.results.model import Document
 from bench.results.store import ResultsError, load, read_json
@@ -44,6 +50,8 @@ def parser() -> OneLineParser:
                    help="an instruction-count file (run --measure instructions): charted beside wall time")
     p.add_argument("--syscalls", type=Path, default=None, metavar="FILE",
                    help="a syscall-count file (run --measure syscalls): its io counts beside the io chart")
+    p.add_argument("--echo", type=Path, default=None, metavar="FILE",
+                   help="an echo file (python -m bench echo): latency under load beside the suite's figures")
     p.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
                    help=f"report directory to write (default: {DEFAULT_OUTPUT})")
     return p
@@ -77,7 +85,7 @@ def gate_report(ns: argparse.Namespace, raw: object) -> int:
     except ResultsError as exc:
         return error(str(exc))
     for option, given in (("--history", ns.history), ("--instructions", ns.instructions),
-                          ("--syscalls", ns.syscalls)):
+                          ("--syscalls", ns.syscalls), ("--echo", ns.echo)):
         if given is not None:
             return error(f"{ns.results}: is a gate file; {option} applies only to a suite results file")
     if (wrong := _output(ns.output)) is not None:
@@ -92,15 +100,28 @@ def gate_report(ns: argparse.Namespace, raw: object) -> int:
     return EXIT_OK
 
 
+def load_echo_option(path: Path) -> EchoDocument:
+    """The ``--echo`` file, or ResultsError naming what it is instead."""
+    raw = read_json(path)
+    if not is_echo_file(raw):
+        what = "a gate file" if is_gate_file(raw) else "not an echo file"
+        raise ResultsError(f"{path}: {what}; --echo takes a file written by `python -m bench echo`")
+    return EchoDocument.from_json(raw, str(path))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
         raw = read_json(ns.results)
         if is_gate_file(raw):
             return gate_report(ns, raw)
+        if is_echo_file(raw):
+            return error(f"{ns.results}: is an echo file; give the wall-time results file as RESULTS and this one "
+                         "as --echo")
         document = Document.from_json(raw, str(ns.results))
         instructions = None if ns.instructions is None else load(ns.instructions)
         syscalls = None if ns.syscalls is None else load(ns.syscalls)
+        echo = None if ns.echo is None else load_echo_option(ns.echo)
     except ResultsError as exc:
         return error(str(exc))
     if syscalls is not None and syscalls.workload.measure != "syscalls":
@@ -128,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         history = load_history(ns.history, document, ns.results,
                                warn=lambda line: print(f"{PROG}: warning: {line}", file=sys.stderr))
     try:
-        report = build(document, ns.results, out, history, instructions, syscalls)
+        report = build(document, ns.results, out, history, instructions, syscalls, echo, ns.echo)
     except OSError as exc:
         return _write_failed(out, exc)
     print(f"report: {report.index} ({len(report.charts)} charts, summary {report.summary})")

@@ -14,15 +14,18 @@ attributes come from the palette, never from the file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from bench.present import tables
+from bench.present.echo_table import echo_tables
 from bench.present.io_table import io_table
+from bench.results.echo_file import EchoDocument
 from bench.results.model import Document
 from reports.charts.style import ChartFile
+from reports.echo_data import echo_answer
 from reports.history import History
 from reports.io_data import io_answer
 from reports.palette import Palette
@@ -43,7 +46,7 @@ p.answer { margin: 1.2em 0 0.2em; max-width: 60em; }
 caption { text-align: left; font-weight: 600; padding: 0.3em 0; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
 th { background: #f3f3f3; text-align: left; }
-td.num { text-align: right; white-space: nowrap; }
+td.num, td.name { white-space: nowrap; } td.num { text-align: right; }
 td.note { min-width: 12em; max-width: 28em; color: #333; font-size: 0.9em; }
 tr.not-ranked td.num { color: #888; }
 strong.best { color: #000; }
@@ -72,6 +75,13 @@ class PageInput:
     palette: Palette
     history: History | None = None
     instructions: Document | None = None  # an instruction-count file shown beside ``document``
+    echo: EchoDocument | None = None  # an echo file (``--echo``): latency under load
+    echo_source: Path | None = None
+
+    @property
+    def echo_colours(self) -> dict[str, str]:
+        """Echo server name → its scheduler's name in the palette (variants share a colour)."""
+        return {} if self.echo is None else {s.name: s.scheduler for s in self.echo.servers}
 
 
 #: Statuses shown as good: a valid run, an ``ok`` scaling point.
@@ -85,15 +95,18 @@ def status_badge(status: str, text: str = "") -> str:
     return f'<span class="status status-{kind}">{escape(text or status.upper())}</span>'
 
 
-def scheduler_cell(name: str, palette: Palette) -> str:
+def scheduler_cell(name: str, palette: Palette, colour_of: str | None = None) -> str:
+    """The name with its scheduler's swatch (``colour_of``: the palette name, when the row
+    is a server of that scheduler rather than the scheduler itself)."""
     try:
-        colour = palette.colour(name)
+        colour = palette.colour(colour_of or name)
     except KeyError:  # a floor's row, not a scheduler: no colour of its own
         return escape(name)
     return f'<span class="swatch" style="background:{colour}"></span>{escape(name)}'
 
 
-def render_table(table: tables.Table, palette: Palette, table_id: str = "") -> str:
+def render_table(table: tables.Table, palette: Palette, table_id: str = "",
+                 colour_names: Mapping[str, str] | None = None) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in ["scheduler", "status", *table.headers, "note"])
     body = []
     for row in table.rows:
@@ -104,7 +117,8 @@ def render_table(table: tables.Table, palette: Palette, table_id: str = "") -> s
                 text = f'<strong class="best" title="best VALID value">{text}</strong>'
             cells.append(f'<td class="num">{text}</td>' if cell.number else f"<td>{text}</td>")
         ranked = "" if row.status.ranked else ' class="not-ranked"'
-        body.append(f"<tr{ranked}><td>{scheduler_cell(row.scheduler, palette)}</td>"
+        colour_of = (colour_names or {}).get(row.scheduler)
+        body.append(f'<tr{ranked}><td class="name">{scheduler_cell(row.scheduler, palette, colour_of)}</td>'
                     f"<td>{status_badge(row.status.value, row.status_label)}</td>"
                     f"{''.join(cells)}<td class=\"note\">{escape(row.note)}</td></tr>")
     ident = f' id="{escape(table_id)}"' if table_id else ""
@@ -121,6 +135,12 @@ def _header(page: PageInput) -> str:
                f"Python {env.python} · commit {', '.join(doc.commit_labels)} · {doc.created_utc}")
     parts = ["<h1>schedbench report</h1>",
              f'<p class="sub">results file <code>{escape(str(page.source))}</code> · {escape(context)}</p>']
+    if page.echo is not None:
+        where = f"<code>{escape(str(page.echo_source))}</code> · " if page.echo_source is not None else ""
+        parts.append(f'<p class="sub">echo file {where}{escape(page.echo.created_utc)}</p>')
+        if not page.echo.complete:
+            parts.append('<div class="banner" role="alert">Echo file INCOMPLETE (interrupted): only the servers '
+                         "swept before it stopped are shown.</div>")
     if not doc.complete:
         parts.append('<div class="banner" role="alert">INCOMPLETE (interrupted): the run was stopped before every '
                      "job finished; only the finished jobs are shown.</div>")
@@ -130,7 +150,15 @@ def _header(page: PageInput) -> str:
 def _context(page: PageInput) -> str:
     """Where and how the results were measured, in full."""
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in tables.header_fields(page.document))
-    return f'<h2 id="context">How it was measured</h2>\n<dl class="meta">{rows}</dl>'
+    out = f'<h2 id="context">How it was measured</h2>\n<dl class="meta">{rows}</dl>'
+    if page.echo is not None:
+        echo = page.echo
+        fields = [("echo file", str(page.echo_source or "")), ("command", echo.command),
+                  ("created", echo.created_utc), ("complete", "yes" if echo.complete else "no (interrupted)"),
+                  *((f"setting {k}", str(v)) for k, v in sorted(echo.settings.items()))]
+        rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in fields if v)
+        out += f'\n<h3 id="context-echo">Echo servers</h3>\n<dl class="meta">{rows}</dl>'
+    return out
 
 
 
@@ -167,6 +195,12 @@ def _answer(page: PageInput) -> str:
         parts.append(f'<p class="answer" id="answer-io">{escape(sentence)}</p>')
     if sockets is not None and sockets.rows:
         parts.append(render_table(sockets, page.palette, "answer-io-table"))
+    if page.echo is not None:
+        echo_sentence, echo_first = echo_answer(page.echo), echo_tables(page.echo)[:1]
+        if echo_sentence is not None:
+            parts.append(f'<p class="answer" id="answer-echo">{escape(echo_sentence)}</p>')
+        for table in echo_first:
+            parts.append(render_table(table, page.palette, "answer-echo-table", page.echo_colours))
     if len(parts) == 1:
         parts.append("<p>No runs in this results file.</p>")
     return "\n".join(parts)
@@ -181,6 +215,10 @@ def _figures(page: PageInput) -> str:
     for i, table in enumerate(t for t in (tables.floors_table(doc), tables.switch_table(doc),
                                           *tables.timed_tables(doc), tables.instruction_table(doc), *extra) if t):
         parts.append(render_table(table, page.palette, f"details-{i}"))
+    if page.echo is not None:
+        # The first is the answer's; the other cells' summaries, then every server's load points.
+        for i, table in enumerate(echo_tables(page.echo)[1:]):
+            parts.append(render_table(table, page.palette, f"details-echo-{i}", page.echo_colours))
     return "\n".join(parts)
 
 
@@ -228,7 +266,8 @@ def render(page: PageInput) -> str:
     body = [
         _header(page), f"<nav>{''.join(nav)}</nav>", _answer(page), _problems(page), _charts(page), _figures(page),
         _scaling(page), _history(page), _context(page),
-        "<footer>Built by <code>python -m reports</code> from the results file alone. "
+        f"<footer>Built by <code>python -m reports</code> from the results file"
+        f"{' and the echo file' if page.echo is not None else ''} alone. "
         "Charts: one colour per scheduler (Okabe–Ito), the same in every chart.</footer>",
     ]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

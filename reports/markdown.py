@@ -16,8 +16,11 @@ from __future__ import annotations
 import re
 
 from bench.present import tables, units
+from bench.present.echo_table import echo_tables
 from bench.present.io_table import io_table
+from bench.results.echo_file import EchoDocument
 from bench.results.model import Document
+from reports.echo_data import echo_answer
 from reports.io_data import io_answer
 
 #: Characters that change meaning inside a GFM table cell: emphasis, code, links, the
@@ -51,8 +54,10 @@ def table_lines(table: tables.Table) -> list[str]:
     return [*lines, ""]
 
 
-def render(doc: Document, charts: list[str] | None = None, instructions: Document | None = None) -> str:
-    """The answer first (ranking, lateness and CPU per time scale), then key figures per scheduler."""
+def render(doc: Document, charts: list[str] | None = None, instructions: Document | None = None,
+           echo: EchoDocument | None = None) -> str:
+    """The answer first (ranking, lateness and CPU per time scale, sockets, latency under
+    load from ``echo``), then key figures per scheduler."""
     env, w = doc.environment, doc.workload
     summary = tables.scheduler_table(doc)
     lines = [f"## schedbench: {len(summary.rows)} scheduler(s), {escape(doc.created_utc)}", ""]
@@ -84,6 +89,11 @@ def render(doc: Document, charts: list[str] | None = None, instructions: Documen
         lines += [escape(sentence), ""]
     if sockets is not None and sockets.rows:
         lines += table_lines(sockets)
+    if echo is not None:
+        echo_sentence = echo_answer(echo)
+        if echo_sentence is not None:
+            lines += [escape(echo_sentence), ""]
+        lines += [line for table in echo_tables(echo)[:1] for line in table_lines(table)]
     lines += table_lines(summary)
     lines += ["**Bold** figure: best VALID value of the column. Overhead is switch cost minus the body floor of "
               "the scheduler's dialect; p99 is timer lateness after the deadline; CPU/wake is process CPU per "

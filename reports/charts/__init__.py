@@ -1,8 +1,9 @@
 """The PNG charts: one module per figure family, and two shared ones.
 
 - ``switch`` (switch cost per resume), ``io`` (io mode: cost per resume over the I/O
-  floor), ``instructions`` (instructions per switch beside wall time), ``lateness``
-  (lateness by percentile, lateness against load), ``cpu`` (CPU cost per wake),
+  floor), ``echo`` (echo servers: latency against offered load), ``instructions``
+  (instructions per switch beside wall time), ``lateness`` (lateness by percentile,
+  lateness against load), ``cpu`` (CPU cost per wake),
   ``scaling`` (cost against the number of rockets) and ``trends`` (a history of results
   files);
 - ``style``: what every chart shares — figure size, saving, titles, grids, legends,
