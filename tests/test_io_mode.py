@@ -207,3 +207,25 @@ def test_the_pipeline_measures_io_with_its_floor(tmp_path: Path) -> None:
     assert runs["no-readiness"]["status"] == "skipped"
     assert "readiness primitives" in runs["no-readiness"]["reasons"][0]
     assert "Waiting on sockets" in proc.stdout
+
+
+def test_a_results_file_from_before_io_is_archived_before_io_merges_into_it(
+        pipeline_results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`make bench` on a results/latest.json measured before the io mode existed: the old
+    file is copied into the history folder whole, with one line saying so, and nothing else
+    happens to it (the run then merges into it, keeping every run it held)."""
+    from bench.cli.commands import archive_before_new_modes
+    from bench.results import store
+
+    output = tmp_path / "latest.json"
+    output.write_bytes(pipeline_results.read_bytes())
+    previous = store.load(output)
+    assert "io" not in previous.workload.modes
+    history = tmp_path / "history"
+    archive_before_new_modes(output, previous, ["switch", "timed", "io"], history)
+    (kept,) = history.iterdir()
+    assert kept.read_bytes() == pipeline_results.read_bytes() == output.read_bytes()
+    line = capsys.readouterr().err.strip()
+    assert line.count("\n") == 0 and "holds no io runs" in line and str(kept) in line
+    archive_before_new_modes(output, previous, ["switch", "timed"], history)  # nothing new: nothing archived
+    assert len(list(history.iterdir())) == 1
