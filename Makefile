@@ -11,7 +11,7 @@ HISTORY := $(RESULTS)/history
 .PHONY: help setup test test-fast lint bench bench-quick bench-check bench-gate bench-instructions bench-syscalls bench-echo bench-scale baseline report microbench clean
 
 help:
-	@echo "make bench        full suite under pyperf (~6 min) -> $(RESULTS)/latest.json + $(REPORT)/index.html"
+	@echo "make bench        full suite under pyperf, io included (~7 min) -> $(RESULTS)/latest.json + $(REPORT)/index.html"
 	@echo "make bench-quick  the same pipeline in under a minute (CI smoke run) -> $(RESULTS)/quick.json"
 	@echo "make test         set up and run the test suite (what CI runs)"
 	@echo "make test-fast    the tests without the end-to-end pipeline runs (a quick loop)"
