@@ -125,7 +125,7 @@ def describe(r: LoadResult, others: float) -> str:
     limited = f"CLIENT-LIMITED ({r.limited_reason})" if r.client_limited else "not client-limited"
     errors = f"{r.error_count} errors {dict(r.errors)}" if r.error_count else "0 errors"
     return (f"{r.achieved_rate:>10,.0f}/s  client CPU {r.cpu_share:4.0%} busy {r.busy_share:4.0%} "
-            f"run-queue {r.demand_share - r.cpu_share:4.0%}"
+            f"run-queue {r.runqueue_share or 0.0:4.0%}"
             f"  p50/p99/p99.9/max {ms(r.p50_ns)}/{ms(r.p99_ns)}/{ms(r.p999_ns)}/{ms(r.max_ns)} ms"
             f"  lag p99/max {ms(r.lag_p99_ns)}/{ms(r.lag_max_ns)} ms  others {others:.2f} CPU  {errors}  {limited}"
             f"  [{r.client}]")

@@ -20,20 +20,23 @@ something slower when there is none, and say so); the cache is never cleaned (ea
 is tens of kilobytes).
 
 Note for ``bench.measure.valgrind`` (not changed here): its ``build_stub`` is this
-function's special case and could become::
+function's special case; after computing ``include``, ``suffix`` and ``extra_includes`` as
+now, its body could be::
 
-    include = sysconfig.get_paths()["include"]
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    if shutil.which("gcc") and not (Path(include) / "Python.h").exists(): ...  # its header hint
     build = compile_once(
         STUB_SOURCE, kind="callgrind-stub", output=f"{STUB_MODULE}{suffix}",
         args=["-shared", "-fPIC", "-O2", f"-I{include}", *extra_includes],
-        key_extra=(sys.version + include + suffix).encode(),
-        tag=sys.implementation.cache_tag, key_flags=False, compilers=("gcc",), roots=cache_roots)
-    return build.path, build.problem and _compile_problem(build.stderr) ...
+        key_extra=(sys.version + include + suffix).encode(), tag=sys.implementation.cache_tag,
+        key_flags=False, compilers=("gcc",), roots=cache_roots)
+    if build.path is None and build.stderr:  # gcc ran and failed: keep its hints
+        return None, _compile_problem(build.stderr)  # (extend it with "Python.h")
+    return build.path, build.problem
 
-which yields the same key (sha256 of source + key_extra, 16 hex digits), the same folder
-(``<tag>-<key>``) and the same cache roots, so existing cached stubs stay valid.
+The key (sha256 of source + key_extra, 16 hex digits), the folder (``<tag>-<key>``) and
+the roots (``cache_roots("callgrind-stub")`` equals ``stub_cache_roots()``) are the same,
+so stubs cached today stay valid. What would differ: a missing ``Python.h`` is reported
+from gcc's error instead of being checked first, and "no C compiler found (gcc; …)"
+replaces "gcc not found (…)".
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ message bytes (``message``).
 Trade-offs: plain ``selectors`` (epoll), no asyncio, so the client measures the server and
 not a second event loop; but it is Python: ~90k echoes/s in closed loop at 98 % of a core
 of the development VM (4 connections, asyncio server), several times the C client's CPU
-per message, and ``selectors`` waits in whole milliseconds, so its sends can be up to
-~1 ms late where the C client's timerfd is exact. Use it for correctness and light loads.
+per message. ``selectors`` sleeps in whole milliseconds, so it sleeps to the last whole
+ms before a send and polls the rest (as idle time): punctual sends, for up to 1 ms of
+polling per send at low rates. Use it for correctness and light loads.
 
 Run: ``python -m bench.measure.loadgen_python --port P [options]`` (``--help``).
 """
@@ -357,8 +358,10 @@ class _Client:
                 deadline = min(deadline, heap[0][0])
             # Poll, not sleep, when the next send is under --spin-us away (closed loop: always),
             # as the C client does; idle polls are capped like its (a longer one was preempted).
-            spin = a.spin_us > 0 and (self.closed or deadline - now <= a.spin_us * 1e3)
-            ready = self.sel.select(0 if spin else max(0.0, (deadline - time.monotonic_ns()) / 1e9))
+            # selectors sleeps in whole ms rounded up: sleep whole ms rounded down, poll the rest.
+            gap = deadline - time.monotonic_ns()
+            spin = (a.spin_us > 0 and self.closed) or gap <= max(a.spin_us * 1e3, 1e6)
+            ready = self.sel.select(0 if spin else gap // 1_000_000 / 1e3)
             if spin and not ready and not fired and self.s_start is not None and self.s_end is None:
                 self.idle_ns += min(time.monotonic_ns() - now, 20_000)
             for key, events in ready:
