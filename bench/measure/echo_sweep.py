@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.measure import isolate, loadgen
+from bench.results.echo_file import EchoPoint
 
 #: Offered load as fractions of the closed-loop ceiling.
 STEPS: Final = (0.1, 0.3, 0.5, 0.7, 0.85, 1.0, 1.2)
@@ -49,31 +50,6 @@ SERVER_START_S: Final = 30.0
 
 
 @dataclass
-class Point:
-    """One client run against a server (rates in messages per second, latencies in µs)."""
-
-    mode: str  # "closed" (the probe) or "open"
-    offered_rate: float | None
-    achieved_rate: float
-    p50_us: float | None
-    p99_us: float | None
-    p999_us: float | None
-    max_us: float | None
-    sent: int
-    received: int
-    errors: dict[str, int]
-    client_busy_share: float
-    lag_p99_us: float
-    client_limited: bool
-    limited_reason: str
-    server_cpu_per_request_us: float | None
-    client: str
-
-    def meets(self, bound_us: float) -> bool:
-        return not self.client_limited and self.p99_us is not None and self.p99_us < bound_us
-
-
-@dataclass
 class ServerSweep:
     name: str
     scheduler: str
@@ -82,8 +58,8 @@ class ServerSweep:
     connections: int
     status: str = "valid"
     reasons: list[str] = field(default_factory=list)
-    probe: Point | None = None
-    points: list[Point] = field(default_factory=list)
+    probe: EchoPoint | None = None
+    points: list[EchoPoint] = field(default_factory=list)
     knees: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -169,15 +145,22 @@ def run_client(params: dict[str, Any], workdir: Path, timeout_s: float) -> loadg
                                     notes=raw.get("notes", ()))
 
 
-def _point(result: loadgen.LoadResult, cpu_s: float | None) -> Point:
+def _point(result: loadgen.LoadResult, cpu_s: float | None) -> EchoPoint:
+    """The results model's point (rates per second, µs) from one client run."""
     def us(ns: int | None) -> float | None:
         return None if ns is None else ns / 1e3
 
     per_request = (cpu_s / result.received * 1e6) if cpu_s is not None and result.received else None
-    return Point(result.mode, result.rate, result.achieved_rate, us(result.p50_ns), us(result.p99_ns),
-                 us(result.p999_ns), us(result.max_ns), result.sent, result.received, dict(result.errors),
-                 result.busy_share, result.lag_p99_ns / 1e3, result.client_limited, result.limited_reason,
-                 per_request, result.client)
+    return EchoPoint(mode=result.mode, offered_rate=result.rate, achieved_rate=result.achieved_rate,
+                     p50_us=us(result.p50_ns), p99_us=us(result.p99_ns), p999_us=us(result.p999_ns),
+                     max_us=us(result.max_ns), sent=result.sent, received=result.received, errors=dict(result.errors),
+                     client_busy_share=result.busy_share, lag_p99_us=result.lag_p99_ns / 1e3,
+                     client_limited=result.client_limited, limited_reason=result.limited_reason,
+                     server_cpu_per_request_us=per_request, client=result.client)
+
+
+def _meets(point: EchoPoint, bound_us: float) -> bool:
+    return not point.client_limited and point.p99_us is not None and point.p99_us < bound_us
 
 
 def sweep_server(scheduler: str, variant: str, name: str, size: int, connections: int, settings: SweepSettings,
@@ -192,7 +175,7 @@ def sweep_server(scheduler: str, variant: str, name: str, size: int, connections
             return out
         counter = [0]
 
-        def measure(params: dict[str, Any]) -> Point:
+        def measure(params: dict[str, Any]) -> EchoPoint:
             counter[0] += 1
             before = _cpu_seconds(server.pid) if server.pid else None
             base = {"host": "127.0.0.1", "port": server.port, "connections": connections, "size": size,
@@ -225,7 +208,7 @@ def sweep_server(scheduler: str, variant: str, name: str, size: int, connections
         rate = ceiling * settings.steps[-1]
         for _ in range(MAX_BEYOND):
             last = out.points[-1]
-            if last.client_limited or not last.meets(KNEE_BOUNDS_US[-1]):
+            if last.client_limited or not _meets(last, KNEE_BOUNDS_US[-1]):
                 break
             rate *= BEYOND_FACTOR
             out.points.append(measure(_open(rate, settings)))
@@ -255,13 +238,13 @@ def _open(rate: float, settings: SweepSettings) -> dict[str, Any]:
     return {"mode": "open", "rate": rate, "duration": duration, "warmup": settings.warmup_s, "top_percentile": top}
 
 
-def _bracket(points: Sequence[Point], bound_us: float) -> tuple[float | None, float | None]:
+def _bracket(points: Sequence[EchoPoint], bound_us: float) -> tuple[float | None, float | None]:
     """(highest offered rate meeting the bound below every failing one, lowest failing rate)."""
     ordered = sorted((p for p in points if p.mode == "open" and not p.client_limited),
                      key=lambda p: p.offered_rate or 0.0)
     low = high = None
     for p in ordered:
-        if p.meets(bound_us):
+        if _meets(p, bound_us):
             if high is None:
                 low = p.offered_rate
         elif high is None:

@@ -80,14 +80,15 @@ class Verdict:
         return "; ".join(self.reasons)
 
 
-def check_trace(workload: Workload, events: Sequence[Event]) -> list[str]:
-    """Problems with the recorded events, worst first; empty when the trace is right."""
-    count = workload.count
+def steps_by_rocket(count: int, events: Sequence[Event]) -> tuple[list[list[int]], list[str]]:
+    """Each rocket's recorded steps in order, and the entries that are not events at all.
+
+    The trace is reachable from the scheduler (through the rockets' frames): an entry may
+    be anything, not only the (int, int) tuples the bodies record.
+    """
     seen: list[list[int]] = [[] for _ in range(count)]
     problems: list[str] = []
     for event in events:
-        # The trace is reachable from the scheduler (through the rockets' frames): an
-        # entry may be anything, not only the (int, int) tuples the bodies record.
         if type(event) is not tuple or len(event) != 2 or any(type(x) is not int for x in event):
             problems.append(f"malformed event {_short_repr(event)} (not an (index, step) pair of ints)")
             continue
@@ -96,6 +97,12 @@ def check_trace(workload: Workload, events: Sequence[Event]) -> list[str]:
             problems.append(f"event for unknown rocket index {index}")
             continue
         seen[index].append(step)
+    return seen, problems
+
+
+def check_trace(workload: Workload, events: Sequence[Event]) -> list[str]:
+    """Problems with the recorded events, worst first; empty when the trace is right."""
+    seen, problems = steps_by_rocket(workload.count, events)
     for rocket, steps in zip(workload.rockets, seen, strict=True):
         expected = [*range(rocket.countdown, 0, -1), 0]
         if steps == expected:

@@ -12,25 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.workload.checks import Verdict, check_resumes, parse_counters
+from bench.workload.checks import Verdict, check_resumes, parse_counters, steps_by_rocket
 from bench.workload.rockets import Event, Workload
 from bench.workload.status import Status
 
 
 def check_io_trace(workload: Workload, events: Sequence[Event]) -> list[str]:
     """Problems with the recorded io events, worst first; empty when every message arrived."""
-    count = workload.count
-    seen: list[list[int]] = [[] for _ in range(count)]
-    problems: list[str] = []
-    for event in events:
-        if type(event) is not tuple or len(event) != 2 or any(type(x) is not int for x in event):
-            problems.append(f"malformed event {str(event)[:40]!r} (not an (index, step) pair of ints)")
-            continue
-        index, step = event
-        if not 0 <= index < count:
-            problems.append(f"event for unknown rocket index {index}")
-            continue
-        seen[index].append(step)
+    seen, problems = steps_by_rocket(workload.count, events)
     for pair, messages in enumerate(workload.messages_per_pair()):
         expected = [*range(1, messages + 1), 0]
         for role, index in (("client", 2 * pair), ("server", 2 * pair + 1)):
