@@ -59,9 +59,14 @@ bench-quick: $(STAMP)
 	if [ $$status -le 1 ]; then $(PY) -m reports $(RESULTS)/quick.json -o $(RESULTS)/quick-report || status=$$?; fi; \
 	exit $$status
 
+# The optional inputs, as one word list, so the recipe below is one line (make echoes it as is).
+REPORT_INPUTS = $(if $(wildcard $(HISTORY)),--history $(HISTORY)) \
+	$(if $(wildcard $(RESULTS)/instructions.json),--instructions $(RESULTS)/instructions.json) \
+	$(if $(wildcard $(RESULTS)/syscalls.json),--syscalls $(RESULTS)/syscalls.json) \
+	$(if $(wildcard $(RESULTS)/echo.json),--echo $(RESULTS)/echo.json)
+
 report: $(STAMP)
-	$(PY) -m reports $(RESULTS)/latest.json -o $(REPORT) $(if $(wildcard $(HISTORY)),--history $(HISTORY)) \
-		$(if $(wildcard $(RESULTS)/instructions.json),--instructions $(RESULTS)/instructions.json)
+	$(PY) -m reports $(RESULTS)/latest.json -o $(REPORT) $(strip $(REPORT_INPUTS))
 
 # Exit 1 from the suite (a scheduler failed) still leaves a usable file: keep going.
 # The regression gate counts instructions (Valgrind): exact, so a 1 % change is caught with

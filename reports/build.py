@@ -107,8 +107,11 @@ def build(document: Document, source: Path, out: Path, history: History | None =
                          "no VALID switch-mode run in the instruction file"))
     if history is not None:
         trend = data.trend_data(history.documents)
+        readable = len(history.documents)
         plans.append(("Trends over history", trends.TRENDS, lambda p: trends.trends(trend, palette, p),
-                      "fewer than two readable results files with a common series in the history"))
+                      f"a trend needs two results files with a common series; there {'is' if readable == 1 else 'are'} "
+                      f"{readable}, this one included" + (" (each `make bench` adds one to the history)"
+                                                          if readable < 2 else "")))
     drawn, missing = [], []
     for title, name, draw, why in plans:
         chart = draw(out / name)

@@ -12,12 +12,15 @@ import copy
 import itertools
 import json
 import math
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from bench.cli import compare_cmd as compare_cli
 from bench.cli.args import OneLineParser
@@ -527,3 +530,13 @@ class TestPooling:
         assert run_cli(["compare", f"{a1},{a2}", str(b)]) == 2
         err = capsys.readouterr().err
         assert "cannot pool" in err and "seed 1969 vs 5" in err and err.count("\n") == 1
+
+
+def test_a_missing_baseline_says_how_one_is_made(tmp_path: Path) -> None:
+    """The first compare a newcomer runs has no baseline yet: one line naming the file and
+    `make baseline`, exit 2."""
+    proc = subprocess.run([sys.executable, "-m", "bench", "compare", str(tmp_path / "baseline.json"),
+                           str(tmp_path / "new.json")], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "baseline.json: no such file" in lines[0] and "make baseline" in lines[0]

@@ -541,3 +541,14 @@ def test_files_in_the_wrong_place_are_one_line(pipeline_results: Path, tmp_path:
     counted = write_json(tmp_path / "instructions.json", instruction_document())
     swapped = reports_cli(str(counted), "--instructions", str(pipeline_results), "-o", str(tmp_path / "r"))
     assert swapped.returncode == 2 and swapped.stderr.count("\n") == 1 and "--measure instructions" in swapped.stderr
+
+
+def test_a_history_of_one_file_says_trends_need_two(pipeline_results: Path, tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    history.mkdir()
+    out = tmp_path / "report"
+    proc = reports_cli(str(pipeline_results), "--history", str(history), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "a trend needs two results files with a common series; there is 1, this one included" in page
+    assert "each `make bench` adds one to the history" in page or "each <code>make bench</code>" in page

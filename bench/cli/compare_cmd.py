@@ -86,6 +86,12 @@ def cmd_compare(ns: argparse.Namespace) -> int:
                           else parse_threshold(ns.lateness_threshold, "--lateness-threshold"))
     base_paths, new_paths = side_paths(ns.base), side_paths(ns.new)
     instr_threshold = parse_threshold(ns.instr_threshold, "--instr-threshold")
+    for path in base_paths:
+        if not path.exists():
+            # The usual first compare: no baseline yet. Say how one is made.
+            raise CLIError(f"{path}: no such file; a baseline is any results file of the same workload: `make "
+                           "baseline` writes results/baseline-instructions.json (instruction counts), `python -m "
+                           "bench run -o FILE` a wall-time one")
     base_docs = [store.load(p) for p in base_paths]
     new_docs = [store.load(p) for p in new_paths]
     try:
