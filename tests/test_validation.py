@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
-from conftest import InstallPlugins
+from conftest import ROOT, InstallPlugins
 
 from bench.measure.execute import SchedulerCrashed, execute_once
 from bench.measure.registry import discover
@@ -223,3 +227,20 @@ def test_a_loop_that_never_waits_is_early_not_invalid() -> None:
                 for r in w.rockets for k in range(r.countdown + 1)]
     v = validate(w, events, lateness, None, polling=False, wall_s=1e-3, real_clock=True)
     assert v.status is Status.EARLY, v.explain()
+
+
+def test_virtual_clock_timer_tables_rank_by_cpu_per_wake(tmp_path: Path) -> None:
+    """On the virtual clock every correct loop is exactly on time, so the table ranks by CPU
+    per wake (and says why) instead of by a p99 of 0.00 for everyone."""
+    from bench.present.tables import timer_answer_tables
+    from bench.results import store
+
+    out = tmp_path / "virtual.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "run", "--fast", "--clock", "virtual", "--mode", "timed",
+                           "-s", "trio,heapq", "--rockets", "300", "-o", str(out)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (table,) = timer_answer_tables(store.load(out))
+    assert [row.scheduler for row in table.rows] == ["heapq", "trio"]  # trio spends far more CPU per wake
+    assert "ranked by CPU per wake" in table.footnote
+    assert not any(cell.best for row in table.rows for cell in row.cells[:2])  # no "best" p99 of 0.00
