@@ -19,24 +19,9 @@ Trade-off: a compiler on the machine is assumed at first use (the callers fall b
 something slower when there is none, and say so); the cache is never cleaned (each entry
 is tens of kilobytes).
 
-Note for ``bench.measure.valgrind`` (not changed here): its ``build_stub`` is this
-function's special case; after computing ``include``, ``suffix`` and ``extra_includes`` as
-now, its body could be::
-
-    build = compile_once(
-        STUB_SOURCE, kind="callgrind-stub", output=f"{STUB_MODULE}{suffix}",
-        args=["-shared", "-fPIC", "-O2", f"-I{include}", *extra_includes],
-        key_extra=(sys.version + include + suffix).encode(), tag=sys.implementation.cache_tag,
-        key_flags=False, compilers=("gcc",), roots=cache_roots)
-    if build.path is None and build.stderr:  # gcc ran and failed: keep its hints
-        return None, _compile_problem(build.stderr)  # (extend it with "Python.h")
-    return build.path, build.problem
-
-The key (sha256 of source + key_extra, 16 hex digits), the folder (``<tag>-<key>``) and
-the roots (``cache_roots("callgrind-stub")`` equals ``stub_cache_roots()``) are the same,
-so stubs cached today stay valid. What would differ: a missing ``Python.h`` is reported
-from gcc's error instead of being checked first, and "no C compiler found (gcc; …)"
-replaces "gcc not found (…)".
+``bench.measure.valgrind.build_stub`` builds the Callgrind stub through this function with
+``key_flags=False``, so the stub's cache key (source, Python version, headers, suffix) is
+the one it had before.
 """
 
 from __future__ import annotations

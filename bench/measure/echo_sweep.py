@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,6 +261,3 @@ def elapsed_estimate(servers: int, settings: SweepSettings) -> float:
     points = len(settings.steps) + 2 * 2 + 1
     return servers * (settings.probe_s + settings.warmup_s + 3.0 + points * per_point)
 
-
-def wall_clock() -> float:
-    return time.monotonic()

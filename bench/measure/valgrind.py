@@ -44,9 +44,7 @@ work.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
 import os
 import platform
 import shutil
@@ -58,6 +56,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
 
+from bench.measure import cstub
 from bench.measure.callgrind_files import CACHEGRIND_OUT, CALLGRIND_OUT, VALGRIND_LOG
 
 Method = Literal["callgrind-client-requests", "difference"]
@@ -165,54 +164,32 @@ def build_stub(cache_roots: Sequence[Path] | None = None) -> tuple[Path | None, 
     hashed (from stdin), and writes under a temporary name that is then renamed, so
     concurrent builders never load a half-written or mismatched file.
     """
-    try:
-        source = STUB_SOURCE.read_bytes()
-    except OSError:
-        return None, f"the stub's source {STUB_SOURCE.name} is not installed with schedbench"
     include = sysconfig.get_paths()["include"]
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    key = hashlib.sha256(source + sys.version.encode() + include.encode() + suffix.encode()).hexdigest()[:16]
-    name = f"{sys.implementation.cache_tag}-{key}"
-    roots = list(cache_roots) if cache_roots is not None else stub_cache_roots()
-    for root in roots:
-        if (root / name / f"{STUB_MODULE}{suffix}").exists():
-            return root / name / f"{STUB_MODULE}{suffix}", None
-    compiler = shutil.which("gcc")
-    if compiler is None:
-        return None, "gcc not found (apt-get install gcc)"
-    if not (Path(include) / "Python.h").exists():
-        return None, f"Python headers not found in {include} (apt-get install python3-dev)"
     extra_includes: list[str] = []
     valgrind = shutil.which("valgrind")
     if valgrind is not None:
         # A Valgrind installed under another prefix (/opt, /usr/local) keeps its headers there.
         extra_includes.append(f"-I{Path(valgrind).resolve().parent.parent / 'include'}")
-    problems: list[str] = []
-    for root in roots:
-        target = root / name / f"{STUB_MODULE}{suffix}"
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".build-", suffix=suffix, dir=target.parent)
-            os.close(fd)
-        except OSError as exc:
-            problems.append(f"{root}: {exc.strerror or exc}")
-            continue
-        tmp = Path(tmp_name)
-        try:
-            proc = subprocess.run(
-                [compiler, "-shared", "-fPIC", "-O2", f"-I{include}", *extra_includes, "-x", "c", "-",
-                 "-o", str(tmp)],
-                input=source, capture_output=True, timeout=_PROBE_TIMEOUT_S)
-            if proc.returncode != 0:
-                return None, _compile_problem(proc.stderr.decode(errors="replace"))
-            os.replace(tmp, target)
-            return target, None
-        except (OSError, subprocess.SubprocessError) as exc:
-            problems.append(f"{root}: {exc}")
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-    return None, "no writable cache directory for the stub: " + "; ".join(problems)
+    # The key covers the source, the Python version, its headers and the suffix, not the
+    # flags, so stubs cached before the build moved to ``cstub`` are found again.
+    build = cstub.compile_once(
+        STUB_SOURCE, kind="callgrind-stub", output=f"{STUB_MODULE}{suffix}",
+        args=["-shared", "-fPIC", "-O2", f"-I{include}", *extra_includes],
+        key_extra=(sys.version + include + suffix).encode(), tag=sys.implementation.cache_tag,
+        key_flags=False, compilers=("gcc",),
+        roots=list(cache_roots) if cache_roots is not None else stub_cache_roots())
+    if build.path is not None:
+        return build.path, None
+    if build.stderr:  # gcc ran and failed: name what is missing
+        if "Python.h" in build.stderr:
+            return None, f"Python headers not found in {include} (apt-get install python3-dev)"
+        return None, _compile_problem(build.stderr)
+    if build.problem is not None and build.problem.startswith("no C compiler found"):
+        return None, "gcc not found (apt-get install gcc)"
+    if build.problem is not None and build.problem.startswith("the source "):
+        return None, f"the stub's source {STUB_SOURCE.name} is not installed with schedbench"
+    return None, build.problem
 
 
 def _compile_problem(stderr: str) -> str:
