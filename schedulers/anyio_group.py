@@ -94,6 +94,7 @@ def serve_echo(backend: str, backend_options: dict[str, Any], listener: socket.s
 
 class AnyioScheduler:
     name: ClassVar[str] = "anyio"
+    family: ClassVar[str] = "production"
     timer_note: ClassVar[str] = (
         "anyio.sleep is the backend's sleep: asyncio's millisecond rounding (or trio's for anyio-trio)"
     )

@@ -167,6 +167,7 @@ def asyncio_echo_servers(loop_factory: LoopFactory) -> dict[str, EchoServer]:
 
 class AsyncioScheduler:
     name: ClassVar[str] = "asyncio"
+    family: ClassVar[str] = "production"
     timer_note: ClassVar[str] = (
         "the selector's timeout is rounded up to whole milliseconds: a sleep under 1 ms wakes about 1 ms "
         "late; never early"

@@ -35,6 +35,7 @@ from schedulers.protocol import Clock, EchoServer
 
 class BusyWaitScheduler:
     name: ClassVar[str] = "busywait"
+    family: ClassVar[str] = "teaching"
     dialect: ClassVar[Literal["generator"]] = "generator"
     #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
     echo_servers: ClassVar[Mapping[str, EchoServer]]

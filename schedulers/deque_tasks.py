@@ -86,6 +86,7 @@ class _Readiness:
 
 class DequeScheduler:
     name: ClassVar[str] = "deque"
+    family: ClassVar[str] = "teaching"
     dialect: ClassVar[Literal["async"]] = "async"
     #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
     echo_servers: ClassVar[Mapping[str, EchoServer]]

@@ -87,6 +87,7 @@ def serve_echo(listener: socket.socket) -> NoReturn:
 
 class GeventScheduler:
     name: ClassVar[str] = "gevent"
+    family: ClassVar[str] = "production"
     timer_note: ClassVar[str] = (
         "libev waits at least 1 ms, rounded up to milliseconds: never early on Linux; its libuv backend "
         "(Windows) truncates to ms and wakes early"

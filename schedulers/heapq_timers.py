@@ -65,6 +65,7 @@ class _Wait:
 
 class HeapqScheduler:
     name: ClassVar[str] = "heapq"
+    family: ClassVar[str] = "teaching"
     dialect: ClassVar[Literal["generator"]] = "generator"
     #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
     echo_servers: ClassVar[Mapping[str, EchoServer]]

@@ -239,6 +239,7 @@ class HybridScheduler:
     """
 
     name: ClassVar[str] = "hybrid"
+    family: ClassVar[str] = "this-project"
     dialect: ClassVar[Literal["generator"]] = "generator"
     #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
     echo_servers: ClassVar[Mapping[str, EchoServer]]

@@ -41,6 +41,7 @@ from schedulers.protocol import Clock, EchoServer
 
 class ListScanScheduler:
     name: ClassVar[str] = "listscan"
+    family: ClassVar[str] = "teaching"
     dialect: ClassVar[Literal["generator"]] = "generator"
     #: The TCP echo server (``schedulers._echo``), set below the class: it needs the class.
     echo_servers: ClassVar[Mapping[str, EchoServer]]

@@ -36,6 +36,12 @@ from typing import Any, ClassVar, Final, Literal, Protocol, runtime_checkable
 #:   scheduler leaves unfinished is its own to clean up.
 Dialect = Literal["generator", "async", "greenlet"]
 DIALECTS: tuple[Dialect, ...] = ("generator", "async", "greenlet")
+#: Who a scheduler is compared with. "teaching": the designs people write to learn how a loop
+#: works (they show a lesson, nobody deploys them); "production": the ecosystem's real loops;
+#: "this-project": the designs this project offers as its own answer. A scheduler that
+#: declares none is "third-party": a reader choosing a loop sees it apart from all three.
+FAMILIES: tuple[str, ...] = ("teaching", "production", "this-project")
+THIRD_PARTY: Final = "third-party"
 
 #: Counter names the harness understands in the mapping ``run`` returns.
 #: ``resumes``: how many times a rocket was resumed (required when counters are returned).
@@ -231,4 +237,6 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = {
     # from its source: shown beside its lateness and early-wake figures, so a reader can
     # tell the loop's documented behaviour from a defect. None: nothing to add.
     "timer_note": None,
+    # One of FAMILIES: which list the reports rank the scheduler in. None: "third-party".
+    "family": None,
 }

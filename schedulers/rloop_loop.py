@@ -91,6 +91,7 @@ class RloopScheduler(AsyncioScheduler):
     """The asyncio workload, line for line; only the loop underneath differs."""
 
     name: ClassVar[str] = "rloop"
+    family: ClassVar[str] = "production"
     timer_note: ClassVar[str] = (
         "monotonic time in microseconds; the poll timeout is rounded up to milliseconds: late, never early"
     )

@@ -112,6 +112,7 @@ def serve_echo(listener: socket.socket) -> NoReturn:
 
 class TrioScheduler:
     name: ClassVar[str] = "trio"
+    family: ClassVar[str] = "production"
     timer_note: ClassVar[str] = (
         "epoll timeouts rounded up to whole milliseconds: sub-millisecond sleeps wake about 1 ms late; never early"
     )

@@ -161,6 +161,7 @@ class ReactorAlreadyRan(RuntimeError):
 
 class TwistedScheduler:
     name: ClassVar[str] = "twisted"
+    family: ClassVar[str] = "production"
     timer_note: ClassVar[str] = (
         "deadlines on time.time (the wall clock): a step of the system clock makes wakes early or late; the "
         "epoll timeout is rounded up to ms"

@@ -46,6 +46,7 @@ class UvloopScheduler(AsyncioScheduler):
     """The asyncio workload, line for line; only the loop underneath differs."""
 
     name: ClassVar[str] = "uvloop"
+    family: ClassVar[str] = "production"
     timer_note: ClassVar[str] = (
         "libuv keeps loop time in whole milliseconds, truncated: sleeps under 1 ms fire at once and longer "
         "ones up to 1 ms early"

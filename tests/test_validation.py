@@ -80,6 +80,7 @@ def test_unloadable_plugins_are_listed_with_reason(broken: dict) -> None:
     assert "dialect" in broken["bad-dialect"].error  # type: ignore[attr-defined]
     assert broken["missing-module"].error.startswith("import failed: ModuleNotFoundError")  # type: ignore[attr-defined]
     assert broken["loses-rocket"].origin == "plugin schedbench-test-plugins 0.1"  # type: ignore[attr-defined]
+    assert broken["loses-rocket"].family == "third-party"  # type: ignore[attr-defined]
     # The built-ins are unaffected by broken neighbours.
     assert broken["heapq"].available  # type: ignore[attr-defined]
 

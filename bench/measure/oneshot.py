@@ -80,6 +80,7 @@ def to_record(entry: SchedulerEntry, workload: Workload, clock: ClockKind, resul
         "scheduler": entry.name, "origin": entry.origin, "version": entry.version if entry.available else None,
         "dialect": result.get("dialect") if isinstance(result.get("dialect"), str) else None,
         "timer_note": result.get("timer_note") if isinstance(result.get("timer_note"), str) else None,
+        "family": entry.family if entry.available else None,
         "mode": workload.mode, "time_scale": workload.time_scale if workload.mode == "timed" else None,
         "clock": clock, "status": result.get("status"), "reasons": result.get("reasons") or [],
         "elapsed_s": elapsed_s, "processes": [process] if isinstance(process, dict) else [],
@@ -90,5 +91,5 @@ def to_record(entry: SchedulerEntry, workload: Workload, clock: ClockKind, resul
         return RunRecord.from_json(Fields(raw, "one-shot result"))
     except ResultsError as exc:
         raw.update(status=Status.FAILED.value, reasons=[f"the child's result is malformed: {exc}"], processes=[],
-                   resumes=None, wasted=None, dialect=None, timer_note=None)
+                   resumes=None, wasted=None, dialect=None, timer_note=None, family=None)
         return RunRecord.from_json(Fields(raw, "one-shot result"))

@@ -13,7 +13,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from schedulers.protocol import DIALECTS, OPTIONAL_DEFAULTS, echo_variants, has_readiness
+from schedulers.protocol import DIALECTS, FAMILIES, OPTIONAL_DEFAULTS, THIRD_PARTY, echo_variants, has_readiness
 
 ENTRY_POINT_GROUP = "schedbench.schedulers"
 BUILTIN_DISTRIBUTION = "schedbench"
@@ -77,6 +77,19 @@ class SchedulerEntry:
         value = self.option("timer_note")
         return None if value is None else str(value)
 
+    @property
+    def family(self) -> str:
+        """Which list the scheduler is ranked in (``schedulers.protocol.FAMILIES``), or
+        "third-party" when it does not say. A plugin that subclasses a built-in does not
+        inherit the built-in's family: it is someone else's design until it says otherwise."""
+        for klass in inspect.getmro(self.cls) if self.cls is not None else ():
+            if "family" in vars(klass):
+                if self.origin != "built-in" and klass.__module__.partition(".")[0] == "schedulers":
+                    break
+                value = vars(klass)["family"]
+                return THIRD_PARTY if value is None else str(value)
+        return THIRD_PARTY
+
     def option(self, attribute: str) -> object:
         return getattr(self.cls, attribute, OPTIONAL_DEFAULTS[attribute])
 
@@ -91,6 +104,9 @@ def check_contract(cls: Any) -> str | None:
     dialect = getattr(cls, "dialect", None)
     if dialect not in DIALECTS:
         return f"class attribute 'dialect' is {dialect!r}; allowed: {', '.join(DIALECTS)}"
+    family = getattr(cls, "family", None)
+    if family is not None and family not in FAMILIES:
+        return f"class attribute 'family' is {family!r}; allowed: {', '.join(FAMILIES)} (or leave it out)"
     for method in ("sleep", "run"):
         if not callable(getattr(cls, method, None)):
             return f"missing method {method!r}"

@@ -121,6 +121,7 @@ class Suite(ResultsWriter):
         return {
             "scheduler": entry.name, "origin": entry.origin, "version": entry.version,
             "timer_note": entry.timer_note if entry.available else None,
+            "family": entry.family if entry.available else None,
             "dialect": entry.dialect if entry.available else None,
             "mode": job.mode if job.mode == "io" else "timed" if job.time_scale is not None else "switch",
             "time_scale": job.time_scale,

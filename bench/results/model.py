@@ -102,6 +102,11 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # History: 1 — first version (2026-11). 2 — floors, measure, per-run provenance (2026-11).
 
+#: The families a run may record, in the order reports list them (the plugin contract's
+#: FAMILIES and its default, "third-party"; a test keeps the two in step: the results model
+#: does not import the schedulers' package).
+FAMILY_NAMES: tuple[str, ...] = ("production", "this-project", "third-party", "teaching")
+
 RunMode = Literal["switch", "timed", "virtual", "io"]
 RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual", "io")
 
@@ -138,6 +143,9 @@ class RunRecord:
     measured_utc: str | None = None
     commit: str | None = None
     timer_note: str | None = None  # how the loop's timers read and round time (its own word)
+    #: which list a reader sees it ranked in: teaching, production, this-project, third-party
+    #: (None in files written before the family was recorded).
+    family: str | None = None
     #: io mode: wakes through ``readable`` with nothing to read (all processes), the message
     #: size, and the rocket count when it differs from the document's (descriptor limit).
     spurious_wakes: int | None = None
@@ -166,6 +174,7 @@ class RunRecord:
             syscalls=f.opt("syscalls", SyscallFigures.from_json),
             wasted=f.opt_amount("wasted"), version=f.opt_text("version"), measured_utc=f.opt_text("measured_utc"),
             commit=f.opt_text("commit"), timer_note=f.opt_text("timer_note"),
+            family=f.choice("family", {k: k for k in FAMILY_NAMES}) if f.opt_text("family") is not None else None,
             spurious_wakes=f.opt_count("spurious_wakes"), message_size=f.opt_count("message_size"),
             rockets=f.opt_count("rockets"), last_valid=f.opt("last_valid", RunRecord.from_json),
         )
