@@ -19,15 +19,18 @@ from bench.measure import cstub, loadgen
 from bench.measure.loadgen import Histogram, LoadPoint, closed_loop_probe, run_load
 from bench.measure.loadgen_python import bucket_bounds, bucket_of, schedule_digest
 
-Behaviour = Literal["echo", "corrupt", "stall"]
+Behaviour = Literal["echo", "corrupt", "stall", "hang"]
 STALL_S = 0.2
+HANG_S = 3.0
 CORRUPT_AT = 100_000
 
 
 class EchoServer:
     """Blocking sockets, a thread per connection. ``corrupt`` flips the 100,000th byte the
     server echoes (once in all; 0.5 s into the tests' runs); ``stall`` sleeps ``STALL_S`` once, 0.5 s after
-    the first byte arrived (inside the measured window of the tests' runs)."""
+    the first byte arrived (inside the measured window of the tests' runs); ``hang`` stops
+    answering 0.9 s after the first byte (for ``HANG_S``). ``largest`` is the most bytes one
+    read returned: more than one message means the client had several outstanding."""
 
     def __init__(self, behaviour: Behaviour = "echo") -> None:
         self.behaviour = behaviour
@@ -37,6 +40,7 @@ class EchoServer:
         self.echoed = 0
         self.first: float | None = None
         self.done = False  # the one corruption or stall happened
+        self.largest = 0
         self.conns: list[socket.socket] = []
         threading.Thread(target=self.accept, daemon=True).start()
 
@@ -54,16 +58,18 @@ class EchoServer:
             while data := conn.recv(65536):
                 with self.lock:
                     self.first = self.first or time.monotonic()
+                    self.largest = max(self.largest, len(data))
                     start, self.echoed = self.echoed, self.echoed + len(data)
                     act = not self.done and (
                         (self.behaviour == "corrupt" and start <= CORRUPT_AT < self.echoed)
-                        or (self.behaviour == "stall" and time.monotonic() - self.first > 0.5))
+                        or (self.behaviour == "stall" and time.monotonic() - self.first > 0.5)
+                        or (self.behaviour == "hang" and time.monotonic() - self.first > 0.9))
                     self.done = self.done or act
                 if act and self.behaviour == "corrupt":
                     i = CORRUPT_AT - start
                     data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
                 elif act:
-                    time.sleep(STALL_S)
+                    time.sleep(HANG_S if self.behaviour == "hang" else STALL_S)
                 conn.sendall(data)
         except OSError:
             pass
@@ -146,6 +152,40 @@ def test_a_stall_counts_for_every_request_it_delayed(client: str) -> None:
     assert r.received == r.scheduled == 1000
     assert r.max_ns is not None and r.max_ns >= STALL_S * 1e9
     assert r.p99_ns is not None and r.p99_ns >= 0.75 * STALL_S * 1e9
+
+
+@pytest.mark.parametrize("in_flight", [1, 0])
+def test_a_capped_connection_waits_for_its_echo_and_the_wait_is_charged(client: str, in_flight: int) -> None:
+    """wrk2's discipline (``in_flight=1``, the default): a message due while its connection's
+    previous echo is out waits in the client, so the server never reads two at once and
+    cannot batch them; the wait is still charged from the intended time, like the stall
+    itself. Pipelined (``in_flight=0``) the messages queue in the socket: the server reads
+    the stall's backlog in one call."""
+    srv = EchoServer("stall")
+    try:
+        r = run_load(point(srv.port, connections=1, rate=1000.0, in_flight=in_flight),  # type: ignore[arg-type]
+                     client=client)
+    finally:
+        srv.close()
+    assert srv.done and r.error_count == 0 and r.backlog == 0, (r.errors, r.backlog)
+    assert r.received == r.scheduled == 1000
+    assert r.p99_ns is not None and r.p99_ns >= 0.75 * STALL_S * 1e9
+    assert (srv.largest <= 100) if in_flight == 1 else (srv.largest >= 10 * 100), srv.largest
+
+
+def test_messages_still_waiting_in_the_client_are_backlog_not_errors(client: str) -> None:
+    """A server that stops answering for longer than the drain: the one message it was sent
+    and never answered is its error; the ones queued behind it in the client were never
+    sent, so they are backlog, recorded at the latency they had reached (a lower bound)."""
+    srv = EchoServer("hang")
+    try:
+        r = run_load(point(srv.port, connections=1, rate=1000.0, drain=0.2), client=client)  # type: ignore[arg-type]
+    finally:
+        srv.close()
+    assert srv.done
+    assert r.errors["unanswered"] == 1, r.errors
+    assert r.backlog > 100 and r.histogram.total == r.received + r.backlog
+    assert r.max_ns is not None and r.max_ns >= 0.2e9
 
 
 def test_poisson_schedule_is_reproducible(server: EchoServer) -> None:

@@ -62,6 +62,9 @@ def add_echo_parser(sub: Any) -> None:
                       help="measured seconds per load point, 1 … 5 (default 3; --quick 2)")
     echo.add_argument("--arrival", choices=("constant", "poisson"), default="constant",
                       help="send schedule of each connection (default: constant rate)")
+    echo.add_argument("--pipelined", action="store_true",
+                      help="send every message on schedule, echoed or not (default: one in flight per "
+                           "connection, a due message waits for the previous echo, as wrk2 does)")
 
 
 def _sizes(text: str) -> list[int]:
@@ -118,10 +121,12 @@ def cmd_echo(ns: argparse.Namespace) -> int:
         raise CLIError(f"no echo server among {', '.join(e.name for e in chosen) or 'the schedulers chosen'}")
     if ns.quick and ns.scheduler is None:
         servers = [s for s in servers if s[0] in ("asyncio/protocol", "uvloop/protocol", "uvloop", "hybrid")]
+    families = {e.name: e.family for e in chosen}
     server_cpu, client_cpu = placement()
     settings = SweepSettings(point_s=ns.point_seconds or (2.0 if ns.quick else 3.0),
                              warmup_s=0.5, steps=QUICK_STEPS if ns.quick else STEPS, probe_s=1.5 if ns.quick else 2.0,
-                             server_cpu=server_cpu, client_cpu=client_cpu, arrival=ns.arrival)
+                             server_cpu=server_cpu, client_cpu=client_cpu, arrival=ns.arrival,
+                             in_flight=0 if ns.pipelined else 1)
     cells = len(sizes) * len(connections)
     estimate = elapsed_estimate(len(servers) * cells, settings)
     print(f"schedbench echo: {len(servers)} servers × {cells} (size, connections) cell(s): "
@@ -139,7 +144,8 @@ def cmd_echo(ns: argparse.Namespace) -> int:
                 for conns in connections:
                     for name, scheduler, variant in servers:
                         sweep = sweep_server(scheduler, variant, name, size, conns, settings,
-                                             scratch / f"{len(done)}-{scheduler}-{variant}")
+                                             scratch / f"{len(done)}-{scheduler}-{variant}",
+                                             family=families.get(scheduler))
                         done.append(_result(sweep))
                         _save(ns, previous, done, settings, environment_info, complete=False)
                         knees = ", ".join(f"{k} {'–' if v is None else f'{v:,.0f}/s'}"

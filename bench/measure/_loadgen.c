@@ -15,9 +15,16 @@
  *   send time to the moment the whole echo was read: a stalled server (or a late client)
  *   is charged for every request it delayed, without coordinated omission. How late the
  *   client itself got to each send is the schedule lag, reported apart (p99, max).
+ * - Open loop: at most --pipeline messages outstanding per connection (default 1, as wrk2
+ *   does: a message that falls due while its connection's previous echo is still out waits
+ *   in the client, its latency still counted from its intended time, so the queue a slow
+ *   server causes is charged to it). 0 = unbounded: every message goes out on schedule, and
+ *   a server that falls behind reads many per call (batching the client cannot see).
  * - Open loop measures the messages intended in [t0+W, t0+W+D), then waits up to --drain s
- *   for their echoes. Closed loop (--mode closed) keeps --pipeline messages outstanding per
- *   connection, measures the echoes completed in the window, latency from the actual send.
+ *   for their echoes; a message still queued in the client then is recorded at the latency
+ *   it had reached (a lower bound) and counted as backlog, not as an error. Closed loop
+ *   (--mode closed) keeps --pipeline messages outstanding per connection, measures the
+ *   echoes completed in the window, latency from the actual send.
  * - Every echoed byte is compared, in order (per-connection FIFO), with what it must be
  *   (message(): a header k | c<<48, then a pattern shifted by k), so a flipped, lost,
  *   shifted or foreign byte makes its message corrupt. Contents are regenerated, never
@@ -74,12 +81,12 @@ typedef struct {
 
 static struct {
     const char *host, *port, *arrival, *mode;
-    long conns, size, pipeline, cpu;
+    long conns, size, pipeline, cpu, inflight; /* inflight: open-loop cap (0 = none) */
     double rate, duration, warmup, drain, connect_timeout;
     uint64_t seed;
     int closed, poisson;
     int64_t spin_ns;
-} opt = {"127.0.0.1", NULL, "constant", "open", 1, 64, 1, -1, 0, 1, 0, 2.0, 5.0, 0, 0, 0, 0};
+} opt = {"127.0.0.1", NULL, "constant", "open", 1, 64, 1, -1, 1, 0, 1, 0, 2.0, 5.0, 0, 0, 0, 0};
 
 static conn_t *conns, **heap, **dirty;
 static long heap_n, dirty_n;
@@ -88,7 +95,7 @@ static hist_t lat, lag;
 static int ep, tfd, window_open, window_done;
 static int64_t t0, warm_end, end_t, now_ns, armed = -1;
 static uint64_t n_connected, n_scheduled, n_sent, n_received, n_verified, bytes_verified, writes_in_window;
-static uint64_t e_connect, e_reset, e_corrupt, e_extra, e_short, e_unanswered, e_unsent, outstanding;
+static uint64_t e_connect, e_reset, e_corrupt, e_extra, e_short, e_unanswered, e_unsent, outstanding, backlog;
 static snap_t s_start, s_end, s_run0;
 static int64_t idle_ns; /* time of polls that found nothing to do, in the window */
 
@@ -224,11 +231,19 @@ static void wrote(conn_t *c, size_t n) {
     }
 }
 
+/* The messages a connection may have written by now: all it was handed, or (a capped open
+ * loop) no more than --pipeline beyond the last echo read back. */
+static uint64_t write_limit(const conn_t *c) {
+    if (opt.closed || opt.inflight == 0) return c->queued;
+    return c->queued < c->rseq + (uint64_t)opt.inflight ? c->queued : c->rseq + (uint64_t)opt.inflight;
+}
+
 static void flush(conn_t *c) {
     c->dirty = 0;
-    while (c->state == OPEN && c->wseq < c->queued) {
+    uint64_t limit = write_limit(c);
+    while (c->state == OPEN && c->wseq < limit) {
         size_t len = 0, off = c->woff;
-        for (uint64_t s = c->wseq; len < WBUF && s < c->queued; s++, off = 0) {
+        for (uint64_t s = c->wseq; len < WBUF && s < limit; s++, off = 0) {
             size_t take = minz((size_t)opt.size - off, WBUF - len);
             message(c, s, off, wbuf + len, NULL, take);
             len += take;
@@ -252,6 +267,7 @@ static void completed(conn_t *c, int64_t now) {
     }
     c->rseq++, c->roff = 0, c->rbad = 0;
     if (opt.closed && now < end_t) { ring_push(c, now); c->dirty = 1; }
+    if (!opt.closed && c->wseq < c->queued) c->dirty = 1; /* a message waited for this echo */
 }
 
 static void on_readable(conn_t *c) {
@@ -385,9 +401,15 @@ static void run(void) {
             if ((evs[j].events & EPOLLOUT) && c->state == OPEN) { now_ns = mono(); flush(c); }
         }
     }
+    /* Written and never answered: the server's fault. Never written (waiting in the client
+     * behind an unanswered one): backlog, at the latency it had reached. */
+    int64_t last = mono();
     for (long i = 0; i < opt.conns && !opt.closed; i++)
-        for (uint64_t s = conns[i].rseq; conns[i].state == OPEN && s < conns[i].queued; s++)
-            e_unanswered += (uint64_t)in_window(intended(&conns[i], s));
+        for (uint64_t s = conns[i].rseq; conns[i].state == OPEN && s < conns[i].queued; s++) {
+            if (!in_window(intended(&conns[i], s))) continue;
+            if (s < conns[i].wseq || (s == conns[i].wseq && conns[i].woff > 0)) e_unanswered++;
+            else backlog++, hist_add(&lat, last - intended(&conns[i], s));
+        }
 }
 
 /* ---- output ----------------------------------------------------------------------------- */
@@ -398,10 +420,10 @@ static void report(void) {
     for (long i = 0; i < opt.conns; i++) digest = fnv(digest, (int64_t)conns[i].digest);
     s_start = window_open ? s_start : s_run0, s_end = window_done ? s_end : snapshot();
     printf("{\"client\":\"c\",\"mode\":\"%s\",\"arrival\":\"%s\",\"connections\":%ld,\"size\":%ld,\"rate\":%.17g,"
-           "\"warmup_s\":%.17g,\"duration_s\":%.17g,\"pipeline\":%ld,\"seed\":%" PRIu64 ",\"connected\":%" PRIu64
+           "\"warmup_s\":%.17g,\"duration_s\":%.17g,\"pipeline\":%ld,\"backlog\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"connected\":%" PRIu64
            ",\"scheduled\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"verified\":%" PRIu64
            ",\"bytes_verified\":%" PRIu64 ",\"achieved_rate\":%.17g,", opt.mode, opt.arrival, opt.conns, opt.size,
-           opt.rate, opt.warmup, opt.duration, opt.pipeline, opt.seed, n_connected, n_scheduled, n_sent,
+           opt.rate, opt.warmup, opt.duration, opt.closed ? opt.pipeline : opt.inflight, backlog, opt.seed, n_connected, n_scheduled, n_sent,
            n_received, n_verified, bytes_verified, (double)(opt.closed ? n_received : writes_in_window) / opt.duration);
     printf("\"errors\":{\"connect\":%" PRIu64 ",\"reset\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"extra_bytes\":%"
            PRIu64 ",\"short\":%" PRIu64 ",\"unanswered\":%" PRIu64 ",\"unsent\":%" PRIu64 "},\"min_ns\":%" PRId64
@@ -457,7 +479,7 @@ static void parse(int argc, char **argv) {
         else if (!strcmp(k, "--connect-timeout")) opt.connect_timeout = num(k, v, 0, 1e6);
         else if (!strcmp(k, "--spin-us")) opt.spin_ns = (int64_t)(num(k, v, 0, 1e6) * 1e3);
         else if (!strcmp(k, "--cpu")) opt.cpu = (long)num(k, v, -1, CPU_SETSIZE - 1);
-        else if (!strcmp(k, "--pipeline")) opt.pipeline = (long)num(k, v, 1, 1 << 16);
+        else if (!strcmp(k, "--pipeline")) opt.pipeline = opt.inflight = (long)num(k, v, 0, 1 << 16);
         else if (!strcmp(k, "--arrival")) opt.arrival = v;
         else if (!strcmp(k, "--mode")) opt.mode = v;
         else if (!strcmp(k, "--seed")) opt.seed = u64(k, v);
@@ -467,6 +489,7 @@ static void parse(int argc, char **argv) {
     if (strcmp(opt.arrival, "constant") && strcmp(opt.arrival, "poisson")) usage("--arrival: constant|poisson");
     if (strcmp(opt.mode, "open") && strcmp(opt.mode, "closed")) usage("--mode: open|closed");
     opt.closed = !strcmp(opt.mode, "closed"), opt.poisson = !strcmp(opt.arrival, "poisson");
+    if (opt.closed && opt.pipeline < 1) usage("--pipeline must be at least 1 in closed loop");
     if (!opt.closed && !(opt.rate > 0)) usage("--rate must be positive in open loop");
 }
 

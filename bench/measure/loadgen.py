@@ -200,6 +200,9 @@ class LoadPoint:
     drain: float = 2.0
     #: Poll when the next send is closer than this (µs); None: ``SPIN_US`` if pinned, else 0.
     spin_us: float | None = None
+    #: Messages outstanding per connection at most (1: wrk2's discipline, a due message waits
+    #: for the previous echo; 0: none, every message goes out on schedule: pipelining).
+    in_flight: int = 1
 
     def __post_init__(self) -> None:
         _check_common(self.host, self.port, self.connections, self.size, self.duration, self.warmup, self.cpu)
@@ -215,6 +218,8 @@ class LoadPoint:
             raise _bad("drain", self.drain, "a finite number of seconds >= 0")
         if self.spin_us is not None and (not isinstance(self.spin_us, int | float) or not 0 <= self.spin_us <= 1e6):
             raise _bad("spin_us", self.spin_us, "None or microseconds in 0..1e6")
+        if isinstance(self.in_flight, bool) or not isinstance(self.in_flight, int) or not 0 <= self.in_flight <= 1024:
+            raise _bad("in_flight", self.in_flight, "an integer in 0..1024 (0: unbounded, pipelined)")
         needed = self.samples_needed
         if self.rate * self.duration < needed:
             raise _bad("duration", self.duration,
@@ -243,7 +248,7 @@ class LoadResult:
     mode: Literal["open", "closed"]
     connections: int
     size: int
-    pipeline: int
+    pipeline: int  # closed: outstanding per connection; open: the cap (0 = none)
     rate: float | None
     achieved_rate: float
     scheduled: int
@@ -270,6 +275,9 @@ class LoadResult:
     cpu_s: float
     wall_s: float
     schedule_digest: str
+    #: open loop, capped: measured messages still waiting in the client when the drain ended
+    #: (recorded in the histogram at the latency they had reached, a lower bound).
+    backlog: int = 0
     notes: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -315,7 +323,8 @@ def result_from_json(raw: Mapping[str, Any], *, top_percentile: float = 99.9,
         client_limited=limited, limited_reason=why, window_wall_s=wall,
         window_cpu_s=cpu,
         cpu_s=float(raw["cpu_user_s"]) + float(raw["cpu_sys_s"]), wall_s=float(raw["wall_s"]),
-        schedule_digest=str(raw["schedule_digest"]), notes=tuple(notes), raw=dict(raw))
+        schedule_digest=str(raw["schedule_digest"]), backlog=int(raw.get("backlog", 0)), notes=tuple(notes),
+        raw=dict(raw))
 
 
 # ---- running a client ------------------------------------------------------------------------
@@ -376,7 +385,8 @@ def run_load(point: LoadPoint, *, client: ClientChoice = "auto") -> LoadResult:
     """Offer ``point``'s load to the echo server at ``point.host:point.port`` (open loop)."""
     args = [*_args(point.host, point.port, point.connections, point.size, point.duration, point.warmup,
                    point.cpu, point.spin_us), "--rate", repr(float(point.rate)), "--arrival", point.arrival,
-            "--seed", str(point.seed), "--drain", repr(float(point.drain)), "--mode", "open"]
+            "--seed", str(point.seed), "--drain", repr(float(point.drain)), "--mode", "open",
+            "--pipeline", str(point.in_flight)]
     raw, notes = run_client(args, client=client, timeout_s=point.warmup + point.duration + point.drain + MARGIN_S)
     return result_from_json(raw, top_percentile=point.top_percentile, notes=notes)
 

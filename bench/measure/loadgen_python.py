@@ -171,6 +171,8 @@ class _Client:
         self.lags: list[int] = []
         self.n = dict.fromkeys(("scheduled", "sent", "received", "verified", "bytes_verified", "writes"), 0)
         self.outstanding = 0
+        self.recorded = 0  # values in the latency histogram (echoes, then any backlog)
+        self.backlog = 0  # measured messages still waiting in the client when the drain ended
         self.idle_ns = 0  # time of polls that found nothing to do, in the window (C: idle_ns)
         self.t0 = self.warm_end = self.end = self.now = 0
         self.digests = [_FNV_OFFSET] * a.connections  # per connection, over its fired offsets
@@ -218,10 +220,18 @@ class _Client:
                 c.rexp = cached
         return cached[1]
 
+    def write_limit(self, c: _Conn) -> int:
+        """The messages ``c`` may have written by now (C: ``write_limit``): all it was handed,
+        or, in a capped open loop, no more than ``--pipeline`` beyond the last echo read."""
+        if self.closed or self.a.pipeline == 0:
+            return c.queued
+        return min(c.queued, c.rseq + int(self.a.pipeline))
+
     def flush(self, c: _Conn) -> None:
-        while not c.dead and c.wseq < c.queued:
+        limit = self.write_limit(c)
+        while not c.dead and c.wseq < limit:
             chunks, length, seq, off = [], 0, c.wseq, c.woff
-            while length < _WBUF and seq < c.queued:
+            while length < _WBUF and seq < limit:
                 part = self.msg(c, seq, "w")[off:] if seq == c.wseq else message(c.idx, seq, self.size, self.base)
                 chunks.append(part)
                 length += len(part)
@@ -283,7 +293,7 @@ class _Client:
             view = view[take:]
             if c.roff == size:
                 self.completed(c, now)
-        if self.closed and c.wseq < c.queued:
+        if c.wseq < c.queued:  # closed: the next request; capped open loop: a message waited
             self.flush(c)
 
     def completed(self, c: _Conn, now: int) -> None:
@@ -292,15 +302,18 @@ class _Client:
         if self.in_window(now if self.closed else t):
             self.n["received"] += 1
             self.n["verified"] += not c.rbad
-            v = now - t
-            self.lat[bucket_of(v)] += 1
-            self.lat_min = v if self.n["received"] == 1 else min(self.lat_min, v)
-            self.lat_max = max(self.lat_max, v)
+            self.record(now - t)
             self.outstanding -= not self.closed
         c.rseq, c.roff, c.rbad = c.rseq + 1, 0, False
         if self.closed and now < self.end:
             c.times.append(now)
             c.queued += 1
+
+    def record(self, v: int) -> None:
+        self.lat[bucket_of(v)] += 1
+        self.lat_min = v if self.recorded == 0 else min(self.lat_min, v)
+        self.lat_max = max(self.lat_max, v)
+        self.recorded += 1
 
     def run(self) -> None:
         a = self.a
@@ -372,7 +385,19 @@ class _Client:
                     self.now = time.monotonic_ns()
                     self.flush(c)
         if not self.closed:
-            self.e["unanswered"] += sum(self.in_window(t) for c in self.conns if not c.dead for t in c.times)
+            # Written and never answered: the server's fault. Never written (waiting behind an
+            # unanswered one): backlog, recorded at the latency it had reached.
+            last = time.monotonic_ns()
+            for c in self.conns:
+                for k, t in enumerate(c.times if not c.dead else ()):
+                    if not self.in_window(t):
+                        continue
+                    seq = c.rseq + k
+                    if seq < c.wseq or (seq == c.wseq and c.woff > 0):
+                        self.e["unanswered"] += 1
+                    else:
+                        self.backlog += 1
+                        self.record(last - t)
 
     def report(self, run0: tuple[int, int, int | None, int]) -> dict[str, Any]:
         a = self.a
@@ -387,7 +412,7 @@ class _Client:
         return {
             "client": "python", "mode": a.mode, "arrival": a.arrival, "connections": a.connections,
             "size": a.size, "rate": a.rate, "warmup_s": a.warmup, "duration_s": a.duration,
-            "pipeline": a.pipeline, "seed": a.seed, "connected": len(self.conns),
+            "pipeline": a.pipeline, "backlog": self.backlog, "seed": a.seed, "connected": len(self.conns),
             "scheduled": self.n["scheduled"], "sent": self.n["sent"], "received": self.n["received"],
             "verified": self.n["verified"], "bytes_verified": self.n["bytes_verified"],
             "achieved_rate": (self.n["received"] if self.closed else self.n["writes"]) / a.duration,
@@ -418,7 +443,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cpu", type=int, default=-1, help="pin to this CPU (-1: do not)")
     p.add_argument("--mode", choices=("open", "closed"), default="open")
-    p.add_argument("--pipeline", type=int, default=1, help="messages outstanding per connection (closed loop)")
+    p.add_argument("--pipeline", type=int, default=1,
+                   help="messages outstanding per connection (closed loop); open loop: at most (0 = no cap)")
     p.add_argument("--drain", type=float, default=2.0, help="seconds to wait for the last echoes (open loop)")
     p.add_argument("--connect-timeout", type=float, default=5.0)
     p.add_argument("--spin-us", type=float, default=0.0,
@@ -428,8 +454,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
-    if not 1 <= a.size <= 1 << 20 or a.connections < 1 or a.pipeline < 1 or a.duration <= 0 or a.warmup < 0:
-        print("loadgen_python: --size 1..1048576, --connections/--pipeline >= 1, --duration > 0, --warmup >= 0",
+    if (not 1 <= a.size <= 1 << 20 or a.connections < 1 or a.pipeline < (1 if a.mode == "closed" else 0)
+            or a.duration <= 0 or a.warmup < 0):
+        print("loadgen_python: --size 1..1048576, --connections >= 1, --pipeline >= 1 (closed) or >= 0 (open), "
+              "--duration > 0, --warmup >= 0",
               file=sys.stderr)
         return 2
     if a.mode == "open" and not a.rate > 0:

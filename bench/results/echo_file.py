@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.results.fields import Fields, ResultsError
+from bench.results.model import FAMILY_NAMES
 from bench.results.store import atomic_write, read_json
 
 FORMAT_NAME: Final = "schedbench-echo"
@@ -45,6 +46,9 @@ class EchoPoint:
     limited_reason: str
     server_cpu_per_request_us: float | None
     client: str
+    #: measured messages still waiting in the client when the drain ended (one in flight per
+    #: connection): in the percentiles at the latency they had reached, a lower bound.
+    backlog: int = 0
 
     @classmethod
     def from_json(cls, f: Fields) -> EchoPoint:
@@ -56,7 +60,8 @@ class EchoPoint:
                     errors={k: errors.count(k) for k in errors.data},
                     client_busy_share=f.amount("client_busy_share"), lag_p99_us=f.amount("lag_p99_us"),
                     client_limited=f.flag("client_limited"), limited_reason=f.opt_text("limited_reason") or "",
-                    server_cpu_per_request_us=f.opt_amount("server_cpu_per_request_us"), client=f.text("client"))
+                    server_cpu_per_request_us=f.opt_amount("server_cpu_per_request_us"), client=f.text("client"),
+                    backlog=f.opt_count("backlog") or 0)
         if point.mode == "open" and point.offered_rate is None:
             raise ResultsError(f"{f.at('offered_rate')}: an open-loop point needs its offered rate")
         ordered = [v for v in (point.p50_us, point.p99_us, point.p999_us, point.max_us) if v is not None]
@@ -74,6 +79,11 @@ class EchoServer:
     variant: str
     size: int
     connections: int
+    #: messages outstanding per connection at most: 1 (wrk2's discipline) or 0 (pipelined;
+    #: what files written before the field existed measured)
+    in_flight: int
+    #: the scheduler's family (``bench.results.model.FAMILY_NAMES``); None when not recorded
+    family: str | None
     status: str
     reasons: tuple[str, ...]
     probe: EchoPoint | None
@@ -85,14 +95,18 @@ class EchoServer:
     def from_json(cls, f: Fields) -> EchoServer:
         knees = f.obj("knees")
         return cls(name=f.text("name"), scheduler=f.text("scheduler"), variant=f.text("variant"),
-                   size=f.count("size"), connections=f.count("connections"), status=f.choice("status", STATUSES),
+                   size=f.count("size"), connections=f.count("connections"),
+                   in_flight=f.opt_count("in_flight") or 0,
+                   family=f.choice("family", {k: k for k in FAMILY_NAMES}) if f.opt_text("family") else None,
+                   status=f.choice("status", STATUSES),
                    reasons=f.texts("reasons"), probe=f.opt("probe", EchoPoint.from_json),
                    points=tuple(EchoPoint.from_json(p) for p in f.objs("points")),
                    knees={k: knees.opt_amount(k) for k in knees.data}, measured_utc=f.opt_text("measured_utc"))
 
     @property
-    def key(self) -> tuple[str, int, int]:
-        return self.name, self.size, self.connections
+    def key(self) -> tuple[str, int, int, int]:
+        """A pipelined sweep and a one-in-flight one are different measurements: both kept."""
+        return self.name, self.size, self.connections, self.in_flight
 
     @property
     def drawn(self) -> list[EchoPoint]:
@@ -122,11 +136,11 @@ class EchoDocument:
                 raise ResultsError(f"echo file format {f.data.get('format')!r} version {f.data.get('version')!r} is "
                                    f"not supported; this schedbench reads {FORMAT_NAME} {FORMAT_VERSION}")
             servers = tuple(EchoServer.from_json(s) for s in f.objs("servers"))
-            seen: set[tuple[str, int, int]] = set()
+            seen: set[tuple[str, int, int, int]] = set()
             for i, server in enumerate(servers):
                 if server.key in seen:
                     raise ResultsError(f"servers[{i}]: a second sweep of {server.name} at {server.size} B × "
-                                       f"{server.connections} connections")
+                                       f"{server.connections} connections, {server.in_flight} in flight")
                 seen.add(server.key)
             return cls(created_utc=f.text("created_utc"), command=f.text("command"), complete=f.flag("complete"),
                        environment=dict(f.obj("environment").data), settings=dict(f.obj("settings").data),
