@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT, TESTS_DIR, write_plugin_distribution
 
 from bench.measure import isolate, loadgen
+from bench.measure.strace import strace_problem
 from bench.results.echo_file import EchoDocument, load_echo
 from bench.results.fields import ResultsError
 
@@ -82,6 +83,16 @@ def test_a_sweep_of_one_server_end_to_end(tmp_path: Path) -> None:
     assert rates == sorted(rates) and len(rates) >= 4  # light to past the closed-loop ceiling
     assert set(server.knees) == {"p99<1ms", "p99<10ms"}
     assert all(p.received > 0 and not any(p.errors.values()) for p in server.points)
+    assert server.in_flight == 1 and server.family == "this-project"
+    calls = server.syscalls
+    assert calls is not None
+    if strace_problem() is None:  # at a light load every request is one read and one write
+        assert calls.reason is None, calls.reason
+        assert calls.per_request["recvfrom"] == pytest.approx(1.0, abs=0.05), calls.per_request
+        assert calls.per_request["sendto"] == pytest.approx(1.0, abs=0.05), calls.per_request
+        assert calls.per_request["total"] >= 2.0
+    else:
+        assert calls.reason == strace_problem()
     assert doc.environment["placement"]["server_cpu"] != doc.environment["placement"]["client_cpu"] or \
         os.cpu_count() == 1
     shown = bench("show", str(out))

@@ -36,3 +36,17 @@ def test_client_limited_points_are_no_verdict() -> None:
     points = [pt(10, 100), pt(20, 5000, limited=True), pt(30, 400)]
     assert _suspect(points, 1000) is None
     assert _bracket(points, 1000) == (30, None)
+
+
+def test_the_strace_summary_is_read_by_name() -> None:
+    from bench.measure.echo_syscalls import parse_summary
+
+    table = """% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ------------------
+ 80.20    0.614609          15     40699           sendto
+ 16.38    0.125557           3     40698        12 recvfrom
+  3.40    0.026061           3      7890           epoll_wait
+------ ----------- ----------- --------- --------- ------------------
+100.00    0.766227                 89287        12 total
+"""
+    assert parse_summary(table) == {"sendto": 40699, "recvfrom": 40698, "epoll_wait": 7890}

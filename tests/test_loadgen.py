@@ -285,3 +285,18 @@ def test_the_c_source_compiles_without_warnings(tmp_path: Path) -> None:
                            str(tmp_path / "loadgen"), "-lm"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
     assert shutil.which(str(tmp_path / "loadgen"))
+
+
+def test_the_timeline_counts_every_echo_by_the_millisecond(server: EchoServer, client: str) -> None:
+    """What a measurement over part of a run (strace attached to the server) divides by:
+    echoes per ms since the client's t0, on the clock every process shares."""
+    before = time.monotonic_ns()
+    r = run_load(point(server.port, timeline=True), client=client)  # type: ignore[arg-type]
+    after = time.monotonic_ns()
+    assert r.error_count == 0
+    everything = r.completions_between(before, after)
+    assert everything == 2400  # 0.2 s of warm-up and 1 s measured at 2,000/s: all echoed
+    t0 = int(r.raw["t0_ns"])
+    window = r.completions_between(t0 + 200_000_000, t0 + 1_200_000_000)
+    assert window is not None and abs(window - r.received) <= 10  # edges: within a ms of sends
+    assert run_load(point(server.port), client=client).completions_between(before, after) is None  # type: ignore[arg-type]

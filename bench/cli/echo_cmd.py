@@ -62,6 +62,9 @@ def add_echo_parser(sub: Any) -> None:
                       help="measured seconds per load point, 1 … 5 (default 3; --quick 2)")
     echo.add_argument("--arrival", choices=("constant", "poisson"), default="constant",
                       help="send schedule of each connection (default: constant rate)")
+    echo.add_argument("--syscalls", action=argparse.BooleanOptionalAction, default=True,
+                      help="count each server's syscalls per request at 10 %% of its knee, strace attached "
+                           "(default: on; skipped with the reason where strace cannot attach)")
     echo.add_argument("--pipelined", action="store_true",
                       help="send every message on schedule, echoed or not (default: one in flight per "
                            "connection, a due message waits for the previous echo, as wrk2 does)")
@@ -126,7 +129,7 @@ def cmd_echo(ns: argparse.Namespace) -> int:
     settings = SweepSettings(point_s=ns.point_seconds or (2.0 if ns.quick else 3.0),
                              warmup_s=0.5, steps=QUICK_STEPS if ns.quick else STEPS, probe_s=1.5 if ns.quick else 2.0,
                              server_cpu=server_cpu, client_cpu=client_cpu, arrival=ns.arrival,
-                             in_flight=0 if ns.pipelined else 1)
+                             in_flight=0 if ns.pipelined else 1, count_syscalls=ns.syscalls)
     cells = len(sizes) * len(connections)
     estimate = elapsed_estimate(len(servers) * cells, settings)
     print(f"schedbench echo: {len(servers)} servers × {cells} (size, connections) cell(s): "

@@ -33,6 +33,9 @@
  *   significant digits): exact below 256 ns, at most 0.8 % wide above, up to 2^38 ns.
  * - With --spin-us, polls instead of sleeping when the next send is near (see run()).
  * - CPU: getrusage and /proc/self/schedstat (run-queue wait) at the window's edges.
+ * - With --timeline 1, echoes completed per millisecond since t0 (CLOCK_MONOTONIC, which
+ *   every process shares): what another process's measurement over part of the run (strace
+ *   attached to the server) divides by.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -98,6 +101,8 @@ static uint64_t n_connected, n_scheduled, n_sent, n_received, n_verified, bytes_
 static uint64_t e_connect, e_reset, e_corrupt, e_extra, e_short, e_unanswered, e_unsent, outstanding, backlog;
 static snap_t s_start, s_end, s_run0;
 static int64_t idle_ns; /* time of polls that found nothing to do, in the window */
+static uint32_t *timeline; /* --timeline: echoes completed in each millisecond since t0 */
+static int64_t timeline_n;
 
 static int64_t mono(void) {
     struct timespec ts;
@@ -258,7 +263,8 @@ static void flush(conn_t *c) {
 }
 
 static void completed(conn_t *c, int64_t now) {
-    int64_t t = intended(c, c->rseq);
+    int64_t t = intended(c, c->rseq), ms = (now - t0) / 1000000;
+    if (timeline && ms >= 0 && ms < timeline_n) timeline[ms]++;
     e_corrupt += (uint64_t)c->rbad; /* in any phase: a server that corrupts is broken */
     if (opt.closed ? in_window(now) : in_window(t)) {
         n_received++, n_verified += (uint64_t)!c->rbad;
@@ -444,7 +450,15 @@ static void report(void) {
         printf("\"window_runqueue_s\":%.6f,", (double)(s_end.runq - s_start.runq) / 1e9);
     else printf("\"window_runqueue_s\":null,"); /* no schedstat in this kernel */
     printf("\"window_idle_s\":%.6f,\"window_involuntary_switches\":%" PRId64 ",\"schedule_digest\":\"%016" PRIx64
-           "\"}\n", (double)idle_ns / 1e9, s_end.nivcsw - s_start.nivcsw, digest);
+           "\"", (double)idle_ns / 1e9, s_end.nivcsw - s_start.nivcsw, digest);
+    if (timeline) {
+        int64_t last = timeline_n;
+        while (last > 0 && timeline[last - 1] == 0) last--;
+        printf(",\"t0_ns\":%" PRId64 ",\"completions_per_ms\":[", t0);
+        for (int64_t i = 0; i < last; i++) printf("%s%" PRIu32, i ? "," : "", timeline[i]);
+        printf("]");
+    }
+    printf("}\n");
 }
 
 /* ---- main ------------------------------------------------------------------------------- */
@@ -483,6 +497,7 @@ static void parse(int argc, char **argv) {
         else if (!strcmp(k, "--arrival")) opt.arrival = v;
         else if (!strcmp(k, "--mode")) opt.mode = v;
         else if (!strcmp(k, "--seed")) opt.seed = u64(k, v);
+        else if (!strcmp(k, "--timeline")) timeline_n = (int64_t)num(k, v, 0, 1); /* sized in main */
         else usage("unknown option");
     }
     if (!opt.port) usage("--port is required");
@@ -511,6 +526,10 @@ int main(int argc, char **argv) {
     for (long i = 0; i < opt.conns; i++)
         conns[i].idx = (uint32_t)i, conns[i].digest = 0xCBF29CE484222325ULL,
         conns[i].rng = opt.seed ^ ((uint64_t)(i + 1) * 0xD1B54A32D192ED03ULL);
+    if (timeline_n) { /* the whole run, drain included, in ms */
+        timeline_n = (int64_t)((opt.warmup + opt.duration + opt.drain) * 1000) + 1000;
+        if (!(timeline = calloc((size_t)timeline_n, sizeof *timeline))) die("calloc timeline");
+    }
     ep = epoll_create1(EPOLL_CLOEXEC), tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct epoll_event tev = {.events = EPOLLIN, .data.u64 = TIMER_TAG};
     if (ep < 0 || tfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev) != 0) die("epoll/timerfd");

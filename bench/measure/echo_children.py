@@ -59,5 +59,6 @@ def load(params: Mapping[str, Any], channel: Any) -> dict[str, Any]:
             size=int(params["size"]), rate=float(params["rate"]), duration=float(params["duration"]),
             warmup=float(params["warmup"]), arrival=params.get("arrival", "constant"),
             seed=int(params.get("seed", 0)), cpu=params.get("cpu"),
-            top_percentile=float(params.get("top_percentile", 99.9)), in_flight=int(params.get("in_flight", 1))))
+            top_percentile=float(params.get("top_percentile", 99.9)), in_flight=int(params.get("in_flight", 1)),
+            timeline=bool(params.get("timeline", False))))
     return {"raw": dict(result.raw), "notes": list(result.notes), "top_percentile": params.get("top_percentile", 99.9)}

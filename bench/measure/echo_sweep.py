@@ -34,18 +34,24 @@ with its stderr's last line. Every child is ended after its server's sweep
 
 Server CPU per request: the server process's CPU time (``/proc/PID/stat``) over each point's
 whole run (warm-up included) divided by the echoes it sent back.
+
+Syscalls per request (``count_syscalls``): one more point at ``SYSCALL_LOAD`` (10 %) of the
+1 ms knee (of the ceiling when there is none), with strace attached to the server for part
+of it (``bench.measure.echo_syscalls``). That point's latencies are not kept: strace slows
+every call.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from bench.measure import isolate, loadgen
+from bench.measure import echo_syscalls, isolate, loadgen
 from bench.results.echo_file import EchoPoint
 
 #: Offered load as fractions of the closed-loop ceiling.
@@ -62,6 +68,8 @@ MAX_REPEATS: Final = 2
 MAX_BEYOND: Final = 3
 BEYOND_FACTOR: Final = 1.4
 SERVER_START_S: Final = 30.0
+#: The light load syscalls are counted at, as a fraction of the 1 ms knee.
+SYSCALL_LOAD: Final = 0.1
 
 
 @dataclass
@@ -78,6 +86,9 @@ class ServerSweep:
     probe: EchoPoint | None = None
     points: list[EchoPoint] = field(default_factory=list)
     knees: dict[str, float | None] = field(default_factory=dict)
+    #: {"offered_rate", "seconds", "per_request": {name: calls per request, "total": …}}, or
+    #: {"reason": why not} when counting was asked for and could not be done; None: not asked.
+    syscalls: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class SweepSettings:
     arrival: str = "constant"
     #: Messages outstanding per connection at most (1: wrk2's discipline; 0: pipelined).
     in_flight: int = 1
+    count_syscalls: bool = False
 
 
 def placement() -> tuple[int | None, int | None]:
@@ -196,6 +208,9 @@ def sweep_server(scheduler: str, variant: str, name: str, size: int, connections
         counter = [0]
 
         def measure(params: dict[str, Any]) -> EchoPoint:
+            return measured(params)[1]
+
+        def measured(params: dict[str, Any]) -> tuple[loadgen.LoadResult, EchoPoint]:
             counter[0] += 1
             before = _cpu_seconds(server.pid) if server.pid else None
             base = {"host": "127.0.0.1", "port": server.port, "connections": connections, "size": size,
@@ -212,7 +227,7 @@ def sweep_server(scheduler: str, variant: str, name: str, size: int, connections
             gone = server.failure()
             if gone is not None:
                 raise RuntimeError(f"the server died: {gone}")
-            return point
+            return result, point
 
         out.probe = measure({"mode": "closed", "duration": settings.probe_s, "warmup": settings.warmup_s})
         ceiling = out.probe.achieved_rate
@@ -246,6 +261,9 @@ def sweep_server(scheduler: str, variant: str, name: str, size: int, connections
                 out.points.append(measure(_open((low + high) / 2, settings)))
         out.points.sort(key=lambda p: p.offered_rate or 0.0)
         out.knees = {f"p99<{bound / 1000:g}ms": _bracket(out.points, bound)[0] for bound in KNEE_BOUNDS_US}
+        if settings.count_syscalls and server.pid is not None:
+            light = SYSCALL_LOAD * (out.knees.get("p99<1ms") or ceiling)
+            out.syscalls = _count_syscalls(server.pid, light, settings, measured, workdir / "syscalls")
         for key, knee in out.knees.items():
             above = [p for p in out.points if p.client_limited and (knee is None or (p.offered_rate or 0) > knee)]
             if knee is not None and above and _bracket(out.points, KNEE_BOUNDS_US[0 if "1ms" in key else 1])[1] is None:
@@ -255,6 +273,39 @@ def sweep_server(scheduler: str, variant: str, name: str, size: int, connections
     finally:
         server.stop()
     return out
+
+
+def _count_syscalls(pid: int, rate: float, settings: SweepSettings,
+                    measured: Callable[[dict[str, Any]], tuple[loadgen.LoadResult, EchoPoint]],
+                    workdir: Path) -> dict[str, Any]:
+    """Syscalls per request of the server at ``rate``: strace attached while the client sends."""
+    why = echo_syscalls.unavailable()
+    if why is not None:
+        return {"reason": why}
+    seconds = max(1.0, settings.point_s - 1.0)
+    load = {**_open(rate, settings), "top_percentile": 99.0, "duration": settings.point_s + 1.0, "warmup": 0.5,
+            "timeline": True}
+    counts: list[echo_syscalls.ServerCount] = []
+
+    def attach_soon() -> None:  # once the client is sending: the counted seconds are all under load
+        time.sleep(0.3)
+        counts.append(echo_syscalls.ServerCount(pid, seconds, workdir))
+
+    starter = threading.Thread(target=attach_soon, daemon=True)
+    starter.start()
+    result, _ = measured(load)
+    starter.join()
+    got = counts[0].result()
+    if isinstance(got, str):
+        return {"reason": got}
+    calls, (attached_ns, detached_ns) = got
+    # The echoes the client completed while strace was attached (both read CLOCK_MONOTONIC).
+    requests = result.completions_between(attached_ns, detached_ns)
+    if not requests:
+        return {"reason": "no echo completed while strace was attached"}
+    per_request = {name: n / requests for name, n in sorted(calls.items())}
+    return {"offered_rate": rate, "seconds": (detached_ns - attached_ns) / 1e9,
+            "per_request": {**per_request, "total": sum(calls.values()) / requests}}
 
 
 def _open(rate: float, settings: SweepSettings) -> dict[str, Any]:
@@ -303,6 +354,6 @@ def _fmt(value: float | None) -> str:
 def elapsed_estimate(servers: int, settings: SweepSettings) -> float:
     """Seconds a sweep is expected to take: probe, steps and bisections, plus start-ups."""
     per_point = settings.point_s + settings.warmup_s + 1.5
-    points = len(settings.steps) + 2 * 2 + 1
+    points = len(settings.steps) + 2 * 2 + 1 + (2 if settings.count_syscalls else 0)
     return servers * (settings.probe_s + settings.warmup_s + 3.0 + points * per_point)
 

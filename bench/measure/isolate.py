@@ -76,6 +76,7 @@ HANDLERS: Final[Mapping[str, str]] = {
     "count-syscalls": "bench.measure.syscalls_child:handle",
     "echo-server": "bench.measure.echo_children:serve",
     "load-client": "bench.measure.echo_children:load",
+    "count-server-syscalls": "bench.measure.echo_syscalls:handle",
     "paired-rounds": "bench.measure.paired_child:handle",
 }
 

@@ -203,6 +203,8 @@ class LoadPoint:
     #: Messages outstanding per connection at most (1: wrk2's discipline, a due message waits
     #: for the previous echo; 0: none, every message goes out on schedule: pipelining).
     in_flight: int = 1
+    #: Report echoes completed per millisecond (``LoadResult.completions_between``).
+    timeline: bool = False
 
     def __post_init__(self) -> None:
         _check_common(self.host, self.port, self.connections, self.size, self.duration, self.warmup, self.cpu)
@@ -284,6 +286,14 @@ class LoadResult:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+    def completions_between(self, start_ns: int, end_ns: int) -> int | None:
+        """Echoes completed in [start, end) (CLOCK_MONOTONIC ns, whole milliseconds from the
+        client's start); None unless the run kept a timeline (``LoadPoint.timeline``)."""
+        t0, per_ms = self.raw.get("t0_ns"), self.raw.get("completions_per_ms")
+        if not isinstance(t0, int) or not isinstance(per_ms, list):
+            return None
+        return int(sum(per_ms[max(0, (start_ns - t0) // 1_000_000):max(0, (end_ns - t0) // 1_000_000)]))
 
 
 def client_limited(mode: str, busy_share: float, runqueue_share: float | None,
@@ -386,7 +396,7 @@ def run_load(point: LoadPoint, *, client: ClientChoice = "auto") -> LoadResult:
     args = [*_args(point.host, point.port, point.connections, point.size, point.duration, point.warmup,
                    point.cpu, point.spin_us), "--rate", repr(float(point.rate)), "--arrival", point.arrival,
             "--seed", str(point.seed), "--drain", repr(float(point.drain)), "--mode", "open",
-            "--pipeline", str(point.in_flight)]
+            "--pipeline", str(point.in_flight), "--timeline", str(int(point.timeline))]
     raw, notes = run_client(args, client=client, timeout_s=point.warmup + point.duration + point.drain + MARGIN_S)
     return result_from_json(raw, top_percentile=point.top_percentile, notes=notes)
 

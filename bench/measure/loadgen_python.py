@@ -173,6 +173,8 @@ class _Client:
         self.outstanding = 0
         self.recorded = 0  # values in the latency histogram (echoes, then any backlog)
         self.backlog = 0  # measured messages still waiting in the client when the drain ended
+        # --timeline: echoes completed in each ms since t0 (C: timeline)
+        self.timeline = [0] * (int((a.warmup + a.duration + a.drain) * 1000) + 1000) if a.timeline else None
         self.idle_ns = 0  # time of polls that found nothing to do, in the window (C: idle_ns)
         self.t0 = self.warm_end = self.end = self.now = 0
         self.digests = [_FNV_OFFSET] * a.connections  # per connection, over its fired offsets
@@ -298,6 +300,9 @@ class _Client:
 
     def completed(self, c: _Conn, now: int) -> None:
         t = c.times.popleft()
+        ms = (now - self.t0) // 1_000_000
+        if self.timeline is not None and 0 <= ms < len(self.timeline):
+            self.timeline[ms] += 1
         self.e["corrupt"] += c.rbad
         if self.in_window(now if self.closed else t):
             self.n["received"] += 1
@@ -426,7 +431,16 @@ class _Client:
             else None,
             "window_idle_s": self.idle_ns / 1e9, "window_involuntary_switches": end[3] - start[3],
             "schedule_digest": f"{digest:016x}",
+            **self.timeline_json(),
         }
+
+    def timeline_json(self) -> dict[str, Any]:
+        if self.timeline is None:
+            return {}
+        last = len(self.timeline)
+        while last > 0 and self.timeline[last - 1] == 0:
+            last -= 1
+        return {"t0_ns": self.t0, "completions_per_ms": self.timeline[:last]}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -445,6 +459,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("open", "closed"), default="open")
     p.add_argument("--pipeline", type=int, default=1,
                    help="messages outstanding per connection (closed loop); open loop: at most (0 = no cap)")
+    p.add_argument("--timeline", type=int, choices=(0, 1), default=0,
+                   help="1: report echoes completed per millisecond since t0 (CLOCK_MONOTONIC)")
     p.add_argument("--drain", type=float, default=2.0, help="seconds to wait for the last echoes (open loop)")
     p.add_argument("--connect-timeout", type=float, default=5.0)
     p.add_argument("--spin-us", type=float, default=0.0,

@@ -71,6 +71,27 @@ class EchoPoint:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EchoSyscalls:
+    """The server's syscalls per request at a light load (strace attached), or why not."""
+
+    offered_rate: float | None = None
+    seconds: float | None = None
+    per_request: Mapping[str, float] = field(default_factory=dict)  # by name, and "total"
+    reason: str | None = None
+
+    @classmethod
+    def from_json(cls, f: Fields) -> EchoSyscalls:
+        if f.opt_text("reason") is not None:
+            return cls(reason=f.opt_text("reason"))
+        per = f.obj("per_request")
+        counted = cls(offered_rate=f.amount("offered_rate"), seconds=f.amount("seconds"),
+                      per_request={k: per.amount(k) for k in per.data})
+        if "total" not in counted.per_request:
+            raise ResultsError(f"{f.at('per_request')}: no 'total'")
+        return counted
+
+
+@dataclass(frozen=True, kw_only=True)
 class EchoServer:
     """One server's sweep at one (message size, connections)."""
 
@@ -90,6 +111,7 @@ class EchoServer:
     points: tuple[EchoPoint, ...]
     knees: Mapping[str, float | None]
     measured_utc: str | None = None
+    syscalls: EchoSyscalls | None = None
 
     @classmethod
     def from_json(cls, f: Fields) -> EchoServer:
@@ -101,7 +123,8 @@ class EchoServer:
                    status=f.choice("status", STATUSES),
                    reasons=f.texts("reasons"), probe=f.opt("probe", EchoPoint.from_json),
                    points=tuple(EchoPoint.from_json(p) for p in f.objs("points")),
-                   knees={k: knees.opt_amount(k) for k in knees.data}, measured_utc=f.opt_text("measured_utc"))
+                   knees={k: knees.opt_amount(k) for k in knees.data}, measured_utc=f.opt_text("measured_utc"),
+                   syscalls=f.opt("syscalls", EchoSyscalls.from_json))
 
     @property
     def key(self) -> tuple[str, int, int, int]:
