@@ -540,3 +540,45 @@ def test_a_missing_baseline_says_how_one_is_made(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "baseline.json: no such file" in lines[0] and "make baseline" in lines[0]
+
+
+# ---- instruction counts: the header says what that gate does -------------------------
+
+INSTRUCTIONS_REFERENCE = ROOT / "results" / "reference" / "2026-11-22T0458-instructions.json"
+
+
+def bumped_instructions(raw: dict[str, Any], scheduler: str, factor: float) -> dict[str, Any]:
+    """``raw`` with every instruction count of ``scheduler`` multiplied by ``factor``."""
+    out = copy.deepcopy(raw)
+    for run in out["schedbench"]["runs"]:
+        if run["scheduler"] == scheduler and run.get("instructions"):
+            run["instructions"]["values"] = [v * factor for v in run["instructions"]["values"]]
+    return out
+
+
+class TestInstructionHeader:
+    """Counts are exact: no test, no wall-time threshold; the header and verdict say so."""
+
+    def test_header_names_the_exact_rule_and_its_threshold(self, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+        raw = json.loads(INSTRUCTIONS_REFERENCE.read_text())
+        assert compare_files(tmp_path, raw, raw) == 0
+        out = capsys.readouterr().out
+        method = out.splitlines()[3]  # BASE, NEW, workload, then the method
+        assert "exact" in method and "no statistical test" in method
+        assert f"±{compare.DEFAULT_INSTR_THRESHOLD * 100:g}% (--instr-threshold)" in method
+        for wall_time_notion in ("Mann–Whitney", f"±{compare.DEFAULT_THRESHOLD * 100:g}%", "p <"):
+            assert wall_time_notion not in out
+        assert out.splitlines()[-1].startswith("result: no instruction count grew beyond 1% plus drift")
+
+    def test_a_count_beyond_the_threshold_fails_as_an_exact_count(self, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+        raw = json.loads(INSTRUCTIONS_REFERENCE.read_text())
+        assert compare_files(tmp_path, raw, bumped_instructions(raw, "heapq", 1.05)) == 1
+        out = capsys.readouterr().out
+        assert "Mann–Whitney" not in out
+        assert "heapq switch instructions per switch +5.0% (exact count" in out.splitlines()[-1]
+
+    def test_help_tells_the_two_gates_apart(self) -> None:
+        description = compare_cli.add_compare_parser(OneLineParser().add_subparsers()).description or ""
+        assert "Instruction counts" in description and "exact" in description and "--instr-threshold" in description

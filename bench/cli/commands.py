@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from bench.cli import args as A
 from bench.cli import compare_cmd as compare_cli
@@ -262,8 +264,20 @@ def existing_results(output: Path, planned: Document, replace: bool) -> Document
         return previous
     if replace:
         return None
-    raise CLIError(f"{output} holds a different workload ({mismatch}); use --replace to overwrite it, "
-                   f"or --output another file")
+    raise CLIError(different_workload(output, mismatch))
+
+
+def different_workload(output: Path, mismatch: str) -> str:
+    """The refusal of a run whose workload is not ``output``'s, saying how to go on.
+
+    Refused rather than merged because a file's figures are only comparable under one
+    workload, and one clock: a run is keyed by (mode, scheduler, time scale), so a
+    ``--fast`` or ``--clock virtual`` run merged in would silently replace the measured
+    runs it shares a key with. The way on that loses nothing comes first (a file of its
+    own); ``--replace`` is named last because it discards what the file holds.
+    """
+    return (f"{output} holds another workload ({mismatch}), so this run cannot merge into it; write it to a "
+            f"file of its own with -o FILE, or start {output} afresh with --replace (its runs are then lost)")
 
 
 #: Options of the wall-time suite that mean nothing for an instruction count.
@@ -339,9 +353,9 @@ def cmd_scale(ns: argparse.Namespace) -> int:
         if previous is not None and previous.scaling is not None and previous.scaling.seed != ns.seed:
             raise CLIError(f"{ns.output} holds a sweep of seed {previous.scaling.seed}, not {ns.seed}; "
                            "use another --output")
-        print(f"scaling sweep: {', '.join(e.name for e in entries)} over N = "
-              f"{', '.join(f'{n:,}' for n in ns.sizes)}; budget {ns.budget:g} s per point", file=sys.stderr)
-        sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=_print_point, modes=modes)
+        total = len(scale.series(entries, modes)) * len(ns.sizes)
+        print(scale.opening_line([e.name for e in entries], ns.sizes, total, ns.budget), file=sys.stderr, flush=True)
+        sweep = scale.sweep(entries, ns.sizes, ns.seed, ns.budget, report=Progress(total, sys.stderr), modes=modes)
         document = scale.merge_into(ns.output, sweep, previous, command_line(sys.argv[1:]))
     table = tables.scaling_table(document)
     if table is not None:
@@ -398,14 +412,34 @@ def cmd_run_once(ns: argparse.Namespace) -> int:
     return status
 
 
-def _print_point(p: ScalingPoint) -> None:
-    head = f"{p.scheduler:<22} {p.mode:<8} N={p.rockets:>9,}"
-    if p.status != "ok":
-        print(f"{head}  {p.status.upper()}: {p.reason}", flush=True)
-        return
-    print(f"{head}  {units.ns(p.ns_per_resume):>8} ns/resume  {units.ns(p.tracemalloc_bytes_per_rocket):>8} "
-          f"B/rocket  run {units.seconds(p.run_s)} s  ({units.seconds(p.elapsed_s)} s in all)", flush=True)
+class Progress:
+    """The sweep's ``report``: one line per finished point, as it finishes, with a count.
 
+    A sweep of every scheduler runs for minutes to an hour with nothing else to show, so
+    each point is printed (and flushed) the moment it is done, numbered against the
+    planned total, with its own time and the sweep's so far: silence never means "hung".
+    Progress goes to ``stream`` (stderr at the CLI), so stdout holds only the results.
+    """
+
+    def __init__(self, total: int, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = total
+        self.stream = stream
+        self.clock = clock
+        self.started = clock()
+        self.done = 0
+
+    def __call__(self, point: ScalingPoint) -> None:
+        self.done += 1
+        print(self.line(point), file=self.stream, flush=True)
+
+    def line(self, p: ScalingPoint) -> str:
+        width = len(str(self.total))
+        head = (f"[{self.done:>{width}}/{self.total}] {p.scheduler:<22} {p.mode:<8} N={p.rockets:>9,}")
+        took = f"sweep {units.seconds(self.clock() - self.started)} s"
+        if p.status != "ok":
+            return f"{head}  {p.status.upper()}: {p.reason}  ({took})"
+        return (f"{head}  {units.ns(p.ns_per_resume):>8} ns/resume  {units.ns(p.tracemalloc_bytes_per_rocket):>8} "
+                f"B/rocket  point {units.seconds(p.elapsed_s)} s  ({took})")
 
 COMMANDS = {
     "list": cmd_list, "run": cmd_run, "scale": cmd_scale, "show": cmd_show, "echo": echo_cmd.cmd_echo,

@@ -33,8 +33,10 @@ MAX_THRESHOLD_PERCENT = 1000.0
 def add_compare_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "compare", help="compare two results files; exit 1 on a significant regression (the CI gate)",
-        description="Compare every figure present in both files with a Mann–Whitney U test on the per-process "
-                    "values. Exit 0: no figure significantly slower beyond the threshold; 1: at least one is, "
+        description="Compare every figure present in both files. Wall-time figures: a Mann–Whitney U test on the "
+                    "per-process values against --threshold. Instruction counts (--measure instructions) are exact: "
+                    "no test, a change beyond --instr-threshold plus the drift measured for that scheduler counts. "
+                    "Syscall counts: exact per name. Exit 0: nothing slower beyond its threshold; 1: something is, "
                     "or a run valid in BASE is not valid in NEW; 2: bad input.")
     p.add_argument("base", metavar="BASE", help="results file to compare against; a comma-separated list "
                    "of files pools repeated runs (best interleaved with NEW's: BASE, NEW, BASE, NEW)")
@@ -177,14 +179,27 @@ def _method(result: compare.Comparison) -> str:
                 "run(), median over counted processes")
     instructions = f"instruction counts: exact, ±{result.instr_threshold * 100:g}% plus measured drift"
     timed = [row for row in result.figures if row.test is not None]
-    if not timed:
-        return f"{instructions}; base/new = the counted value"
+    if result.measure == "instructions" or not timed:  # no wall-time notion belongs in this header
+        return instruction_method(result.instr_threshold)
     methods = sorted({row.test.method for row in timed if row.test is not None})
     lateness = ("not gated" if result.lateness_threshold is None
                 else f"±{result.lateness_threshold * 100:g}%")
     return (f"test: {result.test_name} ({', '.join(methods)}); significant at p < {result.alpha:g}; threshold "
             f"±{result.threshold * 100:g}% (lateness: {lateness}; {instructions}); base/new = median over "
             f"processes\n{WALL_TIME_WARNING}")
+
+
+def instruction_method(instr_threshold: float) -> str:
+    """The header of a comparison of instruction counts alone: what that gate does.
+
+    Counts repeat exactly for the same code, so there is no test, no p-value and no wall-time
+    threshold to state; the header names the one rule that decides instead (the count's
+    change against ``--instr-threshold`` widened by the drift measured across repeats), so a
+    reader is not left wondering what a Mann–Whitney test or ±50 % would mean here.
+    """
+    return (f"instruction counts (Valgrind) are exact: no statistical test; a count that changed by more than "
+            f"±{instr_threshold * 100:g}% (--instr-threshold) plus the drift measured for that scheduler across "
+            "its repeats is slower/faster, anything less is no change; base/new = the counted value")
 
 
 #: Said wherever two finished files are compared by wall time.
@@ -242,6 +257,10 @@ def outcome(result: compare.Comparison) -> str:
         what = "report-only syscall count(s)" if result.measure == "syscalls" else "lateness figure(s)"
         tally += f"{', ' if tally else ''}{ungated} {what} slower, not gated"
     if result.exit_code == 0:
+        if exact and len(exact) == len(result.figures) and result.measure != "syscalls":
+            # Counts are not tested for significance: say what was checked.
+            return (f"result: no instruction count grew beyond {threshold}"
+                    f"{' (' + tally + ')' if tally else ''}; no run broken → exit 0")
         return (f"result: no figure significantly slower beyond {threshold}"
                 f"{' (' + tally + ')' if tally else ''}; no run broken → exit 0")
     parts = []

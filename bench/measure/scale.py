@@ -128,22 +128,21 @@ def _measure(all_series: Sequence[tuple[str, str, SchedulerEntry | None]], sizes
         for n in sizes:
             base = {"scheduler": target, "mode": mode, "rockets": n}
             if entry is not None and not entry.available:
-                points.append(_point({**base, "status": "skipped", "reason": f"unavailable: {entry.error}"}))
-                continue
-            if stopped_at is not None:
-                points.append(_point({**base, "status": "stopped",
-                                      "reason": f"not run: stopped at N={stopped_at:,} (budget {budget:g} s)"}))
-                continue
-            workdir = scratch / f"point-{len(points)}"
-            point = _point({**base, **run_point(target, mode, n, seed, budget, workdir)})
+                point = _point({**base, "status": "skipped", "reason": f"unavailable: {entry.error}"})
+            elif stopped_at is not None:
+                point = _point({**base, "status": "stopped",
+                                "reason": f"not run: stopped at N={stopped_at:,} (budget {budget:g} s)"})
+            else:
+                workdir = scratch / f"point-{len(points)}"
+                point = _point({**base, **run_point(target, mode, n, seed, budget, workdir)})
             if point.ns_per_resume is not None and (target.startswith(BODY_FLOOR_PREFIX) or target == IO_FLOOR_NAME):
                 floor_at[(target, n)] = point.ns_per_resume
             points.append(point)
+            # Every point is reported, the ones not run too: a progress count then reaches its total.
             if report is not None:
                 report(point)
-            if point.status == "stopped":
+            if point.status == "stopped" and stopped_at is None:
                 stopped_at = n
-
 
 
 def _point(raw: dict[str, Any]) -> ScalingPoint:
@@ -201,10 +200,36 @@ def growth_class(slope: float) -> str:
 
 
 def growth_summary(result: Sweep) -> str:
+    """The slopes, or one line saying why there are none.
+
+    A sweep of fewer sizes than a slope needs gets one line instead of "too few points"
+    repeated for every series: the cause is the sweep, not any scheduler.
+    """
+    sizes = len(result.scaling.sizes)
+    if sizes < MIN_GROWTH_POINTS:
+        return (f"growth of ns/resume: not computed, too few points ({sizes} size{'s' if sizes != 1 else ''} "
+                f"measured; a slope needs ≥ {MIN_GROWTH_POINTS})")
     lines = [f"growth of ns/resume (log–log slope ± standard error; needs ≥ {MIN_GROWTH_POINTS} points):"]
     for (target, mode), g in growth(result.points).items():
         lines.append(f"  {target:<22} {mode:<8} {'too few points' if g is None else g.label}")
     return "\n".join(lines)
+
+
+def opening_line(names: Sequence[str], sizes: Sequence[int], points: int, budget: float) -> str:
+    """What the sweep is about to do, said before its first point: how much, and whether
+    it will give slopes.
+
+    Fewer sizes than a slope needs is said here, not refused: the per-N figures (cost per
+    resume, memory per rocket) are the sweep's main output, the io sweep's default has
+    only ``len(IO_SIZES)`` sizes (the descriptor limit bounds N), and a sweep merges into
+    its file by (series, N), so a short sweep can complete a series measured before.
+    """
+    line = (f"scaling sweep: {', '.join(names)} over N = {', '.join(f'{n:,}' for n in sizes)}: {points} points, "
+            f"each in its own process, budget {budget:g} s per point; a growth slope needs ≥ {MIN_GROWTH_POINTS} "
+            "sizes")
+    if len(sizes) < MIN_GROWTH_POINTS:
+        line += f" — {len(sizes)} given, so this sweep reports no slopes (its points are still measured and kept)"
+    return line
 
 
 def merge_into(path: Path, result: Sweep, previous: Document | None, command: str) -> Document:
