@@ -60,7 +60,7 @@ def handle(params: Mapping[str, Any], channel: Any) -> dict[str, Any]:
     exe = shutil.which("strace")
     if exe is None:
         raise RuntimeError("strace is not installed")
-    summary = Path.cwd() / SUMMARY_FILE
+    summary = Path(str(params["summary"]))  # in the request's own folder
     proc = subprocess.Popen([exe, "-c", "-f", "-o", str(summary), "-p", str(int(params["pid"]))],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
@@ -94,7 +94,8 @@ class ServerCount:
     def __init__(self, pid: int, seconds: float, workdir: Path) -> None:
         self.attached = threading.Event()
         self.report: isolate.Report | None = None
-        request = isolate.Request(handler="count-server-syscalls", params={"pid": pid, "seconds": seconds},
+        request = isolate.Request(handler="count-server-syscalls",
+                                  params={"pid": pid, "seconds": seconds, "summary": str(workdir / SUMMARY_FILE)},
                                   limit_s=seconds + ATTACH_TIMEOUT_S + 60.0)
 
         def tick(report: isolate.Report) -> None:
