@@ -19,10 +19,12 @@ scheduler's colour; the variants are told apart by their marker (``EchoLine.mark
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from bench.present import units
+from bench.present.verdict import ordinal
 from bench.results.echo_file import EchoDocument, EchoPoint, EchoServer
 from reports.palette import Palette
 
@@ -153,12 +155,33 @@ def _no_knee(server: EchoServer) -> str:
             f"load, {rate(light.offered_rate)} messages/s{ten_text})")
 
 
-def echo_answer(doc: EchoDocument) -> str | None:
+def _hybrid_knee(servers: list[EchoServer], ranked: list[EchoServer], family_of: Mapping[str, str | None]) -> str:
+    """Where this project's servers stand among the production ones, by 1 ms knee."""
+    out = []
+    for server in servers:
+        if family_of.get(server.scheduler) != "this-project" or server.status != "valid":
+            continue
+        mine = knee(server)
+        if mine is None:
+            out.append(f" This project's {server.name}: no 1 ms knee.")
+            continue
+        ahead = sum(1 for s in ranked if (knee(s) or -1.0) > mine)
+        place = ordinal(str(ahead + 1))
+        out.append(f" This project's {server.name}: {_knee_text(server)}; it would place {place} among the "
+                   f"{len(ranked)} production servers.")
+    return "".join(out)
+
+
+def echo_answer(doc: EchoDocument, family_of: Mapping[str, str | None] | None = None) -> str | None:
     """One sentence for the answer section, or None when the file has no server.
 
     The cell of the echo table shown first (smallest size, fewest connections): the VALID
     server with the highest 1 ms knee, its knee, the runner-up's, and the cell; "within the
     knee resolution" when the two knees are within 5 % of each other.
+
+    ``family_of`` (scheduler → family, from the suite file the echo file is shown beside:
+    echo files do not record families) limits the winner to production loops' servers, and
+    says where this project's servers stand; never guessed from a server's name.
     """
     if not doc.servers:
         return None
@@ -169,6 +192,11 @@ def echo_answer(doc: EchoDocument) -> str | None:
     others = len({(s.size, s.connections) for s in doc.servers}) - 1
     tail = f" The other {others} size/connection cell(s) are in the details." if others else ""
     ranked = [s for s in servers if s.status == "valid"]
+    production = [s for s in ranked if (family_of or {}).get(s.scheduler) == "production"]
+    hybrid = "" if not production or family_of is None else _hybrid_knee(servers, production, family_of)
+    if production:
+        where += " among the production loops' servers"
+        ranked = production
     if not ranked:
         return f"{where}: no echo server is VALID, so none is ranked (see the echo table).{tail}"
     best = ranked[0]
@@ -189,5 +217,5 @@ def echo_answer(doc: EchoDocument) -> str | None:
     else:
         close = (best_knee - runner_knee) / best_knee <= KNEE_RESOLUTION
         text += (f"; runner-up {runner.name}, {_knee_text(runner)}"
-                 f"{', within the 5 % knee resolution' if close else ''}")
-    return text + "." + tail
+                 f"{', within the 5 % knee resolution: a tie' if close else ', beyond the 5 % knee resolution'}")
+    return text + "." + hybrid + tail

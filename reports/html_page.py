@@ -14,6 +14,7 @@ attributes come from the palette, never from the file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -23,36 +24,41 @@ from bench.present import tables
 from bench.present.echo_table import echo_tables
 from bench.present.io_table import io_table
 from bench.results.echo_file import EchoDocument
-from bench.results.model import Document
+from bench.results.model import Document, Status
 from reports.charts.style import ChartFile
-from reports.echo_data import echo_answer
 from reports.history import History
-from reports.io_data import io_answer
 from reports.palette import Palette
+from reports.verdict_section import verdict_section
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
        margin: 0 auto; padding: 1em 2em 3em; max-width: 1400px; }
 h1 { margin-bottom: 0.1em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
-.sub { color: #555; margin-top: 0; }
+.sub { color: #555; margin-top: 0; overflow-wrap: anywhere; }
 .banner { background: #fff3cd; border: 2px solid #b58900; padding: 0.7em 1em; font-weight: bold; margin: 1em 0; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15em 1.2em; margin: 1em 0; }
-dl.meta dt { font-weight: 600; color: #444; } dl.meta dd { margin: 0; }
-nav a { margin-right: 1em; }
+.banner.noise { font-weight: normal; }
+ul.verdict { padding-left: 1.2em; max-width: 62em; } ul.verdict li { margin: 0.45em 0; }
+p.skipped { color: #444; max-width: 62em; }
+dl.meta { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.15em 1.2em; margin: 1em 0; }
+dl.meta dt { font-weight: 600; color: #444; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+nav a { margin-right: 1em; display: inline-block; }
 .scroll { max-width: 100%; overflow-x: auto; }
-table { border-collapse: collapse; margin: 0.8em 0 0.4em; font-variant-numeric: tabular-nums; }
-p.foot { color: #555; font-size: 0.85em; margin: 0 0 1.6em; }
+table { border-collapse: collapse; margin: 0.8em 0 0.4em; font-variant-numeric: tabular-nums; font-size: 0.93em; }
+p.foot { color: #555; font-size: 0.85em; margin: 0 0 1.6em; max-width: 62em; }
 p.answer { margin: 1.2em 0 0.2em; max-width: 60em; }
 caption { text-align: left; font-weight: 600; padding: 0.3em 0; }
-th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
-th { background: #f3f3f3; text-align: left; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.55em; vertical-align: top; }
+th { background: #f3f3f3; text-align: left; font-weight: 600; }
+thead th { vertical-align: bottom; }
 td.num, td.name { white-space: nowrap; } td.num { text-align: right; }
-td.note { min-width: 12em; max-width: 28em; color: #333; font-size: 0.9em; }
+td.note { min-width: 12em; max-width: 26em; color: #333; font-size: 0.9em; }
+tr.group th { background: #e6edf5; color: #1d3557; font-size: 0.9em; border-top: 2px solid #9fb3c8; }
 tr.not-ranked td.num { color: #888; }
 strong.best { color: #000; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #333; margin-right: 0.4em;
           vertical-align: -0.1em; }
-.status { font-weight: 600; font-size: 0.85em; padding: 0.05em 0.4em; border-radius: 3px; border: 1px solid; }
+.status { font-weight: 600; font-size: 0.85em; padding: 0.05em 0.4em; border-radius: 3px; border: 1px solid;
+          white-space: nowrap; }
 .status-valid { color: #1b5e20; border-color: #1b5e20; }
 .status-early { color: #7a5a00; border-color: #b58900; background: #fff8e1; }
 .status-invalid, .status-failed, .status-suspect { color: #fff; background: #b00020; border-color: #b00020; }
@@ -61,8 +67,14 @@ ul.problems li { margin: 0.3em 0; }
 figure { margin: 1.5em 0; max-width: 100%; }
 figure img { display: block; max-width: 100%; height: auto; box-sizing: border-box; border: 1px solid #eee; }
 figcaption { color: #444; font-size: 0.9em; overflow-wrap: anywhere; }
-code { background: #f5f5f5; padding: 0 0.2em; }
+code { background: #f5f5f5; padding: 0 0.2em; overflow-wrap: anywhere; }
 footer { margin-top: 3em; color: #777; font-size: 0.85em; }
+@media (max-width: 900px) {
+  body { padding: 0.8em 0.9em 2em; }
+  table { font-size: 0.84em; } th, td { padding: 0.25em 0.35em; }
+  td.note { min-width: 9em; }
+  .swatch { margin-right: 0.25em; }
+}
 """
 
 
@@ -105,26 +117,50 @@ def scheduler_cell(name: str, palette: Palette, colour_of: str | None = None) ->
     return f'<span class="swatch" style="background:{colour}"></span>{escape(name)}'
 
 
+def _row_class(status: Status) -> str:
+    """Greyed only when the figures are not to be read (a broken run); an EARLY loop's
+    figures are real and are explained in its note, not greyed."""
+    return "" if status.charted else ' class="not-ranked"'
+
+
+def _cells(row: tables.Row) -> str:
+    out = []
+    for cell in row.cells:
+        text = escape(cell.text)
+        if cell.best:
+            text = f'<strong class="best" title="best VALID production loop">{text}</strong>'
+        out.append(f'<td class="num">{text}</td>' if cell.number else f"<td>{text}</td>")
+    return "".join(out)
+
+
 def render_table(table: tables.Table, palette: Palette, table_id: str = "",
                  colour_names: Mapping[str, str] | None = None) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in ["scheduler", "status", *table.headers, "note"])
+    """A table with its family groups as heading rows; the note column only when a row has
+    a note, the status column only for runs (a floor has none): every column that carries
+    nothing is width taken from the ones that do."""
+    notes = any(row.note for row in table.rows)
+    lead = [table.lead, *(["status"] if table.statuses else [])]
+    columns = [*lead, *table.headers, *(["note"] if notes else [])]
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in columns)
     body = []
-    for row in table.rows:
-        cells = []
-        for cell in row.cells:
-            text = escape(cell.text)
-            if cell.best:
-                text = f'<strong class="best" title="best VALID value">{text}</strong>'
-            cells.append(f'<td class="num">{text}</td>' if cell.number else f"<td>{text}</td>")
-        ranked = "" if row.status.ranked else ' class="not-ranked"'
+    for i, row in enumerate(table.rows):
+        if row.group and (i == 0 or row.group != table.rows[i - 1].group):
+            body.append(f'<tr class="group"><th colspan="{len(columns)}" scope="rowgroup">{escape(row.group)}</th>'
+                        "</tr>")
         colour_of = (colour_names or {}).get(row.scheduler)
-        body.append(f'<tr{ranked}><td class="name">{scheduler_cell(row.scheduler, palette, colour_of)}</td>'
-                    f"<td>{status_badge(row.status.value, row.status_label)}</td>"
-                    f"{''.join(cells)}<td class=\"note\">{escape(row.note)}</td></tr>")
+        status = f"<td>{status_badge(row.status.value, row.status_label)}</td>" if table.statuses else ""
+        note = f'<td class="note">{escape(row.note)}</td>' if notes else ""
+        body.append(f'<tr{_row_class(row.status)}><td class="name">{scheduler_cell(row.scheduler, palette, colour_of)}'
+                    f"</td>{status}{_cells(row)}{note}</tr>")
     ident = f' id="{escape(table_id)}"' if table_id else ""
     foot = f'<p class="foot">{escape(table.footnote)}</p>' if table.footnote else ""
     return (f'<div class="scroll"><table{ident}><caption>{escape(table.title)}</caption><thead><tr>{head}</tr>'
             f"</thead><tbody>{''.join(body)}</tbody></table></div>{foot}")
+
+
+def with_code(text: str) -> str:
+    """Escape ``text`` and show its `backticked` spans as code (a command in a reason)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
 def _header(page: PageInput) -> str:
@@ -163,7 +199,8 @@ def _context(page: PageInput) -> str:
 
 
 def _problems(page: PageInput) -> str:
-    runs = page.document.problem_runs
+    # SKIPPED runs are listed once, in the verdict's "not run" line.
+    runs = [r for r in page.document.problem_runs if r.status is not Status.SKIPPED]
     if not runs:
         return '<h2 id="problems">Failures and INVALID runs</h2><p>None: every run is VALID.</p>'
     items = []
@@ -172,15 +209,15 @@ def _problems(page: PageInput) -> str:
         items.append(f"<li>{status_badge(run.status.value)} <strong>{escape(run.label)}</strong>: "
                      f"{escape(why)}</li>")
     return ('<h2 id="problems">Failures, INVALID and EARLY runs</h2>'
-            "<p>INVALID, SUSPECT, FAILED and SKIPPED runs are never charted or ranked; EARLY runs (valid trace, "
-            "some wakes before their deadline) are charted hatched or dashed and never ranked.</p>"
+            "<p>INVALID, SUSPECT and FAILED runs are never charted or ranked; EARLY runs (valid trace, some wakes "
+            "before their deadline) are charted hatched or dashed, not ranked for lateness, ranked for CPU.</p>"
             f'<ul class="problems">{"".join(items)}</ul>')
 
 
 def _answer(page: PageInput) -> str:
     """The page opens with the answer: the ranking, then lateness and CPU per time scale."""
     doc = page.document
-    parts = ['<h2 id="answer">The answer</h2>']
+    parts = ['<h2 id="answer">The answer in figures</h2>']
     ranking = tables.ranking_table(doc)
     if ranking is not None:
         parts.append(render_table(ranking, page.palette, "ranking"))
@@ -190,16 +227,11 @@ def _answer(page: PageInput) -> str:
             parts.append(render_table(exact, page.palette, "ranking-instructions"))
     for i, table in enumerate(tables.timer_answer_tables(doc)):
         parts.append(render_table(table, page.palette, f"answer-timed-{i}"))
-    sockets, sentence = io_table(doc), io_answer(doc)
-    if sentence is not None:
-        parts.append(f'<p class="answer" id="answer-io">{escape(sentence)}</p>')
+    sockets = io_table(doc)
     if sockets is not None and sockets.rows:
         parts.append(render_table(sockets, page.palette, "answer-io-table"))
     if page.echo is not None:
-        echo_sentence, echo_first = echo_answer(page.echo), echo_tables(page.echo)[:1]
-        if echo_sentence is not None:
-            parts.append(f'<p class="answer" id="answer-echo">{escape(echo_sentence)}</p>')
-        for table in echo_first:
+        for table in echo_tables(page.echo)[:1]:
             parts.append(render_table(table, page.palette, "answer-echo-table", page.echo_colours))
     if len(parts) == 1:
         parts.append("<p>No runs in this results file.</p>")
@@ -209,10 +241,13 @@ def _answer(page: PageInput) -> str:
 def _figures(page: PageInput) -> str:
     doc = page.document
     parts = ['<h2 id="figures">Details</h2>',
-             "<p><strong>Bold</strong>: best VALID value of the column. Greyed rows: not ranked (not VALID).</p>"]
+             "<p><strong>Bold</strong>: best VALID value of the column among the production loops. Greyed figures: "
+             "a broken run's, never ranked. EARLY: a valid trace with wakes before their deadline, its reason in "
+             "its note.</p>"]
     counted = page.instructions
     extra = [tables.instruction_table(counted), tables.floors_table(counted)] if counted is not None else []
-    for i, table in enumerate(t for t in (tables.floors_table(doc), tables.switch_table(doc),
+    for i, table in enumerate(t for t in (tables.floors_table(doc), tables.timer_floors_table(doc),
+                                          tables.switch_table(doc),
                                           *tables.timed_tables(doc), tables.instruction_table(doc), *extra) if t):
         parts.append(render_table(table, page.palette, f"details-{i}"))
     if page.echo is not None:
@@ -229,7 +264,7 @@ def _charts(page: PageInput) -> str:
                      f'height="{chart.height_px}"><figcaption>{escape(chart.title)} '
                      f'(<a href="{escape(chart.name)}">{escape(chart.name)}</a>)</figcaption></figure>')
     if page.missing_charts:
-        items = "".join(f"<li>{escape(title)}: {escape(why)}</li>" for title, why in page.missing_charts)
+        items = "".join(f"<li>{escape(title)}: {with_code(why)}</li>" for title, why in page.missing_charts)
         parts.append(f"<p>Not drawn:</p><ul>{items}</ul>")
     return "\n".join(parts)
 
@@ -257,15 +292,16 @@ def _history(page: PageInput) -> str:
 
 def render(page: PageInput) -> str:
     title = f"schedbench report — {page.document.created_utc}"
-    nav = ['<a href="#answer">answer</a>', '<a href="#problems">failures</a>', '<a href="#charts">charts</a>',
+    nav = ['<a href="#verdict">verdict</a>', '<a href="#answer">answer</a>', '<a href="#problems">failures</a>',
+           '<a href="#charts">charts</a>',
            '<a href="#figures">details</a>', '<a href="#context">how it was measured</a>']
     if tables.scaling_table(page.document) is not None:
         nav.append('<a href="#scaling">scaling</a>')
     if page.history is not None:
         nav.append('<a href="#history">history</a>')
     body = [
-        _header(page), f"<nav>{''.join(nav)}</nav>", _answer(page), _problems(page), _charts(page), _figures(page),
-        _scaling(page), _history(page), _context(page),
+        _header(page), f"<nav>{''.join(nav)}</nav>", verdict_section(page), _answer(page), _problems(page),
+        _charts(page), _figures(page), _scaling(page), _history(page), _context(page),
         f"<footer>Built by <code>python -m reports</code> from the results file"
         f"{' and the echo file' if page.echo is not None else ''} alone. "
         "Charts: one colour per scheduler (Okabe–Ito), the same in every chart.</footer>",

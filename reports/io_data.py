@@ -111,9 +111,10 @@ def io_data(doc: Document) -> IoData:
     runs = doc.runs_in("io")
     floor = doc.io_floor
     drawn = [r for r in runs if r.status is not Status.SKIPPED]
-    ordered = sorted_runs(drawn, doc.io_overhead_ns if floor is not None else doc.switch_ns)
+    key = doc.io_overhead_ns if floor is not None else doc.switch_ns
+    ordered = sorted_runs(drawn, key)
     bars = []
-    for run, place in zip(ordered, ranks(ordered), strict=True):
+    for run, place in zip(ordered, ranks(ordered, key), strict=True):
         sample = run.switch
         mean = sample.mean_ns if sample is not None and sample.mean_s > 0 and run.status.charted else None
         bars.append(IoBar(run.scheduler, run.status, place, mean, _std_ns(run) if mean is not None else 0.0,

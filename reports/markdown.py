@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 
-from bench.present import tables, units
+from bench.present import noise, tables, units
 from bench.present.echo_table import echo_tables
 from bench.present.io_table import io_table
+from bench.present.verdict import verdicts
 from bench.results.echo_file import EchoDocument
 from bench.results.model import Document
 from reports.echo_data import echo_answer
-from reports.io_data import io_answer
 
 #: Characters that change meaning inside a GFM table cell: emphasis, code, links, the
 #: cell separator, strikethrough, and the escape character itself. ``(``, ``#``, ``+``
@@ -41,17 +41,36 @@ def cell(c: tables.Cell) -> str:
 
 
 def table_lines(table: tables.Table) -> list[str]:
-    headers = ["scheduler", "status", *table.headers, "note"]
+    """A GFM table; a family's heading is a row of its own (GFM has no row groups)."""
+    lead = [table.lead, *(["status"] if table.statuses else [])]
+    headers = [*lead, *table.headers, "note"]
     lines = [f"**{escape(table.title)}**", "",
              "| " + " | ".join(escape(h) for h in headers) + " |",
-             "|" + "|".join(["---", "---", *["--:"] * len(table.headers), "---"]) + "|"]
-    for row in table.rows:
+             "|" + "|".join([*["---"] * len(lead), *["--:"] * len(table.headers), "---"]) + "|"]
+    for i, row in enumerate(table.rows):
+        if row.group and (i == 0 or row.group != table.rows[i - 1].group):
+            lines.append("| " + " | ".join([f"_{escape(row.group)}_", *[""] * (len(headers) - 1)]) + " |")
         status = row.status_label if row.status.ranked else f"**{row.status_label}**"
-        lines.append("| " + " | ".join([escape(row.scheduler), status, *(cell(c) for c in row.cells),
-                                        escape(row.note)]) + " |")
+        lines.append("| " + " | ".join([escape(row.scheduler), *([status] if table.statuses else []),
+                                        *(cell(c) for c in row.cells), escape(row.note)]) + " |")
     if table.footnote:
         lines += ["", escape(table.footnote)]
     return [*lines, ""]
+
+
+def verdict_lines(doc: Document, echo: EchoDocument | None) -> list[str]:
+    """The spread warning, one bullet per question, and what did not run (once)."""
+    out = []
+    if (warning := noise.warning_text(doc)) is not None:
+        out += ["> [!WARNING]", f"> {escape(warning)}", ""]
+    sentences = [v.text for v in verdicts(doc)]
+    if echo is not None and (line := echo_answer(echo, {r.scheduler: r.family for r in doc.runs})) is not None:
+        sentences.append(line)
+    if sentences:
+        out += ["**Verdict**", "", *(f"- {escape(s)}" for s in sentences), ""]
+    if (skipped := tables.skipped_line(doc.runs)) is not None:
+        out += [escape(skipped[0].upper() + skipped[1:]), ""]
+    return out
 
 
 def render(doc: Document, charts: list[str] | None = None, instructions: Document | None = None,
@@ -80,25 +99,22 @@ def render(doc: Document, charts: list[str] | None = None, instructions: Documen
     if not summary.rows:
         lines += ["_No runs in this results file._", ""]
         return "\n".join(lines)
+    lines += verdict_lines(doc, echo)
     exact = tables.ranking_table(instructions) if instructions is not None else None
     for table in (tables.ranking_table(doc), exact, *tables.timer_answer_tables(doc)):
         if table is not None and table.rows:
             lines += table_lines(table)
-    sentence, sockets = io_answer(doc), io_table(doc)
-    if sentence is not None:
-        lines += [escape(sentence), ""]
+    sockets = io_table(doc)
     if sockets is not None and sockets.rows:
         lines += table_lines(sockets)
     if echo is not None:
-        echo_sentence = echo_answer(echo)
-        if echo_sentence is not None:
-            lines += [escape(echo_sentence), ""]
         lines += [line for table in echo_tables(echo)[:1] for line in table_lines(table)]
     lines += table_lines(summary)
-    lines += ["**Bold** figure: best VALID value of the column. Overhead is switch cost minus the body floor of "
-              "the scheduler's dialect; p99 is timer lateness after the deadline; CPU/wake is process CPU per "
-              "useful wake. INVALID, SUSPECT, FAILED and SKIPPED runs are never ranked; EARLY runs (valid trace, "
-              "some wakes before their deadline) are shown but not ranked."]
+    lines += ["**Bold** figure: best VALID value of the column among the production loops. Overhead is switch "
+              "cost minus the body floor of the scheduler's dialect (≈ 0 when within the noise); p99 is timer "
+              "lateness after the deadline; CPU/wake is process CPU per useful wake. INVALID, SUSPECT and FAILED "
+              "runs are never ranked; EARLY runs (valid trace, some wakes before their deadline) are not ranked "
+              "for lateness and are ranked for CPU."]
     if charts:
         lines += ["", "Charts in the full report: " + ", ".join(f"`{c}`" for c in charts) + "."]
     return "\n".join(lines) + "\n"

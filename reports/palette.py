@@ -1,64 +1,92 @@
-"""One colour (and one marker) per scheduler, the same in every chart of a report.
+"""One colour (and one marker) per scheduler, the same in every chart of a report, and
+the one order in which charts list schedulers: family first, then the chart's figure.
 
-Colours come from the Okabe–Ito palette (Okabe & Ito, "Color Universal Design", 2008),
-designed to stay distinguishable under the common forms of colour-vision deficiency. It
-has exactly eight colours and the project has eight built-in schedulers, so each built-in
-gets a fixed one: a chart of ``heapq`` is the same blue in every report ever built, which
-is what makes reports comparable at a glance.
+Families (``bench.results.model.FAMILY_NAMES``: production, this-project, third-party,
+teaching) come from the results file, never from a scheduler's name: a run written before
+the family was recorded is "unrecorded", a group of its own listed after the others.
 
-Plugins get further colours from Paul Tol's "muted" scheme, keeping only those that are
-not close to an Okabe–Ito colour, in sorted order of the plugin names present in the
-report. That is deterministic for a given set of names, but a plugin's colour may change
-when another plugin joins — the price of not hashing names into colours (hashing would
-keep colours stable but lets two schedulers collide on one colour).
+Colours say the family at a glance — a hue range per family — while staying fixed per
+built-in scheduler, so ``heapq`` is the same brown in every report ever built:
 
-Colour alone cannot keep more than about eight series apart, and no palette survives
-greyscale printing, so every scheduler also gets its own marker; past the end of the
-colour list the colours repeat but the (colour, marker) pair stays unique.
+- production loops: cool hues (blues, greens, purples), one per loop, drawn from the
+  Okabe–Ito and Paul Tol palettes, both designed to stay apart under the common forms of
+  colour-vision deficiency;
+- this project's hybrid: vermillion, the one strong warm colour, so it stands out against
+  both the real loops and the teaching designs;
+- teaching designs: browns and tans (not greys: grey is kept for floors and references);
+- third-party plugins and unrecorded non-built-ins: warm magentas, oranges, yellow.
 
-Okabe–Ito's yellow is weak on white: light colours are flagged ``light`` so charts can
-draw a dark outline around them.
+The trade-off: eight production loops in one hue range are closer to each other than
+eight arbitrary colours would be. Charts therefore never rely on colour alone — each
+scheduler also has its own marker, and line charts with many schedulers are drawn as small
+multiples, one panel per family. A plugin takes the next colour of its family's list in
+sorted order of the plugin names present (deterministic for a given set of names; a
+plugin's colour may change when another joins — the price of not hashing names, which could
+put two schedulers on one colour); past the end of a list colours repeat but the
+(colour, marker) pair stays unique.
+
+Light colours are flagged ``light`` so charts can draw a dark outline around them.
 
 Reference rows are not schedulers and take no scheduler colour: body floor drivers
 (``body-floor/<dialect>`` in scaling sweeps, "body floor (<dialect>)" in tables), the bare
 send and the timer floors are all drawn in one neutral grey, so a colour on a chart always
-means a scheduler.
+means a scheduler; they are listed after every family.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-#: Okabe–Ito, by name, as published.
-BLACK = "#000000"
-ORANGE = "#E69F00"
-SKY_BLUE = "#56B4E9"
-BLUISH_GREEN = "#009E73"
-YELLOW = "#F0E442"
-BLUE = "#0072B2"
-VERMILLION = "#D55E00"
-REDDISH_PURPLE = "#CC79A7"
+from bench.results.model import FAMILY_NAMES
 
-#: Built-in schedulers → fixed colours. busywait burns CPU (vermillion); asyncio is the
-#: stdlib reference (orange); hybrid, the project's own design, is black so it stands out.
-BUILTIN_COLOURS: dict[str, str] = {
-    "listscan": SKY_BLUE,
-    "busywait": VERMILLION,
-    "heapq": BLUE,
-    "deque": BLUISH_GREEN,
-    "asyncio": ORANGE,
-    "uvloop": REDDISH_PURPLE,
-    "trio": YELLOW,
-    "hybrid": BLACK,
+#: The group of runs from files written before the family was recorded (family None).
+UNRECORDED = "unrecorded"
+#: Groups in the order charts list them.
+GROUP_ORDER: tuple[str, ...] = (*FAMILY_NAMES, UNRECORDED)
+#: What a chart writes for a group (a heading, a panel title).
+GROUP_TITLES: dict[str, str] = {
+    "production": "production loops",
+    "this-project": "this project",
+    "third-party": "third-party plugins",
+    "teaching": "teaching designs",
+    UNRECORDED: "family not recorded",
 }
 
-#: Paul Tol "muted" colours not too close to an Okabe–Ito one (indigo, wine, olive, rose,
-#: sand, teal), in the order plugins receive them.
-PLUGIN_COLOURS: tuple[str, ...] = ("#332288", "#882255", "#999933", "#CC6677", "#DDCC77", "#44AA99")
+#: Built-in schedulers → fixed colours (a hue range per family; see the module docstring).
+BUILTIN_COLOURS: dict[str, str] = {
+    # production: cool hues
+    "asyncio": "#0072B2",  # blue (Okabe–Ito): the stdlib reference
+    "uvloop": "#56B4E9",  # sky blue (Okabe–Ito)
+    "trio": "#332288",  # indigo (Tol)
+    "anyio": "#AA4499",  # purple (Tol)
+    "anyio-trio": "#CC79A7",  # reddish purple (Okabe–Ito): anyio's sibling
+    "gevent": "#117733",  # green (Tol)
+    "twisted": "#999933",  # olive (Tol)
+    "rloop": "#44AA99",  # teal (Tol)
+    # this project
+    "hybrid": "#D55E00",  # vermillion (Okabe–Ito)
+    # teaching: browns and tans, four steps of lightness and chroma
+    "listscan": "#8C510A",  # brown
+    "busywait": "#543005",  # dark brown
+    "heapq": "#DFC27D",  # tan (light: outlined)
+    "deque": "#8E7B6A",  # taupe
+}
 
-#: Filled markers that stay distinct at small sizes; built-ins take the first eight.
-MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p", "d", "8")
+#: Colours of schedulers that are not built in, by family: third-party plugins (and
+#: non-built-ins whose family is not recorded) take ``PLUGIN_COLOURS``.
+PLUGIN_COLOURS: tuple[str, ...] = ("#EE3377", "#E69F00", "#882255", "#F0E442", "#CC6677", "#000000")
+FAMILY_SPARE_COLOURS: dict[str, tuple[str, ...]] = {
+    "production": ("#004488", "#6699CC", "#225555"),
+    "this-project": ("#EE7733", "#CC3311"),
+    "teaching": ("#A6761D", "#7F6A4D", "#C7A27C"),
+    "third-party": PLUGIN_COLOURS,
+    UNRECORDED: PLUGIN_COLOURS,
+}
+
+#: Filled markers that stay distinct at small sizes; the 13 built-ins take one each.
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "h", "*", "<", ">", "p", "d", "8")
 
 #: Colour for things that are not a scheduler (the floor line, reference lines).
 NEUTRAL = "#666666"
@@ -93,18 +121,22 @@ def luminance(colour: str) -> float:
 
 
 class Palette:
-    """Styles for a fixed set of scheduler names; build one per report from every name in it."""
+    """Styles and families for a fixed set of scheduler names; build one per report from
+    every name in it (and every family the report's files record)."""
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], families: Mapping[str, str | None] | None = None) -> None:
+        self._families: dict[str, str] = {n: f for n, f in (families or {}).items() if f in FAMILY_NAMES}
         builtins = list(BUILTIN_COLOURS)
         self._styles: dict[str, Style] = {}
         for i, name in enumerate(builtins):
             self._styles[name] = _style(BUILTIN_COLOURS[name], MARKERS[i])
         plugins = sorted(n for n in set(names) - set(builtins) if not is_reference(n))
+        taken: dict[str, int] = {}  # family → colours of its list handed out so far
         for i, name in enumerate(plugins):
-            colour = PLUGIN_COLOURS[i % len(PLUGIN_COLOURS)]
-            marker = MARKERS[(len(builtins) + i) % len(MARKERS)]
-            self._styles[name] = _style(colour, marker)
+            spare = FAMILY_SPARE_COLOURS[self.family(name)]
+            k = taken.get(self.family(name), 0)
+            taken[self.family(name)] = k + 1
+            self._styles[name] = _style(spare[k % len(spare)], MARKERS[(len(builtins) + i) % len(MARKERS)])
 
     def __getitem__(self, name: str) -> Style:
         try:
@@ -119,6 +151,41 @@ class Palette:
 
     def names(self) -> list[str]:
         return list(self._styles)
+
+    def family(self, name: str) -> str:
+        """The group a scheduler is listed in: its recorded family, else ``UNRECORDED``."""
+        return self._families.get(name, UNRECORDED)
+
+    def order(self, names: Iterable[str], figure: Callable[[str], float | None] | None = None) -> list[str]:
+        """The one chart order: family (``GROUP_ORDER``), then ``figure`` ascending (None and
+        NaN last), then name; references after every family. Deduplicated."""
+
+        def key(name: str) -> tuple[int, float, str]:
+            group = len(GROUP_ORDER) if is_reference(name) else GROUP_ORDER.index(self.family(name))
+            value = figure(name) if figure is not None else None
+            return group, math.inf if value is None or math.isnan(value) else value, name
+
+        return sorted(dict.fromkeys(names), key=key)
+
+    def groups(self, names: Iterable[str], figure: Callable[[str], float | None] | None = None,
+               ) -> list[tuple[str, list[str]]]:
+        """``order`` cut into (group, names) runs, groups without a name left out; references
+        (which have no family) are left out too: a chart draws them in grey on its own."""
+        out: dict[str, list[str]] = {}
+        for name in self.order(names, figure):
+            if not is_reference(name):
+                out.setdefault(self.family(name), []).append(name)
+        return list(out.items())
+
+
+def families_of(runs: Iterable[tuple[str, str | None]]) -> dict[str, str | None]:
+    """Scheduler → family from (scheduler, family) pairs of one or more results files; a
+    recorded family wins over None (an older file beside a newer one)."""
+    out: dict[str, str | None] = {}
+    for name, family in runs:
+        if family is not None or name not in out:
+            out[name] = family if family is not None else out.get(name)
+    return out
 
 
 def _style(colour: str, marker: str) -> Style:

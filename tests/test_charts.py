@@ -436,3 +436,22 @@ def test_build_says_why_a_chart_is_missing(tmp_path: Path) -> None:
     missing = dict(report.missing)
     assert "two time scales" in missing["Lateness against load"]
     assert "no scaling section" in missing["Scaling with N"]
+
+
+# ---- one order: family, then the chart's figure ------------------------------------------------
+
+def test_palette_orders_by_family_then_figure_and_keeps_unrecorded_last() -> None:
+    palette = Palette(["zeta", "heapq", "hybrid", "asyncio", "uvloop"],
+                      {"heapq": "teaching", "hybrid": "this-project", "asyncio": "production", "uvloop": "production"})
+    cost = {"zeta": 1.0, "heapq": 2.0, "hybrid": 3.0, "asyncio": 9.0, "uvloop": 5.0}
+    assert palette.order(cost, cost.get) == ["uvloop", "asyncio", "hybrid", "heapq", "zeta"]
+    assert palette.family("zeta") == "unrecorded"  # never guessed from a name
+    assert [g for g, _ in palette.groups(cost, cost.get)] == ["production", "this-project", "teaching", "unrecorded"]
+
+
+def test_cpu_chart_draws_no_wasted_panel_when_nothing_is_wasted() -> None:
+    doc = document([timed_run("heapq", 0.01, 70, 3), timed_run("hybrid", 0.01, 1400, 3)])
+    fig = finished(draw_cpu_cost(data.timed_data(doc), palette_for(doc)))
+    assert len(data_axes(fig)) == 1
+    assert "every counted value is 0" in fig.get_supxlabel() or "no scheduler counts it" in fig.get_supxlabel()
+    assert_clean(fig)

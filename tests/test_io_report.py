@@ -26,6 +26,7 @@ from reports import build, io_data, markdown
 from reports.charts.io import GREYED_FACE, IO_COST, draw_io_cost, io_cost
 from reports.charts.style import BODY_FLOOR_COLOUR, DPI, EARLY_HATCH, MAX_WIDTH_PX, Drawn
 from reports.charts.ticks import prune_tick_labels, renderer, text_collisions
+from reports.palette import GROUP_TITLES
 
 FLOOR_NS = 5000.0
 
@@ -148,6 +149,7 @@ def test_io_chart_stacks_the_floor_and_the_overhead_in_table_order() -> None:
     fig = finished(draw_io_cost(sockets, palette_for(doc)))
     ax = fig.axes[0]
     labels = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+    labels = [label for label in labels if label not in GROUP_TITLES.values()]  # family headings
     assert labels == [b.scheduler for b in sockets.bars]
     assert "uvloop" not in labels  # SKIPPED: not drawn...
     bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0.5]
@@ -229,7 +231,7 @@ def test_io_chart_without_a_floor_draws_whole_bars() -> None:
     widths = [p.get_width() for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0.5]
     assert widths == pytest.approx([6000, 7000])
     texts = " ".join(t.get_text() for t in texts_of(fig))
-    assert "No I/O floor in this file" in texts and "cost per resume, cheapest first" in texts
+    assert "No I/O floor in this file" in texts and "each bar is the whole cost per resume" in texts
     assert "overhead" not in texts  # nothing to subtract: no overhead is claimed
     assert text_collisions(fig) == []
 
@@ -250,10 +252,12 @@ def test_a_file_with_io_runs_gets_the_chart_the_sentence_and_the_table(tmp_path:
     assert (report.directory / IO_COST).is_file()
     html = report.index.read_text(encoding="utf-8")
     assert f'src="{IO_COST}"' in html
-    assert 'id="answer-io"' in html and "Waiting on sockets: listscan adds the least" in html
+    # The sockets sentence is the verdict's (one sentence per question, first on the page).
+    assert 'id="verdict-sockets"' in html and "Waiting on sockets (this file records no families" in html
+    assert "every loop compared): listscan" in html
     assert 'id="answer-io-table"' in html and "what each scheduler adds per readiness wake" in html
     summary = report.summary.read_text(encoding="utf-8")
-    assert "Waiting on sockets: listscan adds the least" in summary
+    assert "Waiting on sockets (this file records no families: every loop compared): listscan" in summary
     assert "what each scheduler adds per readiness wake" in summary and f"`{IO_COST}`" in summary
     assert markdown.render(doc).count("Waiting on sockets") == 2  # the sentence and the table's title
 

@@ -39,7 +39,15 @@ window.addEventListener("load", () => {
   const images = Array.from(document.images).map(img => ({
     src: img.getAttribute("src"), complete: img.complete, naturalWidth: img.naturalWidth,
     right: Math.ceil(img.getBoundingClientRect().right)}));
-  document.title = JSON.stringify({scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, images});
+  const scroller = document.scrollingElement;
+  const wide = Array.from(document.querySelectorAll("body *"))
+    .filter(el => Math.ceil(el.getBoundingClientRect().right) > window.innerWidth)
+    .slice(0, 5).map(el => el.tagName + (el.id ? "#" + el.id : "") + (el.className ? "." + el.className : ""));
+  // A table wider than its box scrolls inside it: the page does not scroll, the reader still does.
+  const boxes = Array.from(document.querySelectorAll(".scroll")).filter(b => b.scrollWidth > b.clientWidth + 1)
+    .map(b => ((b.querySelector("table") || {}).id || "?") + ": " + b.scrollWidth + " > " + b.clientWidth);
+  document.title = JSON.stringify({scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, images,
+                                   scrollingWidth: scroller.scrollWidth, innerWidth: window.innerWidth, wide, boxes});
 });
 </script>"""
 
@@ -52,13 +60,13 @@ def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
-def measure(page: Path, profile: Path) -> dict[str, Any]:
-    """Open a probing copy of ``page`` at WIDTH × HEIGHT and return what the probe saw."""
+def measure(page: Path, profile: Path, width: int = WIDTH) -> dict[str, Any]:
+    """Open a probing copy of ``page`` at ``width`` × HEIGHT and return what the probe saw."""
     probe = page.with_name("probe.html")
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
     try:
         # The virtual time budget lets the page (and its images) finish loading before the dump.
-        dom = chromium(profile, f"--window-size={WIDTH},{HEIGHT}", "--virtual-time-budget=10000", "--dump-dom",
+        dom = chromium(profile, f"--window-size={width},{HEIGHT}", "--virtual-time-budget=10000", "--dump-dom",
                        probe.as_uri())
     finally:
         probe.unlink()
@@ -96,3 +104,35 @@ def test_page_renders_from_disk(pipeline_results: Path, tmp_path: Path) -> None:
     taken = chromium(tmp_path / "profile", f"--window-size={WIDTH},3000", f"--screenshot={shot}", page.as_uri())
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+#: The built-in families, for the reference file (written before runs recorded theirs).
+REFERENCE = ROOT / "results" / "reference" / "2026-12-02T1733-default.json"
+FAMILIES = {**dict.fromkeys(("asyncio", "uvloop", "trio", "anyio", "anyio-trio", "gevent", "twisted", "rloop"),
+                            "production"),
+            "hybrid": "this-project", **dict.fromkeys(("listscan", "busywait", "heapq", "deque"), "teaching")}
+
+
+@pytest.mark.skipif(not REFERENCE.is_file(), reason="the reference results file is not in this checkout")
+def test_full_report_has_no_horizontal_scroll_at_800_1280_and_1920(tmp_path: Path) -> None:
+    """The full report (every mode: switch, timed at three scales, io; 13 loops in four
+    families) at a narrow laptop, a common desktop and a wide screen: the page never
+    scrolls sideways, and no table scrolls sideways inside its own box either (the old
+    page passed the first check and failed the second: its timed tables were 1,550 px)."""
+    raw = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    for run in raw["schedbench"]["runs"]:
+        run["family"] = FAMILIES.get(run["scheduler"], "third-party")
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(raw), encoding="utf-8")
+    out = tmp_path / "report"
+    proc = subprocess.run([sys.executable, "-m", "reports", str(results), "-o", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    page = out / "index.html"
+    assert 'id="verdict-switch"' in page.read_text(encoding="utf-8")
+    for width in (800, 1280, 1920):
+        seen = measure(page, tmp_path / "profile", width)
+        assert seen["scrollingWidth"] <= seen["innerWidth"], (
+            f"at {width} px the page scrolls sideways: {seen['scrollingWidth']} px wide; past the edge: "
+            f"{seen['wide']}")
+        assert seen["boxes"] == [], f"at {width} px these tables scroll sideways inside their box: {seen['boxes']}"

@@ -8,8 +8,8 @@ mode: counted, never a status.
 
 from __future__ import annotations
 
-from bench.present import units
-from bench.present.table_parts import Row, Table, best_run, num, ranks, sorted_runs
+from bench.present import noise, units
+from bench.present.table_parts import Table, best_run, num, ranks, row, sorted_runs
 from bench.results.model import Document, RunRecord
 
 
@@ -27,13 +27,13 @@ def _instruction_io_table(doc: Document, runs: list[RunRecord]) -> Table:
     key = doc.overhead_instructions if floor is not None else _instructions
     ordered = sorted_runs(runs, key)
     best = best_run(ordered, key)
-    rows = [Row(run.scheduler, run.status, [
+    rows = [row(run, [
         num(place),
         num(units.instructions(doc.overhead_instructions(run)), run is best and floor is not None),
         num(units.instructions(_instructions(run)), run is best and floor is None),
         num(units.times(None if floor is None or not floor.per_unit or _instructions(run) is None
                         else _instructions(run) / floor.per_unit)),  # type: ignore[operator]
-    ], run.note) for run, place in zip(ordered, ranks(ordered), strict=True)]
+    ]) for run, place in zip(ordered, ranks(ordered, key), strict=True)]
     foot = (f"I/O floor (raw epoll): {units.instructions(floor.per_unit)} instructions per resume. "
             if floor is not None else "No I/O floor in this file. ")
     return Table("Waiting on sockets: instructions each scheduler adds per resume (io mode, Valgrind, run() alone)",
@@ -52,20 +52,23 @@ def io_table(doc: Document) -> Table | None:
     ordered = sorted_runs(runs, key)
     best, best_cpu = best_run(ordered, key), best_run(ordered, _cpu_per_wake_us)
     rows = []
-    for run, place in zip(ordered, ranks(ordered), strict=True):
-        rows.append(Row(run.scheduler, run.status, [
+    for run, place in zip(ordered, ranks(ordered, key), strict=True):
+        over = noise.overhead(doc, run)
+        rows.append(row(run, [
             num(place),
-            num(units.ns(doc.io_overhead_ns(run)), run is best and has_floor),
+            num(units.ns(None) if over is None else over.text,
+                run is best and over is not None and not over.noise),
             num(units.ns(doc.switch_ns(run)), run is best and not has_floor),
             num(units.us(_cpu_per_wake_us(run)), run is best_cpu),
             num(units.count(run.spurious_wakes)),
             num(units.count(run.wasted)),
-        ], run.note))
+        ]))
     size = next((r.message_size for r in runs if r.message_size), 1)
     rockets = next((r.rockets for r in runs if r.rockets), doc.workload.rockets)
     floor = f"I/O floor (raw epoll, each socket registered once): {units.ns(doc.io_floor.mean_ns)} ns per resume; " \
         if doc.io_floor is not None else "No I/O floor in this file: ranked by cost per resume. "
-    foot = (f"{floor}overhead = cost per resume − the I/O floor. io mode: {rockets // 2:,} socket pairs, "
+    foot = (f"{floor}overhead = cost per resume − the I/O floor; ≈ 0 (± b): within the noise of the run and the "
+            f"floor. io mode: {rockets // 2:,} socket pairs, "
             f"{size:,}-byte messages; a resume is a rocket's start or a readiness wake. Spurious: wakes through "
             "readable() with nothing to read; polls: resumes that found nothing ready.")
     return Table("Waiting on sockets: what each scheduler adds per readiness wake (io mode, wall time per resume)",

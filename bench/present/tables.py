@@ -7,27 +7,45 @@ The terminal (``bench.present.text``), the Markdown summary and the HTML page
 Size: every table of the report in one module, so their ordering, ranking and best-value
 rules are written once.
 
-Ordering: rows are sorted by their table's figure, ranked (VALID) runs first, then the
-runs that are shown but not ranked (EARLY, SUSPECT), then the ones with no figure. Only
-VALID values are flagged best: a fast wrong scheduler must never win. A ranking marks
-a place as tied (``≈``) when the difference to the place above is within the noise:
-the two runs' mean ± one standard deviation overlap (wall time), or the difference is
-below the measured drift plus 0.1 % (instruction counts).
+Ordering: rows are listed by family (``bench.present.families``), then sorted by their
+table's figure, ranked (VALID) runs first, then the runs that are shown but not ranked
+(EARLY, SUSPECT), then the ones with no figure. SKIPPED runs have no row: they are listed
+once (``skipped_line``). Only VALID values are flagged best, and only the production
+loops' best: a fast wrong scheduler must never win. A ranking marks a place as tied
+(``≈``) when the difference to the place above is within the noise (``bench.present.noise``
+for wall time; the measured drift plus 0.1 % for instruction counts). An overhead within
+the combined spread of the run and its floor reads ``≈ 0 (± spread)``, never bold.
+
+The timed tables are in ``bench.present.timed_table``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from bench.present import units
+from bench.present import families, noise, units
 from bench.present.io_table import io_table
 from bench.present.syscall_table import syscall_tables
-from bench.present.table_parts import INSTRUCTION_TIE, Cell, Row, Table, best_run, num, ranks, sorted_runs, tied
+from bench.present.table_parts import (
+    INSTRUCTION_TIE,
+    Cell,
+    Row,
+    Table,
+    best_run,
+    num,
+    ranks,
+    row,
+    skipped_line,
+    sorted_runs,
+    tied,
+)
+from bench.present.timed_table import TIMED_HEADERS, timed_tables, timer_answer_tables
 from bench.results.context import ScalingPoint
-from bench.results.model import Document, Percentiles, RunRecord, Status
+from bench.results.model import Document, RunRecord, Status
 
-__all__ = ["INSTRUCTION_TIE", "Cell", "Row", "Table", "all_tables", "ranks", "tied"]
+__all__ = ["INSTRUCTION_TIE", "TIMED_HEADERS", "Cell", "Row", "Table", "all_tables", "ranks", "skipped_line", "tied",
+           "timed_tables", "timer_answer_tables"]
 
 DASH = units.DASH
 _num, _sorted, _best = num, sorted_runs, best_run
@@ -43,23 +61,33 @@ def ranking_table(doc: Document) -> Table | None:
     has_body = bool(doc.body_floors)
     key = doc.overhead_ns if has_body else doc.switch_ns
     ordered = _sorted(runs, key)
-    places = ranks(ordered)
     best = _best(ordered, key)
     rows = []
-    for run, place in zip(ordered, places, strict=True):
-        rows.append(Row(run.scheduler, run.status, [
+    for run, place in zip(ordered, ranks(ordered, key), strict=True):
+        over = noise.overhead(doc, run)
+        rows.append(row(run, [
             _num(place),
-            _num(units.ns(doc.overhead_ns(run)), run is best and has_body),
+            _num(units.ns(None) if over is None else over.text, run is best and has_body and not _noise(over)),
             _num(units.ns(doc.switch_ns(run)), run is best and not has_body),
             _num(units.ns(doc.body_floor_ns(run.dialect))),
             _num(units.times(doc.x_floor(run))),
-        ], run.note))
+        ]))
     title = "Ranking: what each scheduler adds per switch (switch mode, wall time per resume)"
     foot = ("overhead = switch cost − the body floor of the scheduler's dialect (the same rocket bodies on the "
-            "cheapest correct loop); ≈ marks a place within the noise of the one above (mean ± std overlap).")
+            f"cheapest correct loop); ≈ 0 (± b): within b = {noise.NOISE_K:g}·√(σ run² + σ floor²) of zero, "
+            "no measurable overhead. " + RANK_FOOT)
     if not has_body:
-        foot = "No body floor in this file: ranked by switch cost. ≈ marks a place within the noise of the one above."
+        foot = "No body floor in this file: ranked by switch cost. " + RANK_FOOT
     return Table(title, ["rank", "overhead ns", "switch ns", "body floor ns", "× bare send"], rows, foot)
+
+
+#: How every ranking's places read (families and ties).
+RANK_FOOT = ("Places count within each family; this project's loop shows in brackets the place it would take among "
+             "the production loops; ≈ marks a place within the noise of the one above.")
+
+
+def _noise(over: noise.Overhead | None) -> bool:
+    return over is not None and over.noise
 
 
 def _instruction_ranking(doc: Document, runs: Sequence[RunRecord]) -> Table:
@@ -70,62 +98,20 @@ def _instruction_ranking(doc: Document, runs: Sequence[RunRecord]) -> Table:
     key = doc.overhead_instructions if has_body else per_switch
     ordered = _sorted(runs, key)
     best = _best(ordered, key)
-    rows = [Row(run.scheduler, run.status, [
+    rows = [row(run, [
         _num(place),
         _num(units.instructions(doc.overhead_instructions(run)), run is best and has_body),
         _num(units.instructions(per_switch(run)), run is best and not has_body),
         _num(units.instructions(_body_instr(doc, run))),
-    ], run.note) for run, place in zip(ordered, ranks(ordered), strict=True)]
+    ]) for run, place in zip(ordered, ranks(ordered, key), strict=True)]
     return Table("Ranking: instructions each scheduler adds per switch (Valgrind, run() alone)",
                  ["rank", "overhead instr", "instr/switch", "body floor instr"], rows,
-                 "≈ marks a place within the measured drift (+0.1 %) of the one above.")
+                 RANK_FOOT.replace("the noise", "the measured drift (+0.1 %)"))
 
 
 def _body_instr(doc: Document, run: RunRecord) -> float | None:
     floor = doc.body_floor_instructions.get(run.dialect or "")
     return None if floor is None else floor.per_unit
-
-
-def timer_answer_tables(doc: Document) -> list[Table]:
-    """Per time scale: lateness p50/p99 (µs and × timer floor) and CPU per wake, by p99.
-
-    On the virtual clock every correct loop's lateness is 0 (the clock jumps to the
-    deadline), so ranking by it would order ties: those tables rank by CPU per wake.
-    """
-    tables = []
-    virtual = doc.workload.clock == "virtual"
-    for scale in doc.time_scales:
-        runs = doc.runs_in("timed", scale)
-
-        def p99(run: RunRecord) -> float | None:
-            return None if run.timed is None else run.timed.lateness_us.p99
-
-        def cpu(run: RunRecord) -> float | None:
-            return None if run.timed is None else run.timed.cpu_per_wake_us
-
-        ordered = _sorted(runs, cpu if virtual else p99)
-        best_p99, best_cpu = (None if virtual else _best(runs, p99)), _best(runs, cpu)
-        rows = []
-        for run in ordered:
-            t = run.timed
-            rows.append(Row(run.scheduler, run.status, [
-                _num(units.us(t.lateness_us.p50 if t else None)),
-                _num(units.us(p99(run)), run is best_p99),
-                _num(units.times(doc.x_timer_floor(run, "p50"))),
-                _num(units.times(doc.x_timer_floor(run, "p99"))),
-                _num(units.us(cpu(run)), run is best_cpu),
-            ], run.note))
-        floor = doc.timer_floor(scale)
-        title = f"Time scale {scale:g} s per tick: timer lateness and CPU per useful wake"
-        foot = ("virtual clock: it jumps to each deadline, so lateness measures bookkeeping, not timers; "
-                "ranked by CPU per wake. ") if virtual else ""
-        if floor is not None:
-            ref = floor.reference
-            foot += (f"timer floor (this machine, {'lowered' if floor.blocking_lowered else 'default'} timer slack): "
-                     f"p50 {units.us(ref.p50)} µs, p99 {units.us(ref.p99)} µs")
-        tables.append(Table(title, ["p50 µs", "p99 µs", "p50 × timer floor", "p99 × timer floor", "CPU/wake µs"],
-                            rows, foot))
-    return tables
 
 
 # ---- details ---------------------------------------------------------------------------
@@ -139,14 +125,15 @@ def switch_table(doc: Document) -> Table | None:
     rows = []
     for run in ordered:
         sw = run.switch
-        rows.append(Row(run.scheduler, run.status, [
-            _num(DASH if sw is None else f"{units.ns(sw.mean_ns)} ± {units.ns(sw.std_s * 1e9)}", run is best),
+        over = noise.overhead(doc, run)
+        rows.append(row(run, [
+            _num(DASH if sw is None else f"{units.ns(sw.mean_ns)} ± {units.ns(noise.spread_ns(sw))}", run is best),
             _num(units.ns(doc.body_floor_ns(run.dialect))),
-            _num(units.ns(doc.overhead_ns(run))),
+            _num(units.ns(None) if over is None else over.text),
             _num(units.times(doc.x_floor(run))),
             _num(units.count(run.resumes)),
             Cell(run.origin_label),
-        ], run.note))
+        ]))
     title = "Switch cost (switch mode): wall time per rocket resume"
     if doc.floor is not None:
         title += f"; bare send {units.ns(doc.floor.mean_ns)} ± {units.ns(doc.floor.std_s * 1e9)} ns"
@@ -154,91 +141,48 @@ def switch_table(doc: Document) -> Table | None:
                          "origin"], rows)
 
 
-def _timed_figure(key: str) -> Callable[[RunRecord], float | None]:
-    """A timed figure of a run: a lateness percentile or a ``TimedFigures`` field."""
-    def get(run: RunRecord) -> float | None:
-        if run.timed is None:
-            return None
-        if key in Percentiles.KEYS:
-            return run.timed.lateness_us.get(key)
-        return float(getattr(run.timed, key))
-
-    return get
-
-
-TIMED_HEADERS = ["p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "burst p99 µs", "steady p99 µs",
-                 "CPU/wake µs", "CPU/wall", "wasted/wake", "makespan s (× ideal)", "early wakes"]
-
-
-def timed_tables(doc: Document) -> list[Table]:
-    tables = []
-    virtual = doc.workload.clock == "virtual"
-    keys = Percentiles.KEYS
-    for scale in doc.time_scales:
-        runs = doc.runs_in("timed", scale)
-        best = {k: _best(runs, _timed_figure(k)) for k in (*keys, "cpu_per_wake_us", "makespan_s")}
-        rows = []
-        ideal = None
-        for run in _sorted(runs, _timed_figure("p99")):
-            t = run.timed
-            if t is None:
-                rows.append(Row(run.scheduler, run.status, [_num(DASH) for _ in TIMED_HEADERS], run.note))
-                continue
-            ideal = t.ideal_makespan_s
-            span = f"{t.makespan_s:.3f}" + ("" if t.makespan_x_ideal is None else f" ({t.makespan_x_ideal:.2f}×)")
-            cells = [_num(units.us(t.lateness_us.get(k)), best[k] is run) for k in keys]
-            cells += [
-                _num(units.us(t.burst_lateness_us.p99 if t.burst_lateness_us else None)),
-                _num(units.us(t.steady_lateness_us.p99 if t.steady_lateness_us else None)),
-                _num(units.us(t.cpu_per_wake_us), best["cpu_per_wake_us"] is run),
-                _num(units.percent(t.utilisation)),
-                _num(DASH if t.wasted_per_wake is None else f"{t.wasted_per_wake:,.1f}"),
-                # A makespan on the virtual clock is the clock's own arithmetic: not a figure.
-                _num(DASH if virtual else span, best["makespan_s"] is run and not virtual),
-                _num(f"{t.early_wakes:,} (worst {units.us(t.worst_early_us)} µs)" if t.early_wakes else "0"),
-            ]
-            rows.append(Row(run.scheduler, run.status, cells, run.note))
-        title = f"Timed mode, time scale {scale:g} s per tick" + (", virtual clock" if virtual else "")
-        if ideal and not virtual:
-            title += f" (ideal makespan {ideal:.3f} s)"
-        foot = ("burst: wakes due while rockets were still being started (all start at t = 0); "
-                "steady: the rest.")
-        timers = [f"{r.scheduler}: {r.timer_note}" for r in runs if r.timer_note]
-        if timers:
-            foot += " Timers, from each loop's source: " + "; ".join(timers) + "."
-        tables.append(Table(title, list(TIMED_HEADERS), rows, foot))
-    return tables
-
-
 def floors_table(doc: Document) -> Table | None:
-    """The floors measured in the same run: what no scheduler can beat on this machine."""
+    """The per-switch floors measured in the same run: what no scheduler can beat here.
+
+    Apart from the timer floors (``timer_floors_table``): one table of both had a column of
+    dashes for every row, and wrapped into one on a narrow page.
+    """
     rows: list[Row] = []
     if doc.floor is not None:
-        rows.append(Row("bare send", Status.VALID, [Cell("one gen.send(None)"),
-                                                     _num(f"{units.ns(doc.floor.mean_ns)} ns"),
-                                                     _num(DASH), _num(DASH), _num(DASH)], ""))
-    for dialect, sample in sorted(doc.body_floors.items()):
-        rows.append(Row(f"body floor ({dialect})", Status.VALID,
-                        [Cell("rocket bodies, cheapest loop"),
-                         _num(f"{units.ns(sample.mean_ns)} ± {units.ns(sample.std_s * 1e9)} ns"),
-                         _num(DASH), _num(DASH), _num(DASH)], ""))
+        rows.append(Row("bare send", Status.VALID, [Cell("one gen.send(None)"), _num(units.ns(doc.floor.mean_ns)),
+                                                     _num(units.ns(noise.spread_ns(doc.floor)))], ""))
+    named = [(f"body floor ({d})", "rocket bodies, cheapest loop", s) for d, s in sorted(doc.body_floors.items())]
+    if doc.io_floor is not None:
+        named.append(("I/O floor", "raw epoll, same sockets", doc.io_floor))
+    for name, what, sample in named:
+        rows.append(Row(name, Status.VALID, [Cell(what), _num(units.ns(sample.mean_ns)),
+                                             _num(units.ns(noise.spread_ns(sample)))], ""))
     for dialect, instr in sorted(doc.body_floor_instructions.items()):
         rows.append(Row(f"body floor ({dialect})", Status.VALID,
-                        [Cell(f"instructions per {instr.unit} (Valgrind)"),
-                         _num(units.instructions(instr.per_unit)), _num(DASH), _num(DASH), _num(DASH)], ""))
+                        [Cell(f"instructions per {instr.unit} (Valgrind)"), _num(units.instructions(instr.per_unit)),
+                         _num(DASH)], ""))
+    if not rows:
+        return None
+    return Table("Floors measured in the same run: per switch", ["what", "ns (or instructions)", "± std"], rows,
+                 lead="floor", statuses=False)
+
+
+def timer_floors_table(doc: Document) -> Table | None:
+    """How late this machine wakes a plain thread at each time scale, three ways."""
+    rows: list[Row] = []
     for floor in doc.timer_floors:
         variants = [("blocking, default slack", floor.blocking_default),
                     ("blocking, lowered slack", floor.blocking_lowered), ("spinning", floor.spin)]
         for name, pct in variants:
-            if pct is None:
-                continue
-            rows.append(Row(f"timer floor @ {floor.time_scale:g}", Status.VALID,
-                            [Cell(f"{name}, {floor.wakes:,} wakes"), _num(DASH), _num(units.us(pct.p50)),
-                             _num(units.us(pct.p99)), _num(units.us(pct.p99_9))], ""))
+            if pct is not None:
+                rows.append(Row(f"{floor.time_scale:g} s/tick", Status.VALID, [
+                    Cell(name), _num(units.count(floor.wakes)), _num(units.us(pct.p50)), _num(units.us(pct.p99)),
+                    _num(units.us(pct.p99_9))], ""))
     if not rows:
         return None
-    return Table("Floors measured in the same run", ["what", "per switch", "late p50 µs", "late p99 µs",
-                                                     "late p99.9 µs"], rows)
+    return Table("Timer floors: one thread waiting the workload's gaps", ["how", "wakes", "late p50 µs",
+                                                                          "late p99 µs", "late p99.9 µs"], rows,
+                 lead="time scale", statuses=False)
 
 
 def instruction_table(doc: Document) -> Table | None:
@@ -255,7 +199,7 @@ def instruction_table(doc: Document) -> Table | None:
         best = _best(group, value)
         for run in _sorted(group, value):
             i = run.instructions
-            rows.append(Row(run.scheduler, run.status, [
+            rows.append(row(run, [
                 Cell(mode),
                 _num(units.instructions(value(run)), run is best),
                 _num(units.instructions(doc.overhead_instructions(run))),
@@ -263,7 +207,7 @@ def instruction_table(doc: Document) -> Table | None:
                 _num(DASH if i is None or i.estimated_cycles_per_unit is None
                      else units.count(i.estimated_cycles_per_unit)),
                 Cell(DASH if i is None else ("warmed" if i.warmed else "first run")),
-            ], run.note))
+            ]))
     return Table("Instructions (Valgrind): per resume in switch mode, per useful wake on the virtual clock",
                  ["mode", "instructions", "overhead", "drift", "est. cycles", "counted"], rows,
                  "overhead = instructions − the body floor of the dialect; drift = largest spread over repeats.")
@@ -337,21 +281,29 @@ def scheduler_table(doc: Document) -> Table:
     for scale in scales:
         group = [r for (_, s), r in timed.items() if s == scale]
         best_timed[(scale, "p99")] = _best(group, lambda r: None if r.timed is None else r.timed.lateness_us.p99)
-        best_timed[(scale, "cpu")] = _best(group, lambda r: None if r.timed is None else r.timed.cpu_per_wake_us)
+        best_timed[(scale, "cpu")] = _best(group, lambda r: None if r.timed is None else r.timed.cpu_per_wake_us,
+                                           lambda r: r.status.charted)
     headers = ["overhead ns", "switch ns"]
     for scale in scales:
         headers += [f"p99 µs @ {scale:g}", f"CPU/wake µs @ {scale:g}"]
 
-    def order(name: str) -> tuple[int, float]:
+    family = {r.scheduler: r.family for r in doc.runs}
+
+    def order(name: str) -> tuple[int, int, float]:
         run = switch.get(name)
         value = key(run) if run else None
-        return (0 if run and run.status.ranked and value is not None else 1, value if value is not None else math.inf)
+        return (families.family_index(family[name]), 0 if run and run.status.ranked and value is not None else 1,
+                value if value is not None else math.inf)
 
     rows = []
-    for name in sorted(doc.schedulers, key=order):
+    # A scheduler whose every run was SKIPPED has no row: it is in the "not run" line.
+    ran = [n for n in doc.schedulers if any(r.status is not Status.SKIPPED for r in doc.runs if r.scheduler == n)]
+    for name in sorted(ran, key=order):
         mine = [r for r in doc.runs if r.scheduler == name]
         sw = switch.get(name)
-        cells = [_num(units.ns(doc.overhead_ns(sw) if sw else None), sw is not None and sw is best_switch),
+        over = noise.overhead(doc, sw) if sw else None
+        cells = [_num(units.ns(None) if over is None else over.text,
+                      sw is not None and sw is best_switch and not _noise(over)),
                  _num(units.ns(doc.switch_ns(sw) if sw else None))]
         for scale in scales:
             run = timed.get((name, scale))
@@ -360,7 +312,9 @@ def scheduler_table(doc: Document) -> Table:
                            run is not None and run is best_timed[(scale, "p99")]),
                       _num(units.us(t.cpu_per_wake_us if t else None),
                            run is not None and run is best_timed[(scale, "cpu")])]
-        rows.append(Row(name, Status.worst(r.status for r in mine), cells, problem_note(mine)))
+        ran_runs = [r for r in mine if r.status is not Status.SKIPPED]
+        rows.append(Row(name, Status.worst(r.status for r in ran_runs), cells, problem_note(ran_runs),
+                        group=families.label(family[name])))
     return Table("Key figures per scheduler", headers, rows)
 
 
@@ -369,7 +323,7 @@ def problem_note(runs: Sequence[RunRecord]) -> str:
     ``INVALID (switch, timed @ 0.01): rocket lost …``."""
     groups: dict[tuple[str, str], list[str]] = {}
     for run in runs:
-        if run.status is Status.VALID:
+        if run.status in (Status.VALID, Status.SKIPPED):
             continue
         groups.setdefault((run.status.label, run.note), []).append(run.where)
     return "; ".join(f"{status} ({', '.join(where)})" + (f": {why}" if why else "")
@@ -420,8 +374,9 @@ def all_tables(doc: Document) -> list[Table]:
     if doc.workload.measure == "syscalls":
         return [t for t in syscall_tables(doc) if t.rows]
     out: list[Table] = []
-    for table in (ranking_table(doc), *timer_answer_tables(doc), io_table(doc), floors_table(doc), switch_table(doc),
-                  *timed_tables(doc), instruction_table(doc), scaling_table(doc), kept_table(doc)):
+    for table in (ranking_table(doc), *timer_answer_tables(doc), io_table(doc), floors_table(doc),
+                  timer_floors_table(doc), switch_table(doc), *timed_tables(doc), instruction_table(doc),
+                  scaling_table(doc), kept_table(doc)):
         if table is not None and table.rows:
             out.append(table)
     return out

@@ -31,8 +31,13 @@ screen; heights grow with the number of bars or panels so labels stay legible.
 
 Rules every chart follows, so none can mislead:
 
-- one colour and one marker per scheduler (``reports.palette``), light colours outlined;
-  floors and other references are grey;
+- one order everywhere: family (production loops, this project, third-party, teaching,
+  then "family not recorded" for older files), then the figure the chart shows, cheapest
+  first; bar charts head each family's rows, line charts draw one row of small multiples
+  per family with the other families' lines in light grey behind (``style.family_rows``,
+  ``lateness.family_rows``);
+- one colour and one marker per scheduler (``reports.palette``), a hue range per family,
+  light colours outlined; floors and other references are grey;
 - EARLY runs (valid trace, some early wakes) are hatched, dashed or hollow and say so in
   the legend; runs that are not charted are named in a note on the chart, with status;
 - bars start at zero on a linear axis (a bar's length is its value); log axes only for
@@ -40,7 +45,11 @@ Rules every chart follows, so none can mislead:
 - axes limits hug the data, so no panel is mostly empty, and a panel per time scale or
   mode has its own axis when their values differ by decades;
 - tick labels never collide: after layout, a label that would overlap a neighbour is
-  dropped (``ticks.prune_tick_labels``); ``ticks.text_collisions`` checks a finished figure;
+  dropped (``ticks.prune_tick_labels``); ``ticks.text_collisions`` checks a finished figure,
+  and tests/test_chart_layout.py checks every chart of the reference reports for
+  overlapping or clipped text and empty panels;
+- titles and footnotes are wrapped to the figure's width, never cut; a panel without a
+  value above zero is not drawn (a note says why);
 - a chart where every series has a single point is not drawn (a line chart of dots says
   nothing a table does not), and legends sit outside the plotting area, never on data.
 """

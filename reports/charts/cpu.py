@@ -10,7 +10,6 @@ within a panel only, which a note on the chart says.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -20,16 +19,20 @@ from matplotlib.ticker import FuncFormatter
 from bench.present import units
 from reports.charts.style import (
     EARLY_HATCH,
+    BarRows,
     ChartFile,
     Drawn,
     early_patch,
+    family_rows,
+    family_rules,
     figure,
     footnote,
+    geomean,
     grid,
     grid_shape,
+    label_rows,
     not_charted,
     panels,
-    safe,
     scale_label,
     suptitle,
     write,
@@ -65,74 +68,113 @@ def _fit_texts_right(fig: Figure, texts_by_ax: dict[Axes, list[Text]], margin_px
             return
 
 
+def _typical(data: TimedData, name: str) -> float | None:
+    """One figure per scheduler for the chart order: the geometric mean of its CPU per wake
+    over the time scales (each scale weighs the same, whatever its magnitude)."""
+    return geomean([p.cpu_per_wake_us for p in data.of(name)])
+
+
+def _panels(data: TimedData, attr: str) -> list[float]:
+    """Time scales where some scheduler has a figure above zero: a panel of zero-length
+    bars and "n/a" labels would be drawn empty."""
+    return [s for s in data.scales if any((v := getattr(p, attr)) is not None and v > 0 for p in data.at(s))]
+
+
+def _metric_note(data: TimedData, attr: str, label: str, scales: list[float]) -> str | None:
+    """Why a metric (or some of its time scales) has no panel; None when every scale has one."""
+    counted = [p for p in data.points if getattr(p, attr) is not None]
+    what = label.split(" (")[0]
+    if not counted:
+        return f"No panel of {what}: no scheduler counts it."
+    missing = [units.scale(s) for s in data.scales if s not in scales and data.at(s)]
+    if not missing:
+        return None
+    return f"No panel of {what} at {', '.join(missing)} s/tick: every counted value is 0."
+
+
+def _bars(ax: Axes, data: TimedData, scale: float, attr: str, error: str | None, rows: BarRows,
+          palette: Palette) -> list[Text]:
+    """One panel's bars (and labels at their ends), each on its scheduler's row."""
+    by_name = {p.scheduler: p for p in data.at(scale)}
+    top = 0.0
+    texts: list[Text] = []
+    for name, y in rows.y.items():
+        point = by_name.get(name)
+        value = None if point is None else getattr(point, attr)
+        if point is None or value is None:
+            why = "not charted" if point is None else "n/a: not counted"
+            texts.append(ax.text(0, y, f" {why}", va="center", ha="left", fontsize=8, color="#555555"))
+            continue
+        err = getattr(point, error) if error else None
+        ax.barh(y, value, height=0.66, color=palette.colour(name), edgecolor=OUTLINE, linewidth=0.6,
+                hatch=EARLY_HATCH if point.early else None, zorder=2,
+                xerr=None if err is None else [[min(err, value)], [err]], capsize=3,
+                error_kw={"ecolor": "#222222", "elinewidth": 1})
+        end = value + (err or 0)
+        top = max(top, end)
+        texts.append(ax.annotate(units.figure(value), (end, y), xytext=(4, 0), textcoords="offset points",
+                                 va="center", ha="left", fontsize=8.5))
+    ax.set_xlim(0, top * 1.02 if top > 0 else 1)
+    ax.xaxis.set_major_formatter(FuncFormatter(units.tick))
+    ax.set_title(f"time scale {scale_label(scale)}", fontsize=9.5)
+    grid(ax, "x")
+    ax.grid(False, which="minor")
+    family_rules(ax, rows)
+    return texts
+
+
 def draw_cpu_cost(data: TimedData, palette: Palette) -> Drawn | None:
     """Per time scale, one panel per metric with its own linear axis (bars start at zero):
-    process CPU per useful wake, and wasted resumes per wake when any scheduler counts them.
-    Own axes per scale keep the light-load bars readable next to busy-waiting ones."""
+    process CPU per useful wake, and wasted resumes per wake for the schedulers that count
+    them. Own axes per scale keep the light-load bars readable next to busy-waiting ones.
+    Rows follow the one chart order (family, then CPU per wake); a metric or time scale
+    without a value above zero gets no panel, only a note — an empty panel says nothing."""
     if not data.points:
         return None
     names = list(dict.fromkeys(p.scheduler for p in data.points))
-    scales = [s for s in data.scales if data.at(s)]
-    metrics = [m for m in CPU_METRICS if any(getattr(p, m[0]) is not None for p in data.points)]
+    metrics = [(m, scales) for m in CPU_METRICS if (scales := _panels(data, m[0]))]
+    notes = [n for m in CPU_METRICS if (n := _metric_note(data, m[0], m[2], _panels(data, m[0])))]
     if not metrics:
         return None
-    scale_rows, columns = grid_shape(len(scales), 4)
-    panel_height = 60 + 30 * len(names)
-    fig = figure(200 + 300 * columns, 110 + len(metrics) * (40 + scale_rows * panel_height))
-    subfigs = fig.subfigures(len(metrics), 1, squeeze=False)[:, 0] if len(metrics) > 1 else [fig]
+    rows_of = {m[0]: family_rows(palette, [n for n in names if any(getattr(p, m[0]) is not None for p in data.of(n))],
+                                 lambda n: _typical(data, n)) for m, _ in metrics}
+    columns = max(grid_shape(len(scales), 4)[1] for _, scales in metrics)
+    heights = [40 + grid_shape(len(scales), 4)[0] * (60 + 28 * rows_of[m[0]].count) for m, scales in metrics]
+    fig = figure(max(760, 200 + 300 * columns), 130 + 18 * len(notes) + sum(heights))
+    subfigs = fig.subfigures(len(metrics), 1, squeeze=False, height_ratios=heights)[:, 0] if len(metrics) > 1 \
+        else [fig]
     texts_by_ax: dict[Axes, list[Text]] = {}
-    for sub, (attr, error, label) in zip(subfigs, metrics, strict=True):
+    for sub, ((attr, error, label), scales) in zip(subfigs, metrics, strict=True):
         axes = panels(sub, len(scales), 4, sharey=True)
+        rows = rows_of[attr]
         if sub is not fig:
             sub.suptitle(label, x=0.01, ha="left", fontsize=10.5, fontweight="bold")
         for ax, scale in zip(axes, scales, strict=True):
-            by_name = {p.scheduler: p for p in data.at(scale)}
-            top = 0.0
-            texts: list[Text] = []
-            for y, name in enumerate(names):
-                point = by_name.get(name)
-                value = None if point is None else getattr(point, attr)
-                if point is None or value is None:
-                    why = "not charted" if point is None else "n/a: not counted"
-                    texts.append(ax.text(0, y, f" {why}", va="center", ha="left", fontsize=8, color="#555555"))
-                    continue
-                err = getattr(point, error) if error else None
-                ax.barh(y, value, height=0.66, color=palette.colour(name), edgecolor=OUTLINE, linewidth=0.6,
-                        hatch=EARLY_HATCH if point.early else None, zorder=2,
-                        xerr=None if err is None else [[min(err, value)], [err]], capsize=3,
-                        error_kw={"ecolor": "#222222", "elinewidth": 1})
-                end = value + (err or 0)
-                top = max(top, end)
-                texts.append(ax.annotate(units.figure(value), (end, y), xytext=(4, 0), textcoords="offset points",
-                                         va="center", ha="left", fontsize=8.5))
-            ax.set_xlim(0, top * 1.02 if top > 0 else 1)
-            ax.xaxis.set_major_formatter(FuncFormatter(units.tick))
-            ax.set_title(f"time scale {scale_label(scale)}", fontsize=9.5)
-            grid(ax, "x")
-            ax.grid(False, which="minor")
-            texts_by_ax[ax] = texts
-        axes[0].set_yticks(range(len(names)), labels=[safe(n) for n in names])
-        axes[0].set_ylim(len(names) - 0.5, -0.5)
+            texts_by_ax[ax] = _bars(ax, data, scale, attr, error, rows, palette)
+        label_rows(axes[0], rows)
         for i, ax in enumerate(axes):
-            ax.tick_params(labelleft=i % columns == 0)
+            ax.tick_params(labelleft=i % grid_shape(len(scales), 4)[1] == 0)
         if sub is fig:
             axes[0].set_xlabel(label)
+        if attr == metrics[0][0][0] and any(p.early for p in data.points):
+            # On the top right panel, outside it: the layout keeps it clear of titles.
+            axes[-1].legend(handles=[early_patch()], loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8.5,
+                            borderaxespad=0)
     _fit_texts_right(fig, texts_by_ax)
-    handles: list[Any] = []
-    if any(p.early for p in data.points):
-        handles.append(early_patch())
-    if handles:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=8.5)
-    footnote(fig, [*not_charted(data.excluded),
+    footnote(fig, [*not_charted(data.excluded), *notes,
                    "Each panel has its own axis: compare schedulers within a panel, not bar lengths across panels."])
-    suptitle(fig, "CPU cost of timed mode, per time scale (larger scale = lighter load)")
-    alt = "Horizontal bar charts, one panel per time scale and metric, of CPU µs per useful wake and wasted " \
-          "resumes per wake: " + "; ".join(
-              f"{p.scheduler} at {units.scale(p.time_scale)}: "
-              + ("n/a" if p.cpu_per_wake_us is None else f"{units.with_unit(p.cpu_per_wake_us, 'µs')} CPU/wake")
-              + ", " + ("wasted n/a" if p.wasted_per_wake is None else f"{units.figure(p.wasted_per_wake)} wasted/wake")
-              for p in data.points) + "."
-    return Drawn(fig, "CPU cost per wake", alt)
+    suptitle(fig, "CPU cost of timed mode per time scale (larger scale = lighter load), by family")
+    return Drawn(fig, "CPU cost per wake", _alt(data))
+
+
+def _alt(data: TimedData) -> str:
+    return "Horizontal bar charts, one panel per time scale and metric, of CPU µs per useful wake and wasted " \
+           "resumes per wake: " + "; ".join(
+               f"{p.scheduler} at {units.scale(p.time_scale)}: "
+               + ("n/a" if p.cpu_per_wake_us is None else f"{units.with_unit(p.cpu_per_wake_us, 'µs')} CPU/wake")
+               + ", " + ("wasted n/a" if p.wasted_per_wake is None
+                         else f"{units.figure(p.wasted_per_wake)} wasted/wake")
+               for p in data.points) + "."
 
 
 def cpu_cost(data: TimedData, palette: Palette, path: Path) -> ChartFile | None:

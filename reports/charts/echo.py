@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter
 
 from bench.present import units
 from reports.charts.style import (
+    CONTEXT_COLOUR,
     MAX_LINES_PER_PANEL,
     NOTE_CHARS,
     ChartFile,
@@ -44,7 +45,7 @@ from reports.charts.style import (
 )
 from reports.charts.ticks import log_axis, log_limits
 from reports.echo_data import BOUNDS_US, EchoCell, EchoLine, lower_bound, rate
-from reports.palette import NEUTRAL, OUTLINE, Palette, Style
+from reports.palette import GROUP_ORDER, GROUP_TITLES, NEUTRAL, OUTLINE, Palette, Style
 
 ECHO_LATENCY = "echo_latency.png"
 
@@ -57,11 +58,31 @@ KNEE_RING_PX = 15
 NOT_DRAWN_NAMED = 3
 
 
-def _panels_of(cell: EchoCell) -> list[tuple[list[EchoLine], str]]:
-    """The cell's servers in panels of at most ``MAX_LINES_PER_PANEL``, with their titles."""
-    groups = chunks(cell.lines, MAX_LINES_PER_PANEL)
-    return [(group, cell.title + (f" ({i}/{len(groups)})" if len(groups) > 1 else ""))
-            for i, group in enumerate(groups, 1)]
+def _panels_of(cell: EchoCell, palette: Palette) -> list[tuple[list[EchoLine], str]]:
+    """The cell's servers in the one chart order — family of the server's scheduler, then
+    the echo table's order (best 1 ms knee first) — one panel per family and at most
+    ``MAX_LINES_PER_PANEL`` servers per panel, with their titles."""
+    rank = {line.name: i for i, line in enumerate(cell.lines)}
+    by_family: dict[str, list[EchoLine]] = {}
+    for line in sorted(cell.lines, key=lambda ln: (GROUP_ORDER.index(palette.family(ln.server.scheduler)),
+                                                      rank[ln.name])):
+        by_family.setdefault(palette.family(line.server.scheduler), []).append(line)
+    out = []
+    for family, lines in by_family.items():
+        groups = chunks(lines, MAX_LINES_PER_PANEL)
+        out += [(group, f"{cell.title}\n{GROUP_TITLES[family]}" + (f" ({i}/{len(groups)})" if len(groups) > 1 else ""))
+                for i, group in enumerate(groups, 1)]
+    return out
+
+
+def _context(ax: Axes, lines: list[EchoLine]) -> None:
+    """The p99 of the cell's servers drawn in other panels, thin and light grey, so a
+    family's panel still shows where the others stand."""
+    for line in lines:
+        drawn = line.drawn
+        ax.plot([p.offered_rate or 0.0 for p in drawn],
+                [p.p99_us if p.p99_us and p.p99_us > 0 else math.nan for p in drawn],
+                color=CONTEXT_COLOUR, linewidth=1, zorder=1)
 
 
 def _line_style(style: Style, marker: str, width: float, size: float) -> dict[str, Any]:
@@ -103,8 +124,8 @@ def _server_label(line: EchoLine, with_knee: bool) -> str:
     return safe(f"{line.name}: 1 ms knee {'≥ ' if lower_bound(line.server) else ''}{rate(value)}/s")
 
 
-def _handles(cells: list[EchoCell], palette: Palette) -> list[Any]:
-    lines = list({line.name: line for cell in cells for line in cell.lines}.values())
+def _handles(shown: list[tuple[list[EchoLine], str]], cells: list[EchoCell], palette: Palette) -> list[Any]:
+    lines = list({line.name: line for group, _ in shown for line in group}.values())
     single = len(cells) == 1
     handles: list[Any] = [Line2D([], [], linestyle="-", label=_server_label(line, single),
                                  **_line_style(palette[line.server.scheduler], line.marker, 1.9, 6.5))
@@ -120,6 +141,8 @@ def _handles(cells: list[EchoCell], palette: Palette) -> list[Any]:
                               label="client-limited: not the\nserver's figure"))
     handles.append(Line2D([], [], color=NEUTRAL, linestyle="--", linewidth=1.0,
                           label="p99 bounds of the knees:\n1 ms and 10 ms"))
+    handles.append(Line2D([], [], color=CONTEXT_COLOUR, linewidth=2,
+                          label="light grey: p99 of the\nother panels' servers"))
     return handles
 
 
@@ -165,7 +188,7 @@ def _alt(cells: list[EchoCell]) -> str:
 
 def draw_echo_latency(cells: list[EchoCell], palette: Palette) -> Drawn | None:
     """Latency (log µs) against offered load (linear messages/s), one panel per cell."""
-    shown = [p for cell in cells for p in _panels_of(cell)]
+    shown = [p for cell in cells for p in _panels_of(cell, palette)]
     if not shown:
         return None
     notes = _notes(cells)
@@ -175,6 +198,8 @@ def draw_echo_latency(cells: list[EchoCell], palette: Palette) -> Drawn | None:
     for ax, (group, title) in zip(axes, shown, strict=True):
         values: list[float] = list(BOUNDS_US.values())
         top = 0.0
+        cell = next(c for c in cells if group[0] in c.lines)
+        _context(ax, [line for line in cell.lines if line not in group])
         for line in group:
             values += _draw_line(ax, line, palette[line.server.scheduler])
             top = max([top, *(p.offered_rate or 0.0 for p in line.server.points if p.mode == "open")])
@@ -192,7 +217,9 @@ def draw_echo_latency(cells: list[EchoCell], palette: Palette) -> Drawn | None:
     for i, ax in enumerate(axes):
         if i % columns == 0:
             ax.set_ylabel("latency from intended send (µs, log)")
-    fig.legend(handles=_handles(cells, palette), loc="outside right upper", fontsize=8.5)
+    # Right of the top-right panel: the layout keeps an axes legend clear of the title.
+    axes[min(columns, len(axes)) - 1].legend(handles=_handles(shown, cells, palette), loc="upper left",
+                                             bbox_to_anchor=(1.02, 1), fontsize=8.5, borderaxespad=0)
     suptitle(fig, "Echo servers: latency against offered load (open loop), p99 solid and p50 dotted")
     footnote(fig, notes)
     return Drawn(fig, "Echo servers: latency against offered load", _alt(cells))

@@ -19,11 +19,13 @@ from reports.charts.style import (
     BODY_FLOOR_COLOUR,
     ChartFile,
     Drawn,
+    family_rows,
+    family_rules,
     figure,
     footnote,
     grid,
+    label_rows,
     not_charted,
-    safe,
     suptitle,
     write,
 )
@@ -34,18 +36,22 @@ INSTRUCTIONS = "instructions.png"
 
 
 def draw_instructions(instr: InstructionData, switch: SwitchData | None, palette: Palette) -> Drawn | None:
-    """Two panels, one scheduler per row in the same order (fewest instructions first):
+    """Two panels, one scheduler per row in the same order (by family, fewest instructions
+    first within each):
     instructions per resume under Valgrind (exact) and wall time per resume (noisy), each
     stacked as the body floor of its dialect plus the scheduler's overhead. Where the two
     rankings disagree, cache misses and system calls (which an instruction count cannot
     see) are the difference."""
-    bars = instr.bars
-    if not bars:
+    if not instr.bars:
         return None
+    by_name = {b.scheduler: b for b in instr.bars}
+    rows = family_rows(palette, list(by_name), lambda n: by_name[n].per_switch)
+    bars = sorted(instr.bars, key=lambda b: rows.y[b.scheduler])
     wall = {b.scheduler: b for b in switch.bars} if switch is not None else {}
-    fig = figure(1250, 190 + 46 * len(bars))
+    fig = figure(1250, 190 + 40 * rows.count)
     left, right = fig.subplots(1, 2, sharey=True)
-    for y, bar in enumerate(bars):
+    for bar in bars:
+        y = rows.y[bar.scheduler]
         style = palette[bar.scheduler]
         panels: list[tuple[Axes, float, float | None]] = [(left, bar.per_switch, bar.body_floor)]
         timed = wall.get(bar.scheduler)
@@ -58,8 +64,8 @@ def draw_instructions(instr: InstructionData, switch: SwitchData | None, palette
                         linewidth=0.8, zorder=2)
             else:
                 ax.barh(y, value, height=0.62, color=style.colour, edgecolor=OUTLINE, linewidth=0.8, zorder=2)
-    left.set_yticks(range(len(bars)), labels=[safe(b.scheduler) for b in bars])
-    left.set_ylim(len(bars) - 0.5, -0.5)
+    label_rows(left, rows)
+    family_rules(right, rows)
     left.set_xlim(0, max(b.per_switch for b in bars) * 1.05)
     left.set_xlabel("instructions per resume (Valgrind, run() alone: exact)")
     right.set_xlabel("wall time per resume (ns, pyperf: noisy; see docs/regressions.md)")
@@ -73,7 +79,7 @@ def draw_instructions(instr: InstructionData, switch: SwitchData | None, palette
         ax.grid(False, which="minor")
     suptitle(fig, "Instructions per switch next to wall time per switch (grey: the dialect's body floor)")
     footnote(fig, not_charted(instr.excluded))
-    alt = "Two bar charts, one row per scheduler: " + "; ".join(
+    alt = "Two bar charts, one row per scheduler, by family: " + "; ".join(
         f"{b.scheduler} {units.instructions(b.per_switch)} instructions per resume"
         + (f" (body floor {units.instructions(b.body_floor)})" if b.body_floor is not None else "")
         + (f", {units.with_unit(wall[b.scheduler].mean_ns, 'ns')}" if b.scheduler in wall else "") for b in bars) + "."

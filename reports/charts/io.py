@@ -1,11 +1,13 @@
 """Waiting on sockets (io mode): cost per resume as the I/O floor plus what the scheduler adds.
 
-One horizontal bar per io run, in the io table's order (least overhead first; VALID runs
-ranked, the rest after them). A bar is stacked like a switch bar: the I/O floor (the same
-grey for everyone: the same sockets on raw epoll, the cheapest correct loop) and the
-overhead on top in the scheduler's colour, on a linear axis, so the coloured length is
-what the scheduler adds per readiness wake. A cost at or under the floor is not a negative
-bar: the grey bar stops at the cost, short of the floor line, with a marker there.
+One horizontal bar per io run, in the one chart order: by family (production loops, this
+project, third-party, teaching), least overhead first within each, runs that are not VALID
+after the ranked ones of their family. The rank under a name is the io table's. A bar is
+stacked like a switch bar: the I/O floor (the same grey for everyone: the same sockets on
+raw epoll, the cheapest correct loop) and the overhead on top in the scheduler's colour, on
+a linear axis, so the coloured length is what the scheduler adds per readiness wake. A cost
+at or under the floor is not a negative bar: the grey bar stops at the cost, short of the
+floor line, with a marker there.
 
 Runs that are not VALID are greyed, with their status under the name, and never ranked.
 Of those, only EARLY runs have a bar (greyed and hatched): INVALID, SUSPECT and FAILED runs
@@ -33,11 +35,15 @@ from reports.charts.style import (
     BODY_FLOOR_COLOUR,
     EARLY_HATCH,
     NOTE_CHARS,
+    BarRows,
     ChartFile,
     Drawn,
+    family_rows,
+    family_rules,
     figure,
     footnote,
     grid,
+    label_rows,
     safe,
     suptitle,
     write,
@@ -103,19 +109,33 @@ def _label(ax: Axes, y: int, text: str, ranked: bool) -> None:
                 va="center", ha="left", fontsize=9, annotation_clip=False, color="#000000" if ranked else GREYED_TEXT)
 
 
-def _rows(ax: Axes, bars: Sequence[IoBar]) -> None:
-    """Scheduler names with their rank (or status, greyed), least overhead on top."""
-    ax.set_yticks(range(len(bars)), labels=[
-        safe(b.scheduler) + (f"\nrank {b.place}" if b.ranked else f"\n{b.status.label}") for b in bars])
-    for label, bar in zip(ax.get_yticklabels(), bars, strict=True):
-        if not bar.ranked:
-            label.set_color(GREYED_TEXT)
-    ax.set_ylim(len(bars) - 0.5, -0.5)
+def _order(bars: Sequence[IoBar], palette: Palette) -> BarRows:
+    """Family first, then least overhead (the whole cost without a floor); unranked runs last."""
+    by_name = {b.scheduler: b for b in bars}
+
+    def figure_of(name: str) -> float | None:
+        bar = by_name[name]
+        return (bar.overhead_ns if bar.overhead_ns is not None else bar.mean_ns) if bar.ranked else None
+
+    return family_rows(palette, list(by_name), figure_of)
 
 
-def _syscalls_panel(ax: Axes, bars: Sequence[IoBar], syscalls: SyscallsPerWake, palette: Palette) -> None:
+def _rows(ax: Axes, bars: Sequence[IoBar], rows: BarRows) -> None:
+    """Scheduler names with their rank (or status, greyed), under their family's heading."""
+    by_name = {b.scheduler: b for b in bars}
+    label_rows(ax, rows, lambda n: safe(n) + (f"\nrank {by_name[n].place}" if by_name[n].ranked
+                                               else f"\n{by_name[n].status.label}"))
+    labels = ax.get_yticklabels()
+    for name, y in rows.y.items():
+        if not by_name[name].ranked:
+            labels[y].set_color(GREYED_TEXT)
+
+
+def _syscalls_panel(ax: Axes, bars: Sequence[IoBar], rows: BarRows, syscalls: SyscallsPerWake,
+                    palette: Palette) -> None:
     top = 0.0
-    for y, bar in enumerate(bars):
+    for bar in bars:
+        y = rows.y[bar.scheduler]
         calls = syscalls.get(bar.scheduler)
         if not calls:
             ax.text(0, y, " not counted", va="center", ha="left", fontsize=8.5, color=GREYED_TEXT)
@@ -126,8 +146,9 @@ def _syscalls_panel(ax: Axes, bars: Sequence[IoBar], syscalls: SyscallsPerWake, 
         names = sorted(calls.items(), key=lambda kv: (-kv[1], kv[0]))[:SYSCALL_NAMES]
         _label(ax, y, f"{units.figure(total)}: " + ", ".join(f"{n} {units.figure(v)}" for n, v in names),
                bar.ranked)
-    ax.set_yticks(range(len(bars)))
-    ax.set_ylim(len(bars) - 0.5, -0.5)
+    ax.set_yticks(range(rows.count))
+    ax.set_ylim(rows.count - 0.5, -0.5)
+    family_rules(ax, rows)
     ax.set_xlim(0, top * 1.05 if top > 0 else 1)
     ax.xaxis.set_major_formatter(FuncFormatter(units.tick))
     ax.set_xlabel("system calls per resume (linear)")
@@ -181,22 +202,24 @@ def draw_io_cost(data: IoData, palette: Palette, syscalls: SyscallsPerWake | Non
     """Stacked horizontal bars in the io table's order, linear ns: the I/O floor (grey) and the
     overhead on top (the scheduler's colour), the floor as a dashed line; a second panel of
     system calls per resume when ``syscalls`` holds any count."""
-    bars = data.bars
     if data.empty:
         return None
+    rows = _order(data.bars, palette)
+    bars = sorted(data.bars, key=lambda b: rows.y[b.scheduler])
     below_floor = any(b.overhead_ns is not None and b.overhead_ns <= 0 for b in bars)
     handles = _handles(data, below_floor)
     legend_rows = 2 if len(handles) > 3 else 1
     legend_px = 20 + 36 * legend_rows
     with_syscalls = syscalls is not None and any(syscalls.get(b.scheduler) for b in bars)
     notes = _notes(data)
-    fig = figure(1200, 120 + 52 * len(bars) + 40 + legend_px + 16 * len(notes))
+    fig = figure(1200, 120 + 46 * rows.count + 40 + legend_px + 16 * len(notes))
     # One letter per panel: c(ost), s(yscalls), l(egend), in a row-major layout string.
-    axes = fig.subplot_mosaic("cs;ll" if with_syscalls else "c;l", height_ratios=[52 * len(bars) + 40, legend_px],
+    axes = fig.subplot_mosaic("cs;ll" if with_syscalls else "c;l", height_ratios=[46 * rows.count + 40, legend_px],
                               width_ratios=[2.2, 1] if with_syscalls else None,
                               gridspec_kw={"wspace": 0.05})
     ax = axes["c"]
-    for y, bar in enumerate(bars):
+    for bar in bars:
+        y = rows.y[bar.scheduler]
         colour = palette.colour(bar.scheduler)
         if bar.mean_ns is None:
             why = bar.reasons[0] if bar.reasons else ""
@@ -208,7 +231,7 @@ def draw_io_cost(data: IoData, palette: Palette, syscalls: SyscallsPerWake | Non
         _label(ax, y, _draw_bar(ax, y, bar, colour, with_syscalls), bar.ranked)
     if data.floor_ns is not None:
         ax.axvline(data.floor_ns, color="#000000", linestyle="--", linewidth=1.4, zorder=5)
-    _rows(ax, bars)
+    _rows(ax, bars, rows)
     top = max([b.mean_ns + b.std_ns for b in bars if b.mean_ns is not None] + [data.floor_ns or 0])
     ax.set_xlim(0, top * 1.02)
     ax.xaxis.set_major_formatter(FuncFormatter(units.tick))
@@ -217,7 +240,7 @@ def draw_io_cost(data: IoData, palette: Palette, syscalls: SyscallsPerWake | Non
     ax.grid(False, which="minor")
     if with_syscalls:
         assert syscalls is not None
-        _syscalls_panel(axes["s"], bars, syscalls, palette)
+        _syscalls_panel(axes["s"], bars, rows, syscalls, palette)
         ax.set_title("cost per resume", fontsize=10, loc="left")
         axes["s"].set_title("system calls per resume", fontsize=10, loc="left")
     legend_ax = axes["l"]
@@ -225,8 +248,8 @@ def draw_io_cost(data: IoData, palette: Palette, syscalls: SyscallsPerWake | Non
     legend_ax.legend(handles=handles, loc="center", ncols=max(-(-len(handles) // legend_rows), 1), fontsize=8.5,
                      borderaxespad=0)
     suptitle(fig, "Waiting on sockets (io mode): cost per resume = I/O floor + scheduler overhead, "
-                  "least overhead first: mean ± std" if data.floor_ns is not None
-             else "Waiting on sockets (io mode): cost per resume, cheapest first: mean ± std")
+                  "by family, least overhead first: mean ± std" if data.floor_ns is not None
+             else "Waiting on sockets (io mode): cost per resume by family, cheapest first: mean ± std")
     footnote(fig, notes)
     return Drawn(fig, "Waiting on sockets: cost per resume", _alt(data))
 

@@ -23,6 +23,7 @@ from reports.charts.style import (
     Drawn,
     figure,
     footnote,
+    geomean,
     grid,
     line_kwargs,
     safe,
@@ -138,7 +139,9 @@ def draw_scaling(data: ScalingData | None, palette: Palette) -> Drawn | None:
             axes_grid[r][c].tick_params(labelbottom=False)
         axes_grid[bottom][c].tick_params(labelbottom=True)
         axes_grid[bottom][c].set_xlabel("rockets N (log scale)")
-    names = list(dict.fromkeys(s.scheduler for s in series if not s.reference))
+    # The one chart order: family, then the typical time per resume over every mode and size.
+    names = palette.order([s.scheduler for s in series if not s.reference], lambda n: geomean(
+        [v for s in series if s.scheduler == n for v in s.ns_per_resume]))
     handles: list[Any] = scheduler_handles(names, palette, bars=False)
     for name in dialects:
         handles.append(Line2D([], [], color=NEUTRAL, linewidth=1.1, linestyle=ref_style[name],

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +28,7 @@ from matplotlib.patches import Patch
 from bench.present import units
 from reports.charts.ticks import prune_tick_labels
 from reports.data import Excluded
-from reports.palette import OUTLINE, Palette, Style
+from reports.palette import GROUP_TITLES, OUTLINE, Palette, Style
 
 DPI = 100
 #: No chart is wider: the page shows it at its own size on a 1,400 px wide window.
@@ -37,8 +38,13 @@ EARLY_HATCH = "///"
 EARLY_LINESTYLE = (0, (5, 2))
 #: Longest note line drawn on a chart; the HTML page has the full reasons.
 NOTE_CHARS = 130
+#: Most notes under a chart (each wrapped to the width); the HTML page has them all.
+NOTE_LINES = 8
 #: Most lines in one panel: past about eight, colours and markers stop telling lines apart.
 MAX_LINES_PER_PANEL = 8
+#: Schedulers of other panels drawn under a panel's own (small multiples): light enough to
+#: read as background, and never a scheduler colour.
+CONTEXT_COLOUR = "#d4d4d4"
 #: The body floor part of a switch bar: the same light grey for every dialect.
 BODY_FLOOR_COLOUR = "#c8c8c8"
 
@@ -125,19 +131,38 @@ def safe(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def suptitle(fig: Figure, text: str) -> None:
-    """Left-aligned, so it never runs under a legend placed outside on the right."""
-    fig.suptitle(text, x=0.01, ha="left", fontsize=12)
+def text_width_chars(fig: Figure | SubFigure, fontsize: float, share: float = 1.0) -> int:
+    """How many characters of ``fontsize`` fit across ``share`` of the figure's width: an
+    average glyph of DejaVu Sans is about 0.6 em. Measured text would be exact but needs a
+    draw per try; the layout test (tests/test_chart_layout.py) catches a wrong guess."""
+    width_px = fig.get_figure(root=True).get_size_inches()[0] * DPI * share
+    return max(int((width_px - 24) / (fontsize * 0.6 * DPI / 72)), 20)
+
+
+def wrapped(text: str, chars: int) -> str:
+    """``text`` cut into lines of at most ``chars`` at spaces (existing line breaks kept)."""
+    return "\n".join(textwrap.fill(part, chars, break_on_hyphens=False) or part for part in text.split("\n"))
+
+
+def suptitle(fig: Figure, text: str, share: float = 1.0) -> None:
+    """Left-aligned and wrapped to ``share`` of the width (pass less than 1 when a legend
+    sits in the top right corner), so it is never cut by the canvas edge."""
+    fig.suptitle(wrapped(text, text_width_chars(fig, 12, share)), x=0.01, ha="left", fontsize=12)
 
 
 def footnote(fig: Figure, lines: Sequence[str]) -> None:
-    """Notes under the whole figure (what is not charted and why).
+    """Notes under the whole figure (what is not charted and why), wrapped to the figure's
+    width rather than cut: a note cut at the edge loses its point. At most ``NOTE_LINES``
+    notes; the page has them all.
 
     Drawn as the figure's ``supxlabel`` because the constrained layout makes room for it,
     unlike free ``fig.text``; no chart here uses a figure-level x label otherwise.
     """
     if lines:
-        text = "\n".join(line if len(line) <= NOTE_CHARS else line[:NOTE_CHARS - 1] + "…" for line in lines)
+        kept = list(lines[:NOTE_LINES]) + ([f"… and {len(lines) - NOTE_LINES} more in the report"]
+                                           if len(lines) > NOTE_LINES else [])
+        chars = text_width_chars(fig, 8.5)
+        text = "\n".join(wrapped(line, chars) for line in kept)
         fig.supxlabel(safe(text), x=0.01, ha="left", fontsize=8.5, color="#333333", linespacing=1.3)
 
 
@@ -177,6 +202,14 @@ def panels(fig: Figure | SubFigure, n: int, max_columns: int = 3, **kw: Any) -> 
     return axes[:n]
 
 
+def geomean(values: Sequence[float | None]) -> float | None:
+    """The geometric mean of the positive values (None without one): the figure charts
+    order schedulers by when a chart shows one figure per time scale — each scale weighs
+    the same, whatever its magnitude."""
+    logs = [math.log(v) for v in values if v is not None and v > 0 and math.isfinite(v)]
+    return math.exp(sum(logs) / len(logs)) if logs else None
+
+
 def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     """Split into the fewest chunks of at most ``size``, as even as possible (lines per panel)."""
     if not items:
@@ -184,3 +217,58 @@ def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     count = math.ceil(len(items) / size)
     per = math.ceil(len(items) / count)
     return [list(items[i:i + per]) for i in range(0, len(items), per)]
+
+
+# ---- rows of bar charts, grouped by family --------------------------------------------------
+
+@dataclass(frozen=True)
+class BarRows:
+    """Rows of a horizontal bar chart in the one chart order: per family a heading row
+    (a bold tick label, no bar), then its schedulers. A heading costs a row of height, the
+    price of saying the family where the bars are rather than in a legend."""
+
+    y: dict[str, int]  # scheduler → its row
+    headings: dict[int, str]  # row → family heading
+    count: int  # rows in all
+
+    def labels(self, label: Callable[[str], str]) -> list[str]:
+        names = {y: name for name, y in self.y.items()}
+        return [self.headings[y] if y in self.headings else label(names[y]) for y in range(self.count)]
+
+
+def family_rows(palette: Palette, names: Sequence[str], figure: Callable[[str], float | None] | None = None,
+                ) -> BarRows:
+    """Rows for ``names``: family first, then ``figure`` ascending (the chart's own figure)."""
+    y: dict[str, int] = {}
+    headings: dict[int, str] = {}
+    row = 0
+    for group, members in palette.groups(names, figure):
+        headings[row] = GROUP_TITLES[group]
+        row += 1
+        for name in members:
+            y[name] = row
+            row += 1
+    for name in names:  # references (no family) after every group
+        if name not in y:
+            y[name] = row
+            row += 1
+    return BarRows(y, headings, row)
+
+
+def label_rows(ax: Axes, rows: BarRows, label: Callable[[str], str] = safe) -> None:
+    """Tick labels of ``rows`` on ``ax``, top to bottom: headings bold, without a tick mark,
+    and a thin rule above every heading but the first."""
+    ax.set_yticks(range(rows.count), labels=rows.labels(label))
+    ax.set_ylim(rows.count - 0.5, -0.5)
+    for y, tick in enumerate(ax.yaxis.get_major_ticks()[:rows.count]):
+        if y in rows.headings:
+            tick.label1.set_fontweight("bold")
+            tick.tick1line.set_visible(False)
+    family_rules(ax, rows)
+
+
+def family_rules(ax: Axes, rows: BarRows) -> None:
+    """A thin rule above every family heading but the first (on each panel of the rows)."""
+    for y in rows.headings:
+        if y:
+            ax.axhline(y - 0.5, color="#999999", linewidth=0.8, zorder=1)

@@ -1,4 +1,7 @@
-"""Switch cost per resume: one horizontal bar per scheduler, cheapest on top.
+"""Switch cost per resume: one horizontal bar per scheduler, grouped by family (the one
+chart order: production loops, this project, third-party, teaching; cheapest first within
+each), so a real loop is compared with real loops and the teaching designs read as their
+own lesson; the hybrid has a group of its own between them.
 
 A bar is stacked as the body floor of the scheduler's dialect (grey: the rocket bodies on
 the cheapest correct loop) plus what the scheduler adds (its colour), on a linear axis, so
@@ -26,9 +29,11 @@ from reports.charts.style import (
     ChartFile,
     Drawn,
     early_patch,
+    family_rows,
     figure,
     footnote,
     grid,
+    label_rows,
     not_charted,
     safe,
     suptitle,
@@ -51,16 +56,19 @@ def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
     """Stacked horizontal bars, cheapest on top, linear ns: the body floor of the scheduler's
     dialect (grey) and what the scheduler adds on top (its colour); the bare send as a
     vertical line. Without a body floor (older files) the whole bar is the scheduler's colour."""
-    bars = data.bars
-    if not bars:
+    if not data.bars:
         return None
+    by_name = {b.scheduler: b for b in data.bars}
+    rows = family_rows(palette, list(by_name), lambda n: by_name[n].mean_ns)
+    bars = sorted(data.bars, key=lambda b: rows.y[b.scheduler])
     legend_rows = 3 if any(b.body_floor_ns is not None for b in bars) else 1
     legend_px = 16 + 34 * legend_rows
-    fig = figure(1200, 150 + 52 * len(bars) + legend_px)
-    ax, legend_ax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [52 * len(bars) + 40, legend_px]})
+    fig = figure(1200, 150 + 46 * rows.count + legend_px)
+    ax, legend_ax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [46 * rows.count + 40, legend_px]})
     has_floor = any(b.body_floor_ns is not None for b in bars)
     below_floor = False
-    for y, bar in enumerate(bars):
+    for bar in bars:
+        y = rows.y[bar.scheduler]
         style = palette[bar.scheduler]
         hatch = EARLY_HATCH if bar.early else None
         overhead = bar.overhead_ns
@@ -111,18 +119,16 @@ def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
                           label="error bar: ± std of pyperf values"))
     if any(b.early for b in bars):
         handles.append(early_patch())
-    ax.set_yticks(range(len(bars)), labels=[safe(b.scheduler) + (f"\n({b.dialect})" if b.dialect else "")
-                                            for b in bars])
-    ax.set_ylim(len(bars) - 0.5, -0.5)  # cheapest on top
+    label_rows(ax, rows, lambda n: safe(n) + (f"\n({by_name[n].dialect})" if by_name[n].dialect else ""))
     ax.set_xlim(0, max(max(b.mean_ns + b.std_ns, b.body_floor_ns or 0) for b in bars) * 1.02)
     ax.xaxis.set_major_formatter(FuncFormatter(units.tick))
     ax.set_xlabel("wall time per resume (ns, linear: bar length is the cost)")
     grid(ax, "x")
     ax.grid(False, which="minor")
     _legend_below(legend_ax, handles, columns=math.ceil(len(handles) / legend_rows))
-    suptitle(fig, "Switch cost per resume (switch mode), cheapest first: mean ± std")
+    suptitle(fig, "Switch cost per resume (switch mode) by family, cheapest first: mean ± std")
     footnote(fig, not_charted(data.excluded))
-    alt = "Horizontal bar chart of switch cost per resume in ns, cheapest first: " + "; ".join(
+    alt = "Horizontal bar chart of switch cost per resume in ns, by family, cheapest first: " + "; ".join(
         f"{b.scheduler} {units.with_unit(b.mean_ns, 'ns')} ± {units.ns(b.std_ns)}"
         + (f" (body floor {units.with_unit(b.body_floor_ns, 'ns')}, overhead {units.with_unit(b.overhead_ns, 'ns')})"
            if b.body_floor_ns is not None and b.overhead_ns is not None else "")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from matplotlib.lines import Line2D
 
@@ -32,38 +31,56 @@ from reports.charts.style import (
 )
 from reports.charts.ticks import log_axis, log_limits
 from reports.data import TrendData
-from reports.palette import Palette
+from reports.palette import GROUP_TITLES, Palette
 
 TRENDS = "trends.png"
 
 
-def _trend_panels(data: TrendData) -> list[tuple[str, str, list[tuple[str, list[float | None], list[bool]]]]]:
-    """(title, y label, [(scheduler, values, early flags)]) per panel, at most
-    ``MAX_LINES_PER_PANEL`` lines each; series with no value at all are left out."""
+Series = tuple[str, list[float | None], list[bool]]  # (scheduler, values, early flags)
+
+
+def _by_family(series: list[Series], palette: Palette) -> list[tuple[str, list[Series]]]:
+    """The one chart order — family, then the series' median, cheapest first — in panels of
+    at most ``MAX_LINES_PER_PANEL`` lines: a family never shares a panel with part of
+    another, but whole small families share one (the hybrid alone in a panel would be
+    one line on a magnified axis, and a history chart is already one panel per metric tall)."""
+    by_name = {item[0]: item for item in series}
+
+    def level(name: str) -> float:
+        known = sorted(v for v in by_name[name][1] if v is not None)
+        return known[len(known) // 2]
+
+    groups = palette.groups(list(by_name), level)
+    packed: list[tuple[list[str], list[str]]] = []  # (family titles, names) per panel
+    for group, names in groups:
+        if packed and len(packed[-1][1]) + len(names) <= MAX_LINES_PER_PANEL:
+            packed[-1][0].append(GROUP_TITLES[group])
+            packed[-1][1].extend(names)
+            continue
+        split = chunks(names, MAX_LINES_PER_PANEL)
+        packed += [([GROUP_TITLES[group] + (f" ({i + 1}/{len(split)})" if len(split) > 1 else "")], part)
+                   for i, part in enumerate(split)]
+    if len(packed) == 1:
+        return [("", [by_name[n] for n in packed[0][1]])]
+    return [(" — " + ", ".join(titles), [by_name[n] for n in names]) for titles, names in packed]
+
+
+def _trend_panels(data: TrendData, palette: Palette) -> list[tuple[str, str, list[Series]]]:
+    """(title, y label, [(scheduler, values, early flags)]) per panel, one family per panel
+    and at most ``MAX_LINES_PER_PANEL`` lines each; series with no value at all are left out."""
     panels = []
 
     def useful(values: Sequence[float | None]) -> bool:
         return any(v is not None for v in values)
 
-    def by_level(series: list[tuple[str, list[float | None], list[bool]]]) -> list[Any]:
-        """Cheapest first, so each panel of a split covers a narrower range of values."""
-        def level(item: tuple[str, list[float | None], list[bool]]) -> float:
-            known = sorted(v for v in item[1] if v is not None)
-            return known[len(known) // 2]
-        return sorted(series, key=level)
-
     switch = [(name, v, data.switch_early.get(name, [False] * len(v)))
               for name, v in data.switch_x_floor.items() if useful(v)]
-    split = chunks(by_level(switch), MAX_LINES_PER_PANEL)
-    for i, chunk in enumerate(split):
-        part = f" ({i + 1}/{len(split)})" if len(split) > 1 else ""
+    for part, chunk in _by_family(switch, palette):
         panels.append((f"Switch cost ÷ bare send of the same file{part}", "× bare send (log)", chunk))
     for scale in data.scales:
         p99 = [(name, v, data.p99_early.get((name, s), [False] * len(v)))
                for (name, s), v in data.p99_us.items() if s == scale and useful(v)]
-        split = chunks(by_level(p99), MAX_LINES_PER_PANEL)
-        for i, chunk in enumerate(split):
-            part = f" ({i + 1}/{len(split)})" if len(split) > 1 else ""
+        for part, chunk in _by_family(p99, palette):
             panels.append((f"Timer p99 lateness at {scale_label(scale)}{part}", "p99 lateness (µs, log)", chunk))
     return panels
 
@@ -73,7 +90,7 @@ def draw_trends(data: TrendData, palette: Palette) -> Drawn | None:
     look like a faster scheduler) and timed p99 per time scale, over the history, oldest
     left; at most eight lines per panel. EARLY values are hollow markers."""
     n = len(data.labels)
-    panels = _trend_panels(data)
+    panels = _trend_panels(data, palette)
     lines = [values for _, _, chunk in panels for _, values, _ in chunk]
     if n < 2 or not lines or all(sum(v is not None for v in values) < 2 for values in lines):
         return None
