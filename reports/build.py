@@ -56,7 +56,10 @@ def palette_for(document: Document, history: History | None, instructions: Docum
     names = [n for doc in docs for n in data.scheduler_names(doc)]
     if echo_file is not None:
         names += echo_data.scheduler_names(echo_file)
-    return Palette(names, families_of((run.scheduler, run.family) for doc in docs for run in doc.runs))
+    recorded = [(run.scheduler, run.family) for doc in docs for run in doc.runs]
+    if echo_file is not None:
+        recorded += [(server.scheduler, server.family) for server in echo_file.servers]
+    return Palette(names, families_of(recorded))
 
 
 @dataclass(frozen=True)

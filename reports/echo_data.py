@@ -97,10 +97,17 @@ class EchoCell:
     connections: int
     lines: list[EchoLine]  # VALID servers with a drawn point, in the echo table's order
     not_drawn: list[EchoServer]  # the others: not VALID, or no drawn point
+    in_flight: int = 1  # messages outstanding per connection at most (0: pipelined)
 
     @property
     def title(self) -> str:
-        return f"{self.size:,}-byte messages, {self.connections} connection{'s' if self.connections != 1 else ''}"
+        return (f"{self.size:,}-byte messages, {self.connections} connection{'s' if self.connections != 1 else ''}"
+                f"{discipline_suffix(self.in_flight)}")
+
+
+def discipline_suffix(in_flight: int) -> str:
+    """How the load was offered, when it is not the default (one message in flight)."""
+    return "" if in_flight == 1 else ", pipelined" if in_flight == 0 else f", {in_flight} in flight"
 
 
 def scheduler_names(doc: EchoDocument) -> list[str]:
@@ -121,15 +128,25 @@ def _markers(doc: EchoDocument, palette: Palette) -> dict[str, str]:
 
 
 def cells(doc: EchoDocument, palette: Palette) -> list[EchoCell]:
-    """One cell per (size, connections) in the file, smallest first (the echo table's order)."""
+    """One cell per (size, connections, discipline) in the file, smallest first (the echo
+    table's order); one in flight per connection before pipelined."""
     markers = _markers(doc, palette)
     out = []
-    for size, connections in sorted({(s.size, s.connections) for s in doc.servers}):
-        servers = sorted((s for s in doc.servers if (s.size, s.connections) == (size, connections)), key=_order)
+    for size, connections, in_flight in sorted({_cell_key(s) for s in doc.servers}, key=_cell_order):
+        servers = sorted((s for s in doc.servers if _cell_key(s) == (size, connections, in_flight)), key=_order)
         lines = [EchoLine(s, markers[s.name]) for s in servers if s.status == "valid" and s.drawn]
         drawn = {line.name for line in lines}
-        out.append(EchoCell(size, connections, lines, [s for s in servers if s.name not in drawn]))
+        out.append(EchoCell(size, connections, lines, [s for s in servers if s.name not in drawn], in_flight))
     return out
+
+
+def _cell_key(server: EchoServer) -> tuple[int, int, int]:
+    return server.size, server.connections, server.in_flight
+
+
+def _cell_order(key: tuple[int, int, int]) -> tuple[int, int, bool, int]:
+    size, connections, in_flight = key
+    return size, connections, in_flight != 1, in_flight
 
 
 def rate(value: float | None) -> str:
@@ -179,17 +196,22 @@ def echo_answer(doc: EchoDocument, family_of: Mapping[str, str | None] | None = 
     server with the highest 1 ms knee, its knee, the runner-up's, and the cell; "within the
     knee resolution" when the two knees are within 5 % of each other.
 
-    ``family_of`` (scheduler → family, from the suite file the echo file is shown beside:
-    echo files do not record families) limits the winner to production loops' servers, and
-    says where this project's servers stand; never guessed from a server's name.
+    Families limit the winner to production loops' servers and say where this project's
+    servers stand: each server's own (recorded with it), else ``family_of`` (scheduler →
+    family, from the suite file the echo file is shown beside: older echo files record
+    none); never guessed from a server's name.
     """
     if not doc.servers:
         return None
-    size, connections = min((s.size, s.connections) for s in doc.servers)
-    servers = sorted((s for s in doc.servers if (s.size, s.connections) == (size, connections)), key=_order)
+    recorded = {s.scheduler: s.family for s in doc.servers if s.family is not None}
+    family_of = {**(family_of or {}), **recorded} if family_of is not None or recorded else None
+    size, connections, in_flight = min((_cell_key(s) for s in doc.servers), key=_cell_order)
+    servers = sorted((s for s in doc.servers if _cell_key(s) == (size, connections, in_flight)), key=_order)
+    load = "open loop, one message in flight per connection" if in_flight == 1 else \
+        "open loop, pipelined" if in_flight == 0 else f"open loop, {in_flight} in flight per connection"
     where = (f"Latency under load ({size:,}-byte messages, {connections} connection{'s' if connections != 1 else ''}, "
-             "open loop)")
-    others = len({(s.size, s.connections) for s in doc.servers}) - 1
+             f"{load})")
+    others = len({_cell_key(s) for s in doc.servers}) - 1
     tail = f" The other {others} size/connection cell(s) are in the details." if others else ""
     ranked = [s for s in servers if s.status == "valid"]
     production = [s for s in ranked if (family_of or {}).get(s.scheduler) == "production"]

@@ -19,9 +19,10 @@ from bench.measure import cstub, loadgen
 from bench.measure.loadgen import Histogram, LoadPoint, closed_loop_probe, run_load
 from bench.measure.loadgen_python import bucket_bounds, bucket_of, schedule_digest
 
-Behaviour = Literal["echo", "corrupt", "stall", "hang"]
+Behaviour = Literal["echo", "corrupt", "stall", "hang", "slow"]
 STALL_S = 0.2
 HANG_S = 3.0
+SLOW_S = 0.001  # per read: a server that keeps up with under 1,000 messages/s
 CORRUPT_AT = 100_000
 
 
@@ -70,6 +71,8 @@ class EchoServer:
                     data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
                 elif act:
                     time.sleep(HANG_S if self.behaviour == "hang" else STALL_S)
+                elif self.behaviour == "slow":
+                    time.sleep(SLOW_S)
                 conn.sendall(data)
         except OSError:
             pass
@@ -186,6 +189,19 @@ def test_messages_still_waiting_in_the_client_are_backlog_not_errors(client: str
     assert r.errors["unanswered"] == 1, r.errors
     assert r.backlog > 100 and r.histogram.total == r.received + r.backlog
     assert r.max_ns is not None and r.max_ns >= 0.2e9
+
+
+def test_a_server_slower_than_the_load_leaves_backlog_and_no_error(client: str) -> None:
+    """Offered twice what the server can answer, one in flight: when the drain ends the
+    client still holds a queue, and the message then in flight was sent a moment ago. It is
+    given its own drain and answered, so the point has backlog and no error."""
+    srv = EchoServer("slow")
+    try:
+        r = run_load(point(srv.port, connections=1, rate=2000.0, drain=0.2), client=client)  # type: ignore[arg-type]
+    finally:
+        srv.close()
+    assert r.error_count == 0, r.errors
+    assert r.backlog > 500 and r.histogram.total == r.received + r.backlog
 
 
 def test_poisson_schedule_is_reproducible(server: EchoServer) -> None:

@@ -22,7 +22,9 @@
  *   a server that falls behind reads many per call (batching the client cannot see).
  * - Open loop measures the messages intended in [t0+W, t0+W+D), then waits up to --drain s
  *   for their echoes; a message still queued in the client then is recorded at the latency
- *   it had reached (a lower bound) and counted as backlog, not as an error. Closed loop
+ *   it had reached (a lower bound) and counted as backlog, not as an error. The ones then in
+ *   flight were sent a moment ago (the queue moves one echo at a time): no more are sent,
+ *   and those get another --drain s before an unanswered one is the server's error. Closed loop
  *   (--mode closed) keeps --pipeline messages outstanding per connection, measures the
  *   echoes completed in the window, latency from the actual send.
  * - Every echoed byte is compared, in order (per-connection FIFO), with what it must be
@@ -95,7 +97,7 @@ static conn_t *conns, **heap, **dirty;
 static long heap_n, dirty_n;
 static uint8_t *base, rbuf[RBUF], wbuf[WBUF];
 static hist_t lat, lag;
-static int ep, tfd, window_open, window_done;
+static int ep, tfd, window_open, window_done, stop_writes;
 static int64_t t0, warm_end, end_t, now_ns, armed = -1;
 static uint64_t n_connected, n_scheduled, n_sent, n_received, n_verified, bytes_verified, writes_in_window;
 static uint64_t e_connect, e_reset, e_corrupt, e_extra, e_short, e_unanswered, e_unsent, outstanding, backlog;
@@ -239,6 +241,7 @@ static void wrote(conn_t *c, size_t n) {
 /* The messages a connection may have written by now: all it was handed, or (a capped open
  * loop) no more than --pipeline beyond the last echo read back. */
 static uint64_t write_limit(const conn_t *c) {
+    if (stop_writes) return c->wseq + (c->woff > 0); /* finish a message begun, start none */
     if (opt.closed || opt.inflight == 0) return c->queued;
     return c->queued < c->rseq + (uint64_t)opt.inflight ? c->queued : c->rseq + (uint64_t)opt.inflight;
 }
@@ -343,6 +346,13 @@ static void arm(int64_t deadline) {
     armed = deadline;
 }
 
+/* Messages written (or begun) and not yet answered, over every open connection. */
+static int in_flight_written(void) {
+    for (long i = 0; i < opt.conns; i++)
+        if (conns[i].state == OPEN && (conns[i].wseq > conns[i].rseq || conns[i].woff > 0)) return 1;
+    return 0;
+}
+
 /* ---- the run ---------------------------------------------------------------------------- */
 static void run(void) {
     struct epoll_event evs[MAXEV];
@@ -385,7 +395,13 @@ static void run(void) {
         /* Only now: every send due before the end has been made, however late the wake. */
         if (!window_done && now_ns >= end_t)
             s_end = snapshot(), window_done = 1, drain_end = now_ns + (int64_t)(opt.drain * 1e9);
-        if (window_done && (opt.closed || outstanding == 0 || now_ns >= drain_end)) break;
+        if (window_done && (opt.closed || outstanding == 0 || (stop_writes && !in_flight_written()))) break;
+        if (window_done && now_ns >= drain_end) {
+            if (stop_writes || opt.inflight == 0) break;
+            /* Backlog left: send no more, give the messages in flight their own drain. */
+            stop_writes = 1, drain_end = now_ns + (int64_t)(opt.drain * 1e9);
+            if (!in_flight_written()) break;
+        }
         int64_t deadline = window_open ? (window_done ? drain_end : end_t) : warm_end;
         deadline = heap_n > 0 ? min64(deadline, heap[0]->next_t) : deadline;
         /* Poll, not sleep, when the next send is under --spin-us away (closed loop: always): a VM

@@ -172,6 +172,7 @@ class _Client:
         self.n = dict.fromkeys(("scheduled", "sent", "received", "verified", "bytes_verified", "writes"), 0)
         self.outstanding = 0
         self.recorded = 0  # values in the latency histogram (echoes, then any backlog)
+        self.stop_writes = False  # the drain ended with a backlog: finish what is in flight, send nothing new
         self.backlog = 0  # measured messages still waiting in the client when the drain ended
         # --timeline: echoes completed in each ms since t0 (C: timeline)
         self.timeline = [0] * (int((a.warmup + a.duration + a.drain) * 1000) + 1000) if a.timeline else None
@@ -224,10 +225,17 @@ class _Client:
 
     def write_limit(self, c: _Conn) -> int:
         """The messages ``c`` may have written by now (C: ``write_limit``): all it was handed,
-        or, in a capped open loop, no more than ``--pipeline`` beyond the last echo read."""
+        or, in a capped open loop, no more than ``--pipeline`` beyond the last echo read;
+        none new once the drain has stopped writes."""
+        if self.stop_writes:
+            return c.wseq + (c.woff > 0)
         if self.closed or self.a.pipeline == 0:
             return c.queued
         return min(c.queued, c.rseq + int(self.a.pipeline))
+
+    def in_flight_written(self) -> bool:
+        """Messages written (or begun) and not yet answered, on any open connection."""
+        return any(c.wseq > c.rseq or c.woff > 0 for c in self.conns if not c.dead)
 
     def flush(self, c: _Conn) -> None:
         limit = self.write_limit(c)
@@ -369,8 +377,16 @@ class _Client:
             if self.s_end is None and now >= self.end:
                 self.s_end = _snapshot()
                 drain_end = now + int(a.drain * 1e9)
-            if drain_end is not None and (self.closed or self.outstanding == 0 or now >= drain_end):
+            if drain_end is not None and (self.closed or self.outstanding == 0
+                                          or (self.stop_writes and not self.in_flight_written())):
                 break
+            if drain_end is not None and now >= drain_end:
+                if self.stop_writes or a.pipeline == 0:
+                    break
+                # Backlog left (C: the same): send no more, give the messages in flight their own drain.
+                self.stop_writes, drain_end = True, now + int(a.drain * 1e9)
+                if not self.in_flight_written():
+                    break
             deadline = drain_end if drain_end is not None else (self.end if self.s_start else self.warm_end)
             if heap:
                 deadline = min(deadline, heap[0][0])

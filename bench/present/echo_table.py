@@ -1,13 +1,17 @@
 """The echo file's tables: each server's knees and ceiling, then its load points.
 
-Ranked by the 1 ms knee (the highest offered load with p99 under 1 ms), then the 10 ms one;
-servers that are not VALID come last and are never ranked. A client-limited point is shown
-marked and never read as the server's figure.
+One table per (message size, connections, load discipline). Rows by family (the order of
+every table), then by the 1 ms knee (the highest offered load with p99 under 1 ms), then
+the 10 ms one; places count within each family; servers that are not VALID come last in
+their family and are never ranked. A client-limited point is shown marked and never read
+as the server's figure; the client's CPU share at each knee says how far the load
+generator was from being the limit there.
 """
 
 from __future__ import annotations
 
 from bench.present import units
+from bench.present.families import family_index
 from bench.present.table_parts import Cell, Row, Table, num
 from bench.results.echo_file import EchoDocument, EchoServer
 from bench.results.model import Status
@@ -24,33 +28,63 @@ def _knee(server: EchoServer, key: str) -> float:
     return value if value is not None and server.status == "valid" else -1.0
 
 
+def _load(in_flight: int) -> str:
+    if in_flight == 1:
+        return "open loop, one message in flight per connection"
+    return "open loop, pipelined" if in_flight == 0 else f"open loop, {in_flight} in flight per connection"
+
+
+def _client_at_knee(server: EchoServer) -> str:
+    """The load generator's busy share at the 1 ms knee's point: how far it was from the limit."""
+    knee = server.knees.get("p99<1ms")
+    at = [p for p in server.points if p.mode == "open" and p.offered_rate == knee and not p.client_limited]
+    return f"{max(p.client_busy_share for p in at):.0%}" if at and server.status == "valid" else units.DASH
+
+
+def _syscalls(server: EchoServer) -> str:
+    counted = server.syscalls
+    if counted is None or counted.reason is not None:
+        return units.DASH
+    return f"{counted.per_request['total']:.2f}"
+
+
 def echo_tables(doc: EchoDocument) -> list[Table]:
     tables = []
-    cells = sorted({(s.size, s.connections) for s in doc.servers})
-    for size, connections in cells:
-        servers = [s for s in doc.servers if (s.size, s.connections) == (size, connections)]
-        servers.sort(key=lambda s: (s.status != "valid", -_knee(s, "p99<1ms"), -_knee(s, "p99<10ms"), s.name))
+    cells = sorted({(s.size, s.connections, s.in_flight) for s in doc.servers}, key=lambda c: (c[0], c[1], c[2] != 1))
+    for size, connections, in_flight in cells:
+        servers = [s for s in doc.servers if (s.size, s.connections, s.in_flight) == (size, connections, in_flight)]
+        servers.sort(key=lambda s: (family_index(s.family), s.status != "valid", -_knee(s, "p99<1ms"),
+                                    -_knee(s, "p99<10ms"), s.name))
         rows = []
-        for place, server in enumerate(servers, 1):
+        places: dict[str | None, int] = {}
+        for server in servers:
+            place = places[server.family] = places.get(server.family, 0) + (server.status == "valid")
             light = min(server.drawn, key=lambda p: p.offered_rate or 0.0, default=None)
             rows.append(Row(server.name, _STATUS[server.status], [
+                Cell(server.family or "–"),
                 num(str(place) if server.status == "valid" else units.DASH),
                 num(_rate(server.knees.get("p99<1ms"))),
+                num(_client_at_knee(server)),
                 num(_rate(server.knees.get("p99<10ms"))),
                 num(_rate(server.probe.achieved_rate if server.probe else None)),
                 num(units.us(light.p99_us if light else None)),
                 num(units.us(light.server_cpu_per_request_us if light else None)),
+                num(_syscalls(server)),
                 num(str(sum(p.client_limited for p in server.points))),
-            ], "; ".join(server.reasons)))
+            ], "; ".join([*server.reasons, *([f"syscalls not counted: {server.syscalls.reason}"]
+                                              if server.syscalls and server.syscalls.reason else [])])))
         tables.append(Table(
-            f"Echo servers: {size:,}-byte messages, {connections} connection(s), open-loop load",
-            ["rank", "knee p99<1ms /s", "knee p99<10ms /s", "closed-loop /s", "light p99 µs", "CPU/req µs",
-             "client-limited"],
+            f"Echo servers: {size:,}-byte messages, {connections} connection(s), {_load(in_flight)}",
+            ["family", "place", "knee p99<1ms /s", "client CPU at knee", "knee p99<10ms /s", "closed-loop /s",
+             "light p99 µs", "CPU/req µs", "syscalls/req", "client-limited"],
             rows,
             "knee: the highest offered rate (messages per second) whose p99 latency, counted from the intended "
-            "send time, stayed under the bound (refined to 5 %); closed-loop: the throughput with one request "
-            "outstanding per connection; light: the lightest load point; CPU/req: the server's CPU per echo "
-            "there; client-limited: points where the load generator ran out of CPU (not the server's figure)."))
+            "send time, stayed under the bound (refined to 5 %); places count within each family; client CPU at "
+            "knee: the load generator's busy share there (90 % makes a point client-limited); closed-loop: the "
+            "throughput with one request outstanding per connection; light: the lightest load point; CPU/req: "
+            "the server's CPU per echo there; syscalls/req: the server's syscalls per echo at 10 % of its 1 ms "
+            "knee (strace attached); client-limited: points where the load generator ran out of CPU (not the "
+            "server's figure)."))
     for server in doc.servers:
         if not server.points:
             continue
