@@ -55,7 +55,7 @@ from bench.measure import echo_syscalls, isolate, loadgen
 from bench.results.echo_file import EchoPoint
 
 #: Offered load as fractions of the closed-loop ceiling.
-STEPS: Final = (0.1, 0.3, 0.5, 0.7, 0.85, 1.0, 1.2)
+STEPS: Final = (0.1, 0.4, 0.7, 1.0, 1.3)
 QUICK_STEPS: Final = (0.1, 0.5, 0.9, 1.2)
 #: Knee bisection stops when the bracket is this narrow (relative to its upper end).
 KNEE_RESOLUTION: Final = 0.05
