@@ -3,6 +3,10 @@ again, and a rate breaks the bound only if every measurement of it did."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from bench.measure.echo_sweep import _bracket, _suspect
 from bench.results.echo_file import EchoPoint
 
@@ -50,3 +54,52 @@ def test_the_strace_summary_is_read_by_name() -> None:
 100.00    0.766227                 89287        12 total
 """
     assert parse_summary(table) == {"sendto": 40699, "recvfrom": 40698, "epoll_wait": 7890}
+
+
+def test_the_servers_of_a_cell_are_swept_in_rounds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each server's plan advances one point per round (order rotating), so no server's
+    points bunch in one stretch of the sweep; a server that dies is dropped, the rest go on."""
+
+    from bench.measure import echo_rounds
+    from bench.measure.echo_sweep import ServerSweep, SweepSettings
+
+    calls: list[str] = []
+
+    class FakeServer:
+        def __init__(self, name: str) -> None:
+            self.name, self.pid = name, None
+
+        def wait_started(self) -> None:
+            return None
+
+        def stop(self) -> None:
+            calls.append(f"stop {self.name}")
+
+    class FakeTest:
+        def __init__(self, out: ServerSweep, settings: SweepSettings, workdir: object) -> None:
+            self.out, self.server, self.n = out, FakeServer(out.name), 0
+
+        def measured(self, params: dict[str, object]) -> tuple[None, EchoPoint]:
+            self.n += 1
+            calls.append(self.out.name)
+            if self.out.name == "dies" and self.n == 3:
+                raise RuntimeError("the server died: on purpose")
+            rate = float(params.get("rate", 0.0))  # type: ignore[arg-type]
+            return None, pt(rate, 100 if rate < 5000 else 20_000) if params["mode"] == "open" else \
+                EchoPoint(**{**pt(0, 50).__dict__, "mode": "closed", "offered_rate": None, "achieved_rate": 10_000})
+
+        def count_syscalls(self) -> None:
+            calls.append(f"syscalls {self.out.name}")
+
+    monkeypatch.setattr(echo_rounds, "ServerUnderTest", FakeTest)
+    settings = SweepSettings(point_s=1, warmup_s=0.1, steps=(0.1, 0.4, 0.7, 1.0), probe_s=1, server_cpu=None,
+                             client_cpu=None)
+    cell = [ServerSweep(n, n, "default", 1024, 10) for n in ("a", "b", "dies")]
+    finished: list[str] = []
+    echo_rounds.sweep_cell(cell, settings, tmp_path, lambda s: finished.append(s.name))
+    measured = [c for c in calls if " " not in c]
+    assert measured[:6] == ["a", "b", "dies", "b", "dies", "a"]  # round 1, then round 2 rotated
+    assert measured.count("dies") == 3 and cell[2].status == "failed" and "on purpose" in cell[2].reasons[-1]
+    assert cell[0].status == cell[1].status == "valid" and cell[0].knees["p99<1ms"] is not None
+    assert set(finished) == {"a", "b", "dies"} and finished[0] == "dies"
+    assert {"syscalls a", "syscalls b", "stop a", "stop b", "stop dies"} <= set(calls)

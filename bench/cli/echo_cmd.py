@@ -19,6 +19,7 @@ from typing import Any, Final
 from bench.cli import args as A
 from bench.cli.errors import EXIT_FAILURES, EXIT_OK, CLIError
 from bench.measure import environment, isolate
+from bench.measure.echo_rounds import sweep_cell
 from bench.measure.echo_sweep import (
     QUICK_STEPS,
     STEPS,
@@ -26,7 +27,6 @@ from bench.measure.echo_sweep import (
     SweepSettings,
     elapsed_estimate,
     placement,
-    sweep_server,
 )
 from bench.measure.registry import SchedulerEntry
 from bench.measure.registry_child import discover_isolated
@@ -141,23 +141,36 @@ def cmd_echo(ns: argparse.Namespace) -> int:
     environment_info["placement"] = {"server_cpu": server_cpu, "client_cpu": client_cpu}
     done: list[EchoServer] = []
     started = time.monotonic()
+    total = len(servers) * cells
+    finished_count = [0]
+
+    def finished(sweep: ServerSweep) -> None:
+        finished_count[0] += 1
+        knees = ", ".join(f"{k} {'–' if v is None else f'{v:,.0f}/s'}" for k, v in sweep.knees.items())
+        print(f"[{finished_count[0]:>2}/{total}] {sweep.name:<18} {sweep.size:>6} B × {sweep.connections:<3} "
+              f"{sweep.status.upper():<8} {time.monotonic() - started:5.0f} s  "
+              f"{knees or '; '.join(sweep.reasons)}", file=sys.stderr, flush=True)
+
+    cell: list[ServerSweep] = []
     with isolate.scratch() as scratch:
         try:
             for size in sizes:
                 for conns in connections:
-                    for name, scheduler, variant in servers:
-                        sweep = sweep_server(scheduler, variant, name, size, conns, settings,
-                                             scratch / f"{len(done)}-{scheduler}-{variant}",
-                                             family=families.get(scheduler))
-                        done.append(_result(sweep))
-                        _save(ns, previous, done, settings, environment_info, complete=False)
-                        knees = ", ".join(f"{k} {'–' if v is None else f'{v:,.0f}/s'}"
-                                          for k, v in sweep.knees.items())
-                        print(f"[{len(done):>2}/{len(servers) * cells}] {name:<18} {size:>6} B × {conns:<3} "
-                              f"{sweep.status.upper():<8} {time.monotonic() - started:5.0f} s  "
-                              f"{knees or '; '.join(sweep.reasons)}", file=sys.stderr, flush=True)
+                    cell = [ServerSweep(name, scheduler, variant, size, conns, settings.in_flight,
+                                        families.get(scheduler)) for name, scheduler, variant in servers]
+                    sweep_cell(cell, settings, scratch / f"{size}-{conns}", finished)
+                    done.extend(_result(sweep) for sweep in cell)
+                    cell = []
+                    _save(ns, previous, done, settings, environment_info, complete=False)
         except KeyboardInterrupt:
-            print(f"interrupted: kept {len(done)} finished server sweep(s)", file=sys.stderr)
+            # The cell under way keeps every point it measured; its knees are not read.
+            partial = [sweep for sweep in cell if sweep.probe is not None]
+            for sweep in partial:
+                sweep.knees = {}
+                sweep.reasons.append("interrupted before its knees were found: the points are what was measured")
+            done.extend(_result(sweep) for sweep in partial)
+            print(f"interrupted: kept {len(done)} server sweep(s), {len(partial)} of them unfinished",
+                  file=sys.stderr)
             _save(ns, previous, done, settings, environment_info, complete=False)
             return 130
     document = _save(ns, previous, done, settings, environment_info, complete=True)

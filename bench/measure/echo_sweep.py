@@ -1,4 +1,4 @@
-"""Latency against offered load for one echo server: probe, steps, knees refined by bisection.
+"""Latency against offered load for an echo server: probe, steps, knees refined by bisection.
 
 For each server (a scheduler's echo variant, ``bench.measure.echo_children.serve``, in its own
 process tree on its own CPU) and each (message size, connections):
@@ -29,8 +29,9 @@ measurements are kept. A load that truly breaks the bound breaks it again.
 A point where the client ran out of CPU is ``client_limited``: recorded and marked, never a
 knee and never drawn as the server's figure. A point whose echoes were wrong (corrupted,
 reordered, short) makes the server INVALID; a server that does not start, or dies, FAILED
-with its stderr's last line. Every child is ended after its server's sweep
-(``isolate.run``'s process tree), so nothing outlives a server.
+with its stderr's last line. Every child is ended after its cell's sweep
+(``isolate.run``'s process tree), so nothing outlives a server. The servers of a cell are
+swept interleaved (``bench.measure.echo_rounds``).
 
 Server CPU per request: the server process's CPU time (``/proc/PID/stat``) over each point's
 whole run (warm-up included) divided by the echoes it sent back.
@@ -46,7 +47,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -194,85 +195,93 @@ def _meets(point: EchoPoint, bound_us: float) -> bool:
     return not point.client_limited and point.p99_us is not None and point.p99_us < bound_us
 
 
-def sweep_server(scheduler: str, variant: str, name: str, size: int, connections: int, settings: SweepSettings,
-                 workdir: Path, progress: Callable[[str], None] | None = None,
-                 family: str | None = None) -> ServerSweep:
-    """The whole sweep of one server at one (size, connections)."""
-    out = ServerSweep(name, scheduler, variant, size, connections, settings.in_flight, family)
-    server = RunningServer(scheduler, variant, settings.server_cpu, workdir / "server")
-    try:
-        why = server.wait_started()
-        if why is not None:
-            out.status, out.reasons = "failed", [f"the server did not start: {why}"]
-            return out
-        counter = [0]
+#: A server's sweep as a plan: it yields the next point's client parameters and is sent the
+#: point measured; it returns when the knees are found (``ServerSweep`` holds the outcome).
+Plan = Generator[dict[str, Any], EchoPoint, None]
 
-        def measure(params: dict[str, Any]) -> EchoPoint:
-            return measured(params)[1]
 
-        def measured(params: dict[str, Any]) -> tuple[loadgen.LoadResult, EchoPoint]:
-            counter[0] += 1
-            before = _cpu_seconds(server.pid) if server.pid else None
-            base = {"host": "127.0.0.1", "port": server.port, "connections": connections, "size": size,
-                    "cpu": settings.client_cpu, "arrival": settings.arrival, "in_flight": settings.in_flight}
-            run = {**base, **params}
-            length = float(run["duration"]) + float(run["warmup"])
-            result = run_client(run, workdir / f"client-{counter[0]}", timeout_s=length + 60.0)
-            after = _cpu_seconds(server.pid) if server.pid else None
-            cpu = after - before if before is not None and after is not None else None
-            point = _point(result, cpu)
-            if result.error_count:
-                out.status = "invalid"
-                out.reasons.append(f"at {point.offered_rate or 0:,.0f}/s the echoes were wrong: {dict(result.errors)}")
-            gone = server.failure()
-            if gone is not None:
-                raise RuntimeError(f"the server died: {gone}")
-            return result, point
+def sweep_plan(out: ServerSweep, settings: SweepSettings) -> Plan:
+    """Probe, steps, beyond, then each knee's repeats and bisection, for one server.
 
-        out.probe = measure({"mode": "closed", "duration": settings.probe_s, "warmup": settings.warmup_s})
-        ceiling = out.probe.achieved_rate
-        if ceiling <= 0:
-            out.status, out.reasons = "failed", ["the closed-loop probe got no echo back"]
-            return out
-        for step in settings.steps:
-            out.points.append(measure(_open(ceiling * step, settings)))
-            if progress is not None:
-                progress(f"{name}: {out.points[-1].offered_rate:,.0f}/s → p99 {_fmt(out.points[-1].p99_us)}")
-        # Open loop can go past the closed-loop ceiling (more requests in flight): keep raising
-        # the load until the 10 ms bound breaks or the client runs out of CPU.
-        rate = ceiling * settings.steps[-1]
-        for _ in range(MAX_BEYOND):
-            last = out.points[-1]
-            if last.client_limited or not _meets(last, KNEE_BOUNDS_US[-1]):
+    A plan rather than a loop that measures: ``bench.measure.echo_rounds`` interleaves the
+    plans of every server of a cell, one point each in turn, so the machine's slow minutes
+    fall on every server alike instead of on whichever was being swept then."""
+    out.probe = yield {"mode": "closed", "duration": settings.probe_s, "warmup": settings.warmup_s}
+    ceiling = out.probe.achieved_rate
+    if ceiling <= 0:
+        out.status, out.reasons = "failed", ["the closed-loop probe got no echo back"]
+        return
+    for step in settings.steps:
+        out.points.append((yield _open(ceiling * step, settings)))
+    # Open loop can go past the closed-loop ceiling (the probe waits on wake-ups an open load
+    # does not): keep raising the load until the 10 ms bound breaks or the client runs out.
+    rate = ceiling * settings.steps[-1]
+    for _ in range(MAX_BEYOND):
+        last = out.points[-1]
+        if last.client_limited or not _meets(last, KNEE_BOUNDS_US[-1]):
+            break
+        rate *= BEYOND_FACTOR
+        out.points.append((yield _open(rate, settings)))
+    for bound in KNEE_BOUNDS_US:
+        repeats = MAX_REPEATS
+        for _ in range(MAX_BISECTIONS + MAX_REPEATS):
+            suspect = _suspect(out.points, bound)
+            if suspect is not None and repeats > 0:
+                repeats -= 1
+                out.points.append((yield _open(suspect, settings)))
+                continue
+            low, high = _bracket(out.points, bound)
+            if low is None or high is None or (high - low) / high <= KNEE_RESOLUTION:
                 break
-            rate *= BEYOND_FACTOR
-            out.points.append(measure(_open(rate, settings)))
-        for bound in KNEE_BOUNDS_US:
-            repeats = MAX_REPEATS
-            for _ in range(MAX_BISECTIONS + MAX_REPEATS):
-                suspect = _suspect(out.points, bound)
-                if suspect is not None and repeats > 0:
-                    repeats -= 1
-                    out.points.append(measure(_open(suspect, settings)))
-                    continue
-                low, high = _bracket(out.points, bound)
-                if low is None or high is None or (high - low) / high <= KNEE_RESOLUTION:
-                    break
-                out.points.append(measure(_open((low + high) / 2, settings)))
-        out.points.sort(key=lambda p: p.offered_rate or 0.0)
-        out.knees = {f"p99<{bound / 1000:g}ms": _bracket(out.points, bound)[0] for bound in KNEE_BOUNDS_US}
-        if settings.count_syscalls and server.pid is not None:
-            light = SYSCALL_LOAD * (out.knees.get("p99<1ms") or ceiling)
-            out.syscalls = _count_syscalls(server.pid, light, settings, measured, workdir / "syscalls")
-        for key, knee in out.knees.items():
-            above = [p for p in out.points if p.client_limited and (knee is None or (p.offered_rate or 0) > knee)]
-            if knee is not None and above and _bracket(out.points, KNEE_BOUNDS_US[0 if "1ms" in key else 1])[1] is None:
-                out.reasons.append(f"knee {key} is a lower bound: the loads above it were client-limited")
-    except RuntimeError as exc:
-        out.status, out.reasons = "failed", [*out.reasons, str(exc)]
-    finally:
-        server.stop()
-    return out
+            out.points.append((yield _open((low + high) / 2, settings)))
+    out.points.sort(key=lambda p: p.offered_rate or 0.0)
+    out.knees = {f"p99<{bound / 1000:g}ms": _bracket(out.points, bound)[0] for bound in KNEE_BOUNDS_US}
+    for key, knee in out.knees.items():
+        above = [p for p in out.points if p.client_limited and (knee is None or (p.offered_rate or 0) > knee)]
+        if knee is not None and above and _bracket(out.points, KNEE_BOUNDS_US[0 if "1ms" in key else 1])[1] is None:
+            out.reasons.append(f"knee {key} is a lower bound: the loads above it were client-limited")
+
+
+def syscall_rate(out: ServerSweep) -> float:
+    """The light load syscalls are counted at: ``SYSCALL_LOAD`` of the 1 ms knee (of the probe's
+    ceiling when there is none)."""
+    ceiling = out.probe.achieved_rate if out.probe else 0.0
+    return SYSCALL_LOAD * (out.knees.get("p99<1ms") or ceiling)
+
+
+class ServerUnderTest:
+    """One server of a sweep: its process, its outcome so far, and how a point is measured."""
+
+    def __init__(self, out: ServerSweep, settings: SweepSettings, workdir: Path) -> None:
+        self.out, self.settings, self.workdir = out, settings, workdir
+        self.server = RunningServer(out.scheduler, out.variant, settings.server_cpu, workdir / "server")
+        self.points = 0
+
+    def measured(self, params: dict[str, Any]) -> tuple[loadgen.LoadResult, EchoPoint]:
+        """One client run against this server; a wrong echo makes it INVALID; a server that
+        died raises RuntimeError."""
+        server, out = self.server, self.out
+        self.points += 1
+        before = _cpu_seconds(server.pid) if server.pid else None
+        base = {"host": "127.0.0.1", "port": server.port, "connections": out.connections, "size": out.size,
+                "cpu": self.settings.client_cpu, "arrival": self.settings.arrival, "in_flight": out.in_flight}
+        run = {**base, **params}
+        length = float(run["duration"]) + float(run["warmup"])
+        result = run_client(run, self.workdir / f"client-{self.points}", timeout_s=length + 60.0)
+        after = _cpu_seconds(server.pid) if server.pid else None
+        point = _point(result, after - before if before is not None and after is not None else None)
+        if result.error_count:
+            out.status = "invalid"
+            out.reasons.append(f"at {point.offered_rate or 0:,.0f}/s the echoes were wrong: {dict(result.errors)}")
+        gone = server.failure()
+        if gone is not None:
+            raise RuntimeError(f"the server died: {gone}")
+        return result, point
+
+    def count_syscalls(self) -> None:
+        if self.settings.count_syscalls and self.server.pid is not None and self.out.status != "failed":
+            self.out.syscalls = _count_syscalls(self.server.pid, syscall_rate(self.out), self.settings,
+                                                self.measured, self.workdir / "syscalls")
 
 
 def _count_syscalls(pid: int, rate: float, settings: SweepSettings,
@@ -345,10 +354,6 @@ def _suspect(points: Sequence[EchoPoint], bound_us: float) -> float | None:
         if not met and count == 1 and any(m for _, m, _ in verdicts[i + 1:]):
             return rate
     return None
-
-
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f} µs"
 
 
 def elapsed_estimate(servers: int, settings: SweepSettings) -> float:
