@@ -17,7 +17,7 @@ import pytest
 
 from bench.measure import cstub, loadgen
 from bench.measure.loadgen import Histogram, LoadPoint, closed_loop_probe, run_load
-from bench.measure.loadgen_python import bucket_bounds, bucket_of, schedule_digest
+from bench.measure.loadgen_contract import bucket_bounds, bucket_of, schedule_digest
 
 Behaviour = Literal["echo", "corrupt", "stall", "hang", "slow"]
 STALL_S = 0.2

@@ -1,8 +1,9 @@
 /* schedbench's load generator: an open-loop (wrk2-style) or closed-loop TCP echo client.
  *
  * Built on demand by bench/measure/loadgen.py (through cstub.py) with `cc -std=c99 -O2
- * -Wall -Wextra -lm`. bench/measure/loadgen_python.py is the same client in Python and
- * the reference for what both share: command line, JSON, wire format, schedule, buckets.
+ * -Wall -Wextra -lm`. bench/measure/loadgen_python.py is the same client in Python (the
+ * reference for the command line and JSON); bench/measure/loadgen_contract.py defines
+ * what both share on the wire: schedule, buckets, message bytes.
  *
  * Design, and why:
  * - One thread, non-blocking sockets, level-triggered epoll. The schedule is a timerfd
@@ -174,7 +175,7 @@ static uint64_t fnv(uint64_t h, int64_t v) {
 }
 
 /* The offset from t0 (ns) of this connection's next intended send. The operations and
- * their order are loadgen_python.schedule_offsets': the same seed gives the same ns. */
+ * their order are loadgen_contract.schedule_offsets': the same seed gives the same ns. */
 static int64_t sched_next(conn_t *c) {
     if (opt.poisson) {
         double u = ((double)(splitmix(&c->rng) >> 11) + 1.0) * 0x1.0p-53; /* (0, 1] */

@@ -2,11 +2,8 @@
 reference for the contract both clients share.
 
 Same command line, wire format, schedule and JSON object as the C client (its header
-comment has the design), with ``"client": "python"``. What is shared is defined here once
-and mirrored in C: the histogram's buckets (``bucket_of``/``bucket_bounds``), the schedule
-(``schedule_offsets``: the same floating-point operations in the same order, so the same
-seed gives the same nanoseconds, and ``schedule_digest`` hashes them identically) and the
-message bytes (``message``).
+comment has the design), with ``"client": "python"``. What both share (buckets, schedule,
+message bytes) is ``bench.measure.loadgen_contract``, mirrored in C.
 
 Trade-offs: plain ``selectors`` (epoll), no asyncio, so the client measures the server and
 not a second event loop; but it is Python: ~90k echoes/s in closed loop at 98 % of a core
@@ -31,105 +28,23 @@ import selectors
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any, Final
 
-SUB: Final = 128  # sub-buckets per power of two: width <= 1/128 of the value
-NBUCKETS: Final = 4096  # exact below 256 ns, then 30 octaves: up to 2**38 ns (275 s)
-_MASK: Final = (1 << 64) - 1
-_FNV_OFFSET: Final = 0xCBF29CE484222325
+from bench.measure.loadgen_contract import (
+    FNV_OFFSET,
+    NBUCKETS,
+    bucket_bounds,
+    bucket_of,
+    fnv,
+    message,
+    pattern,
+    schedule_offsets,
+    window_ns,
+)
+from bench.measure.process_tree import die_with_parent
+
 _WBUF: Final = 256 * 1024
 _RBUF: Final = 64 * 1024
-
-
-# ---- the shared contract ------------------------------------------------------------------
-
-def bucket_of(value_ns: int) -> int:
-    """The histogram bucket of a latency in ns (C: ``bucket_of``)."""
-    v = max(0, value_ns)
-    if v < 256:
-        return v
-    if v >= 1 << 38:
-        return NBUCKETS - 1
-    e = v.bit_length() - 8
-    return SUB * e + (v >> e)
-
-
-def bucket_bounds(index: int) -> tuple[int, int]:
-    """(lowest value, one past the highest) of a bucket, in ns."""
-    if index < 256:
-        return index, index + 1
-    e = index // SUB - 1
-    m = index - SUB * e
-    return m << e, (m + 1) << e
-
-
-def splitmix(state: int) -> tuple[int, int]:
-    """(new state, output) of splitmix64 (C: ``splitmix``)."""
-    state = (state + 0x9E3779B97F4A7C15) & _MASK
-    z = state
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-    return state, z ^ (z >> 31)
-
-
-def fnv(h: int, value: int) -> int:
-    """FNV-1a over the 8 little-endian bytes of ``value`` (C: ``fnv``)."""
-    v = value & _MASK
-    for i in range(8):
-        h = ((h ^ ((v >> (8 * i)) & 0xFF)) * 0x100000001B3) & _MASK
-    return h
-
-
-def schedule_offsets(connection: int, connections: int, rate: float, arrival: str, seed: int) -> Iterator[int]:
-    """The intended send times of one connection, in ns from the start, endlessly."""
-    k, last, rng = 0, 0, (seed ^ ((connection + 1) * 0xD1B54A32D192ED03)) & _MASK
-    mean_ns = connections * 1e9 / rate
-    while True:
-        if arrival == "poisson":
-            rng, z = splitmix(rng)
-            u = ((z >> 11) + 1.0) * 2.0 ** -53  # (0, 1]
-            last = last + int(-math.log(u) * mean_ns)
-        else:
-            last = int((k * connections + connection) * 1e9 / rate)
-        k += 1
-        yield last
-
-
-def window_ns(warmup_s: float, duration_s: float) -> tuple[int, int]:
-    """(warm-up end, run end) in ns from the start, rounded as the C client rounds them."""
-    warm = int(warmup_s * 1e9)
-    return warm, warm + int(duration_s * 1e9)
-
-
-def schedule_digest(connections: int, rate: float, arrival: str, seed: int, warmup_s: float,
-                    duration_s: float) -> str:
-    """The ``schedule_digest`` a client reports for these settings, computed without a run."""
-    _, total = window_ns(warmup_s, duration_s)
-    digest = _FNV_OFFSET
-    for c in range(connections):
-        h = _FNV_OFFSET
-        for off in schedule_offsets(c, connections, rate, arrival, seed):
-            if off >= total:
-                break
-            h = fnv(h, off)
-        digest = fnv(digest, h)
-    return f"{digest:016x}"
-
-
-_TABLES: Final = [bytes((b + s) & 0xFF for b in range(256)) for s in range(256)]
-
-
-def pattern(size: int) -> bytes:
-    """Byte i of message 0 beyond the header: (7i + i/256) mod 256 (C: ``base``)."""
-    return bytes((7 * i + (i >> 8)) & 0xFF for i in range(size))
-
-
-def message(connection: int, seq: int, size: int, base: bytes) -> bytes:
-    """Message ``seq`` of ``connection``: seq | connection<<48 little-endian, then the
-    pattern shifted by seq (both cut to ``size``)."""
-    header = ((seq | (connection << 48)) & _MASK).to_bytes(8, "little")
-    return (header + base[8:].translate(_TABLES[seq & 0xFF]))[:size]
 
 
 # ---- the client ------------------------------------------------------------------------------
@@ -178,7 +93,7 @@ class _Client:
         self.timeline = [0] * (int((a.warmup + a.duration + a.drain) * 1000) + 1000) if a.timeline else None
         self.idle_ns = 0  # time of polls that found nothing to do, in the window (C: idle_ns)
         self.t0 = self.warm_end = self.end = self.now = 0
-        self.digests = [_FNV_OFFSET] * a.connections  # per connection, over its fired offsets
+        self.digests = [FNV_OFFSET] * a.connections  # per connection, over its fired offsets
         self.s_start: tuple[int, int, int | None, int] | None = None  # snapshots at the window's edges
         self.s_end: tuple[int, int, int | None, int] | None = None
 
@@ -426,7 +341,7 @@ class _Client:
         end = self.s_end or _snapshot()
         ru = resource.getrusage(resource.RUSAGE_SELF)
         lags = sorted(self.lags)
-        digest = _FNV_OFFSET
+        digest = FNV_OFFSET
         for h in self.digests:
             digest = fnv(digest, h)
         histogram = [[*bucket_bounds(i), n] for i, n in enumerate(self.lat) if n]
@@ -495,12 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.mode == "open" and not a.rate > 0:
         print("loadgen_python: --rate must be positive in open loop", file=sys.stderr)
         return 2
-    try:
-        from bench.measure.process_tree import die_with_parent
-
-        die_with_parent()  # never outlive the harness
-    except ImportError:
-        pass  # run from a copy of this file alone
+    die_with_parent()  # never outlive the harness
     if a.cpu >= 0:
         os.sched_setaffinity(0, {a.cpu})
     run0 = _snapshot()
