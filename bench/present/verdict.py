@@ -75,6 +75,13 @@ def _hybrid(runs: Sequence[RunRecord], key: Key, same: Callable[[RunRecord, RunR
     return "".join(out)
 
 
+def _winner(lead: str, pool: Sequence[RunRecord], fmt: Callable[[RunRecord], str], key: Key, unit: str,
+            band: Callable[[RunRecord, RunRecord], float | None]) -> str:
+    """``lead: winner, its figure, its margin over the runner-up.`` (``pool`` ranked, not empty)."""
+    return (f"{lead}: {pool[0].scheduler}, {fmt(pool[0])}"
+            + _margin(pool[0], pool[1] if len(pool) > 1 else None, key, unit, band) + ".")
+
+
 def _margin(best: RunRecord, runner: RunRecord | None, key: Key, unit: str,
             band: Callable[[RunRecord, RunRecord], float | None]) -> str:
     """``, 299 ns ahead of uvloop (1,377 ns): beyond the noise (± 288 ns)``."""
@@ -106,15 +113,13 @@ def switch_verdict(doc: Document) -> Verdict | None:
     pool = _ranked(families.compared_with(runs), key, lambda r: r.status.ranked)
     if not pool:
         return Verdict("switch", "Cheapest switch: no switch run is VALID, so none is ranked.")
-    best = pool[0]
 
     def fmt(run: RunRecord) -> str:
         over = noise.overhead(doc, run)
         return (f"{over.text} ns over its body floor" if over is not None
                 else f"{units.ns(doc.switch_ns(run))} ns per switch")
 
-    text = (f"Cheapest switch {_scope(runs)}: {best.scheduler}, {fmt(best)}"
-            + _margin(best, pool[1] if len(pool) > 1 else None, key, "ns", _switch_band) + ".")
+    text = _winner(f"Cheapest switch {_scope(runs)}", pool, fmt, key, "ns", _switch_band)
     return Verdict("switch", text + _hybrid(runs, key, tied, fmt, lambda r: r.status.ranked))
 
 
@@ -157,8 +162,7 @@ def timers_verdict(doc: Document) -> Verdict | None:
     if not pool:
         return Verdict("timers", f"{lead}: no timed run is VALID, so none is ranked.")
     band = _timed_band(_p99s)
-    text = (f"{lead}: {pool[0].scheduler}, {units.with_unit(p99(pool[0]), 'µs')}"
-            + _margin(pool[0], pool[1] if len(pool) > 1 else None, p99, "µs", band) + ".")
+    text = _winner(lead, pool, lambda r: units.with_unit(p99(r), "µs"), p99, "µs", band)
     early = [r for r in runs if r.status is Status.EARLY]
     for run in early:
         why = run.timer_note or "its timers fire before their deadline"
@@ -183,9 +187,8 @@ def cpu_verdict(doc: Document) -> Verdict | None:
     if not pool:
         return Verdict("cpu", f"{lead}: no timed run is VALID, so none is ranked.")
     band = _timed_band(_cpus)
-    text = (f"{lead}: {pool[0].scheduler}, {units.with_unit(cpu(pool[0]), 'µs')}"
-            + _margin(pool[0], pool[1] if len(pool) > 1 else None, cpu, "µs", band) + ".")
     fmt: Callable[[RunRecord], str] = lambda r: units.with_unit(cpu(r), "µs")  # noqa: E731
+    text = _winner(lead, pool, fmt, cpu, "µs", band)
     return Verdict("cpu", text + _hybrid(runs, cpu, _same(band, cpu), fmt, charted))
 
 
@@ -204,8 +207,7 @@ def sockets_verdict(doc: Document) -> Verdict | None:
         return (f"{over.text} ns over the I/O floor" if over is not None
                 else f"{units.ns(doc.switch_ns(run))} ns per resume")
 
-    text = (f"Waiting on sockets {_scope(runs)}: {pool[0].scheduler}, {fmt(pool[0])}"
-            + _margin(pool[0], pool[1] if len(pool) > 1 else None, key, "ns", _switch_band) + ".")
+    text = _winner(f"Waiting on sockets {_scope(runs)}", pool, fmt, key, "ns", _switch_band)
     return Verdict("sockets", text + _hybrid(runs, key, tied, fmt, lambda r: r.status.ranked))
 
 
