@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.present import units
+from bench.present.echo_table import load_discipline
 from bench.present.verdict import ordinal
-from bench.results.echo_file import EchoDocument, EchoPoint, EchoServer
+from bench.results.echo_file import EchoDocument, EchoPoint, EchoServer, cell_order
 from reports.palette import Palette
 
 KNEE_1MS: Final = "p99<1ms"
@@ -132,21 +133,12 @@ def cells(doc: EchoDocument, palette: Palette) -> list[EchoCell]:
     table's order); one in flight per connection before pipelined."""
     markers = _markers(doc, palette)
     out = []
-    for size, connections, in_flight in sorted({_cell_key(s) for s in doc.servers}, key=_cell_order):
-        servers = sorted((s for s in doc.servers if _cell_key(s) == (size, connections, in_flight)), key=_order)
+    for size, connections, in_flight in sorted({s.cell for s in doc.servers}, key=cell_order):
+        servers = sorted((s for s in doc.servers if s.cell == (size, connections, in_flight)), key=_order)
         lines = [EchoLine(s, markers[s.name]) for s in servers if s.status == "valid" and s.drawn]
         drawn = {line.name for line in lines}
         out.append(EchoCell(size, connections, lines, [s for s in servers if s.name not in drawn], in_flight))
     return out
-
-
-def _cell_key(server: EchoServer) -> tuple[int, int, int]:
-    return server.size, server.connections, server.in_flight
-
-
-def _cell_order(key: tuple[int, int, int]) -> tuple[int, int, bool, int]:
-    size, connections, in_flight = key
-    return size, connections, in_flight != 1, in_flight
 
 
 def rate(value: float | None) -> str:
@@ -205,13 +197,11 @@ def echo_answer(doc: EchoDocument, family_of: Mapping[str, str | None] | None = 
         return None
     recorded = {s.scheduler: s.family for s in doc.servers if s.family is not None}
     family_of = {**(family_of or {}), **recorded} if family_of is not None or recorded else None
-    size, connections, in_flight = min((_cell_key(s) for s in doc.servers), key=_cell_order)
-    servers = sorted((s for s in doc.servers if _cell_key(s) == (size, connections, in_flight)), key=_order)
-    load = "open loop, one message in flight per connection" if in_flight == 1 else \
-        "open loop, pipelined" if in_flight == 0 else f"open loop, {in_flight} in flight per connection"
+    size, connections, in_flight = min((s.cell for s in doc.servers), key=cell_order)
+    servers = sorted((s for s in doc.servers if s.cell == (size, connections, in_flight)), key=_order)
     where = (f"Latency under load ({size:,}-byte messages, {connections} connection{'s' if connections != 1 else ''}, "
-             f"{load})")
-    others = len({_cell_key(s) for s in doc.servers}) - 1
+             f"{load_discipline(in_flight)})")
+    others = len({s.cell for s in doc.servers}) - 1
     tail = f" The other {others} size/connection cell(s) are in the details." if others else ""
     ranked = [s for s in servers if s.status == "valid"]
     production = [s for s in ranked if (family_of or {}).get(s.scheduler) == "production"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from bench.present import units
 from bench.present.families import family_index
 from bench.present.table_parts import Cell, Row, Table, num
-from bench.results.echo_file import EchoDocument, EchoServer
+from bench.results.echo_file import EchoDocument, EchoServer, cell_order
 from bench.results.model import Status
 
 _STATUS = {"valid": Status.VALID, "invalid": Status.INVALID, "failed": Status.FAILED, "skipped": Status.SKIPPED}
@@ -28,7 +28,8 @@ def _knee(server: EchoServer, key: str) -> float:
     return value if value is not None and server.status == "valid" else -1.0
 
 
-def _load(in_flight: int) -> str:
+def load_discipline(in_flight: int) -> str:
+    """How a cell's load was offered, as tables and sentences say it."""
     if in_flight == 1:
         return "open loop, one message in flight per connection"
     return "open loop, pipelined" if in_flight == 0 else f"open loop, {in_flight} in flight per connection"
@@ -50,9 +51,8 @@ def _syscalls(server: EchoServer) -> str:
 
 def echo_tables(doc: EchoDocument) -> list[Table]:
     tables = []
-    cells = sorted({(s.size, s.connections, s.in_flight) for s in doc.servers}, key=lambda c: (c[0], c[1], c[2] != 1))
-    for size, connections, in_flight in cells:
-        servers = [s for s in doc.servers if (s.size, s.connections, s.in_flight) == (size, connections, in_flight)]
+    for size, connections, in_flight in sorted({s.cell for s in doc.servers}, key=cell_order):
+        servers = [s for s in doc.servers if s.cell == (size, connections, in_flight)]
         servers.sort(key=lambda s: (family_index(s.family), s.status != "valid", -_knee(s, "p99<1ms"),
                                     -_knee(s, "p99<10ms"), s.name))
         rows = []
@@ -74,7 +74,7 @@ def echo_tables(doc: EchoDocument) -> list[Table]:
             ], "; ".join([*server.reasons, *([f"syscalls not counted: {server.syscalls.reason}"]
                                               if server.syscalls and server.syscalls.reason else [])])))
         tables.append(Table(
-            f"Echo servers: {size:,}-byte messages, {connections} connection(s), {_load(in_flight)}",
+            f"Echo servers: {size:,}-byte messages, {connections} connection(s), {load_discipline(in_flight)}",
             ["family", "place", "knee p99<1ms /s", "client CPU at knee", "knee p99<10ms /s", "closed-loop /s",
              "light p99 µs", "CPU/req µs", "syscalls/req", "client-limited"],
             rows,

@@ -132,9 +132,20 @@ class EchoServer:
         return self.name, self.size, self.connections, self.in_flight
 
     @property
+    def cell(self) -> tuple[int, int, int]:
+        """(size, connections, in flight): the servers one table, panel or sentence compares."""
+        return self.size, self.connections, self.in_flight
+
+    @property
     def drawn(self) -> list[EchoPoint]:
         """The open-loop points that are the server's figures: not client-limited."""
         return [p for p in self.points if p.mode == "open" and not p.client_limited]
+
+
+def cell_order(cell: tuple[int, int, int]) -> tuple[int, int, bool, int]:
+    """Cells smallest first; at one size and connection count, one in flight before the rest."""
+    size, connections, in_flight = cell
+    return size, connections, in_flight != 1, in_flight
 
 
 @dataclass(frozen=True, kw_only=True)
