@@ -105,22 +105,28 @@ def _switch_band(a: RunRecord, b: RunRecord) -> float:
 
 
 def switch_verdict(doc: Document) -> Verdict | None:
-    runs = [r for r in doc.runs_in("switch") if r.status is not Status.SKIPPED]
+    key: Key = doc.overhead_ns if doc.body_floors else doc.switch_ns
+    return _overhead_verdict(doc, "switch", "Cheapest switch", key, "its body floor", "switch")
+
+
+def _overhead_verdict(doc: Document, mode: str, title: str, key: Key, floor: str, per: str) -> Verdict | None:
+    """The switch and sockets sentences: least added over the floor (or least cost per
+    ``per`` when the file has no floor), among the production loops, with the hybrid placed."""
+    runs = [r for r in doc.runs_in(mode) if r.status is not Status.SKIPPED]
     if not runs or doc.workload.measure != "time":
         return None
-    has_body = bool(doc.body_floors)
-    key: Key = doc.overhead_ns if has_body else doc.switch_ns
+    ident = "switch" if mode == "switch" else "sockets"
     pool = _ranked(families.compared_with(runs), key, lambda r: r.status.ranked)
     if not pool:
-        return Verdict("switch", "Cheapest switch: no switch run is VALID, so none is ranked.")
+        return Verdict(ident, f"{title}: no {mode} run is VALID, so none is ranked.")
 
     def fmt(run: RunRecord) -> str:
         over = noise.overhead(doc, run)
-        return (f"{over.text} ns over its body floor" if over is not None
-                else f"{units.ns(doc.switch_ns(run))} ns per switch")
+        return (f"{over.text} ns over {floor}" if over is not None
+                else f"{units.ns(doc.switch_ns(run))} ns per {per}")
 
-    text = _winner(f"Cheapest switch {_scope(runs)}", pool, fmt, key, "ns", _switch_band)
-    return Verdict("switch", text + _hybrid(runs, key, tied, fmt, lambda r: r.status.ranked))
+    text = _winner(f"{title} {_scope(runs)}", pool, fmt, key, "ns", _switch_band)
+    return Verdict(ident, text + _hybrid(runs, key, tied, fmt, lambda r: r.status.ranked))
 
 
 def _timed_band(figure: Callable[[RunRecord], Sequence[float]]) -> Callable[[RunRecord, RunRecord], float | None]:
@@ -194,21 +200,8 @@ def cpu_verdict(doc: Document) -> Verdict | None:
 
 def sockets_verdict(doc: Document) -> Verdict | None:
     """Waiting on sockets (io mode): least added per readiness wake over the I/O floor."""
-    runs = [r for r in doc.runs_in("io") if r.status is not Status.SKIPPED]
-    if not runs or doc.workload.measure != "time":
-        return None
     key: Key = doc.io_overhead_ns if doc.io_floor is not None else doc.switch_ns
-    pool = _ranked(families.compared_with(runs), key, lambda r: r.status.ranked)
-    if not pool:
-        return Verdict("sockets", "Waiting on sockets: no io run is VALID, so none is ranked.")
-
-    def fmt(run: RunRecord) -> str:
-        over = noise.overhead(doc, run)
-        return (f"{over.text} ns over the I/O floor" if over is not None
-                else f"{units.ns(doc.switch_ns(run))} ns per resume")
-
-    text = _winner(f"Waiting on sockets {_scope(runs)}", pool, fmt, key, "ns", _switch_band)
-    return Verdict("sockets", text + _hybrid(runs, key, tied, fmt, lambda r: r.status.ranked))
+    return _overhead_verdict(doc, "io", "Waiting on sockets", key, "the I/O floor", "resume")
 
 
 def verdicts(doc: Document) -> list[Verdict]:
