@@ -103,3 +103,33 @@ def test_the_servers_of_a_cell_are_swept_in_rounds(monkeypatch: pytest.MonkeyPat
     assert cell[0].status == cell[1].status == "valid" and cell[0].knees["p99<1ms"] is not None
     assert set(finished) == {"a", "b", "dies"} and finished[0] == "dies"
     assert {"syscalls a", "syscalls b", "stop a", "stop b", "stop dies"} <= set(calls)
+
+
+def test_a_knee_below_a_client_limited_load_is_bisected_up_to_the_clients_limit() -> None:
+    """The server met 10 ms at 100/s; 140/s was client-limited (no verdict on the server): the
+    plan measures between the two until they are 5 % apart instead of stopping at 100/s."""
+    from bench.measure.echo_sweep import ServerSweep, SweepSettings, sweep_plan
+
+    settings = SweepSettings(point_s=1, warmup_s=0.1, steps=(0.1, 0.5, 1.0, 1.4), probe_s=1, server_cpu=None,
+                             client_cpu=None)
+    out = ServerSweep("s", "s", "default", 1024, 10)
+    plan = sweep_plan(out, settings)
+    params = next(plan)
+    asked: list[float] = []
+    try:
+        while True:
+            if params["mode"] == "closed":
+                point = EchoPoint(**{**pt(0, 50).__dict__, "mode": "closed", "offered_rate": None,
+                                     "achieved_rate": 100.0})
+            else:
+                rate = float(params["rate"])
+                asked.append(rate)
+                # p99 grows with load, never to 10 ms; the client runs out above 120/s.
+                point = pt(rate, 2000.0 * rate / 100, limited=rate > 120)
+            params = plan.send(point)
+    except StopIteration:
+        pass
+    knee = out.knees["p99<10ms"]
+    assert knee is not None and 114 <= knee <= 120, asked  # within 5 % of the client's limit
+    assert out.knees["p99<1ms"] is None or out.knees["p99<1ms"] < 50
+    assert any("lower bound" in r for r in out.reasons)

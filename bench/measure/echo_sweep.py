@@ -69,6 +69,9 @@ MAX_REPEATS: Final = 2
 MAX_BEYOND: Final = 3
 BEYOND_FACTOR: Final = 1.4
 SERVER_START_S: Final = 30.0
+#: Open-loop points per server in a default sweep, on average (``elapsed_estimate``).
+POINTS_PER_SWEEP: Final = 13
+POINT_OVERHEAD_S: Final = 0.25
 #: The light load syscalls are counted at, as a fraction of the 1 ms knee.
 SYSCALL_LOAD: Final = 0.1
 
@@ -231,6 +234,11 @@ def sweep_plan(out: ServerSweep, settings: SweepSettings) -> Plan:
                 out.points.append((yield _open(suspect, settings)))
                 continue
             low, high = _bracket(out.points, bound)
+            if low is not None and high is None:
+                # Nothing above broke the bound but a load above was client-limited: bisect
+                # up to the client's limit, so the knee is the server's to within 5 % or a
+                # lower bound no more than 5 % under the load the client could offer.
+                high = _client_limit_above(out.points, low)
             if low is None or high is None or (high - low) / high <= KNEE_RESOLUTION:
                 break
             out.points.append((yield _open((low + high) / 2, settings)))
@@ -346,6 +354,13 @@ def _bracket(points: Sequence[EchoPoint], bound_us: float) -> tuple[float | None
     return low, high
 
 
+def _client_limit_above(points: Sequence[EchoPoint], rate: float) -> float | None:
+    """The lowest open-loop rate above ``rate`` at which the client ran out of CPU."""
+    limited = [p.offered_rate for p in points
+               if p.mode == "open" and p.client_limited and p.offered_rate is not None and p.offered_rate > rate]
+    return min(limited, default=None)
+
+
 def _suspect(points: Sequence[EchoPoint], bound_us: float) -> float | None:
     """The lowest rate that broke the bound in its only measurement while a higher rate met
     it: one stall of the machine, or the server's limit? Measured again to tell."""
@@ -357,8 +372,12 @@ def _suspect(points: Sequence[EchoPoint], bound_us: float) -> float | None:
 
 
 def elapsed_estimate(servers: int, settings: SweepSettings) -> float:
-    """Seconds a sweep is expected to take: probe, steps and bisections, plus start-ups."""
-    per_point = settings.point_s + settings.warmup_s + 1.5
-    points = len(settings.steps) + 2 * 2 + 1 + (2 if settings.count_syscalls else 0)
-    return servers * (settings.probe_s + settings.warmup_s + 3.0 + points * per_point)
+    """Seconds a sweep is expected to take: probe, steps, beyond, repeats and bisections.
+
+    ``POINTS_PER_SWEEP`` is what the default sweeps took on average (they stop early or late
+    with the server), and ``POINT_OVERHEAD_S`` a client's start and end."""
+    per_point = settings.point_s + settings.warmup_s + POINT_OVERHEAD_S
+    syscalls = settings.point_s + 1.5 + POINT_OVERHEAD_S if settings.count_syscalls else 0.0
+    points = POINTS_PER_SWEEP - (len(STEPS) - len(settings.steps))
+    return servers * (settings.probe_s + settings.warmup_s + points * per_point + syscalls)
 
