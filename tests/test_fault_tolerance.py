@@ -114,7 +114,9 @@ def test_interrupt_keeps_finished_runs(tmp_path: Path, sig: signal.Signals) -> N
     sb = section(load_results(out))
     assert sb["complete"] is False and sb["interrupted"] is True
     heapq = next(r for r in sb["runs"] if r["scheduler"] == "heapq")
-    assert heapq["status"] == "valid" and heapq["switch"]["mean_s"] > 0
+    # Kept with its figures: VALID, or SUSPECT when a burst of load on the machine made the
+    # plausibility check doubt a figure (a verdict on the machine, not on the interrupt path).
+    assert heapq["status"] in ("valid", "suspect") and heapq["switch"]["mean_s"] > 0
     assert "Traceback" not in stderr
     # The hanging worker's process group is gone with it.
     assert not list(tmp_path.glob("schedbench-*"))
