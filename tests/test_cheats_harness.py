@@ -191,7 +191,14 @@ def test_no_cheat_is_valid_beside_honest_schedulers(tmp_path: Path, clock: str) 
         by_scheduler.setdefault(run["scheduler"], []).append(run)
     for honest in ("heapq", "hybrid"):
         assert {r["mode"] for r in by_scheduler[honest]} == {"switch", "timed"}
-        assert all(r["status"] == "valid" for r in by_scheduler[honest]), by_scheduler[honest]
+        for run in by_scheduler[honest]:
+            # An honest run is VALID, or SUSPECT only by the floor comparison: on a loaded
+            # 2-core machine both floor processes can catch a burst that the run escapes
+            # (seen once in CI for the hybrid). Any other reason would be a false accusation.
+            reasons = run["reasons"]
+            assert run["status"] == "valid" or (
+                run["status"] == "suspect" and reasons and all(_floor_comparison(r) for r in reasons)
+            ), (honest, run["mode"], run["status"], reasons)
     for name in [*CHEATS, *RAISERS, "exits-mid-run"]:
         assert len(by_scheduler[name]) == 2, by_scheduler.get(name)
         for run in by_scheduler[name]:
@@ -208,3 +215,8 @@ def test_no_cheat_is_valid_beside_honest_schedulers(tmp_path: Path, clock: str) 
     for name, (_, why) in RAISERS.items():
         assert why in reasons[name], reasons[name]
     assert "a worker process exited with status 0 without reporting a result" in reasons["exits-mid-run"]
+
+
+def _floor_comparison(reason: str) -> bool:
+    """Whether ``reason`` is the plausibility check's comparison with a floor measured in the same run."""
+    return "below half the body floor" in reason or "below half the spinning timer floor" in reason
