@@ -1,5 +1,6 @@
-"""The knee rule of the echo sweep: a bound broken once below a load that met it is measured
-again, and a rate breaks the bound only if every measurement of it did."""
+"""The knee rule of the echo sweep: the load that decides a knee (the lightest that broke the
+bound) is measured again when it broke it once, and a rate breaks the bound only if every
+measurement of it did."""
 
 from __future__ import annotations
 
@@ -18,10 +19,16 @@ def pt(rate: float, p99_us: float, limited: bool = False) -> EchoPoint:
                      client="c")
 
 
-def test_a_monotone_sweep_has_no_suspect_and_brackets_its_first_failure() -> None:
+def test_the_failure_that_decides_the_knee_is_measured_again() -> None:
     points = [pt(10, 100), pt(20, 200), pt(30, 1500), pt(40, 9000)]
-    assert _suspect(points, 1000) is None
+    assert _suspect(points, 1000) == 30  # one stall could have done it
     assert _bracket(points, 1000) == (20, 30)
+    confirmed = [*points, pt(30, 1700)]
+    assert _suspect(confirmed, 1000) is None  # twice is the server's doing; 40 decides nothing
+    assert _bracket(confirmed, 1000) == (20, 30)
+    refuted = [*points, pt(30, 600)]
+    assert _suspect(refuted, 1000) == 40  # now 40 decides the knee: measured again in turn
+    assert _bracket(refuted, 1000) == (30, 40)
 
 
 def test_a_lone_failure_below_a_pass_is_suspect_until_measured_again() -> None:
@@ -29,7 +36,7 @@ def test_a_lone_failure_below_a_pass_is_suspect_until_measured_again() -> None:
     assert _suspect(points, 1000) == 20
     assert _bracket(points, 1000) == (10, 20)
     passed_again = [*points, pt(20, 150)]
-    assert _suspect(passed_again, 1000) is None
+    assert _suspect(passed_again, 1000) == 40  # the next deciding failure, measured once
     assert _bracket(passed_again, 1000) == (30, 40)  # the stall is not the server's knee
     failed_again = [*points, pt(20, 1800)]
     assert _suspect(failed_again, 1000) is None  # twice is the server's doing

@@ -59,7 +59,7 @@ def add_echo_parser(sub: Any) -> None:
     echo.add_argument("--teaching", action="store_true", help="the teaching designs too")
     echo.add_argument("--quick", action="store_true", help="three servers, four load points each (≈ 2 min)")
     echo.add_argument("--point-seconds", type=_point_seconds, default=None, metavar="S",
-                      help="measured seconds per load point, 1 … 5 (default 2.5; --quick 2)")
+                      help="measured seconds per load point, 1 … 5 (default 2)")
     echo.add_argument("--arrival", choices=("constant", "poisson"), default="constant",
                       help="send schedule of each connection (default: constant rate)")
     echo.add_argument("--syscalls", action=argparse.BooleanOptionalAction, default=True,
@@ -126,8 +126,8 @@ def cmd_echo(ns: argparse.Namespace) -> int:
         servers = [s for s in servers if s[0] in ("asyncio/protocol", "uvloop/protocol", "uvloop", "hybrid")]
     families = {e.name: e.family for e in chosen}
     server_cpu, client_cpu = placement()
-    settings = SweepSettings(point_s=ns.point_seconds or (2.0 if ns.quick else 2.5),
-                             warmup_s=0.4, steps=QUICK_STEPS if ns.quick else STEPS, probe_s=1.5 if ns.quick else 2.0,
+    settings = SweepSettings(point_s=ns.point_seconds or 2.0,
+                             warmup_s=0.3, steps=QUICK_STEPS if ns.quick else STEPS, probe_s=1.5 if ns.quick else 2.0,
                              server_cpu=server_cpu, client_cpu=client_cpu, arrival=ns.arrival,
                              in_flight=0 if ns.pipelined else 1, count_syscalls=ns.syscalls)
     cells = len(sizes) * len(connections)

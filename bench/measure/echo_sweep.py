@@ -21,10 +21,13 @@ client is nearly out of CPU itself, so the knees measure the client and the batc
 the loop (docs/design.md has the pipelined sweep that showed it). One in flight charges
 each loop its own cost per request, as request-response protocols do.
 
-**A failure must repeat**: on a shared machine one stall of a few ms pushes a 3-second
-point's p99 over 1 ms. A rate that broke a bound while a higher rate met it is measured
-once more; the rate counts as breaking the bound only if every measurement of it did. Both
-measurements are kept. A load that truly breaks the bound breaks it again.
+**A failure must repeat**: on a shared machine one stall of the VM holds every request due
+during it, more than 1 % of a 2-second point's requests when it lasts over 20 ms, so it
+can push that point's p99 over either bound at any load. The rate that decides a knee — the
+lowest rate that broke the bound — is therefore measured once more whenever it broke it in
+a single measurement, and counts as breaking the bound only if every measurement of it did.
+Both measurements are kept. A load that truly breaks the bound breaks it again; a knee
+moves only when the server met the bound at a load the first measurement refused.
 
 A point where the client ran out of CPU is ``client_limited``: recorded and marked, never a
 knee and never drawn as the server's figure. A point whose echoes were wrong (corrupted,
@@ -62,7 +65,7 @@ QUICK_STEPS: Final = (0.1, 0.5, 0.9, 1.2)
 KNEE_RESOLUTION: Final = 0.05
 KNEE_BOUNDS_US: Final = (1_000.0, 10_000.0)
 MAX_BISECTIONS: Final = 4
-#: Re-measurements of rates that broke a bound below one that met it, per bound.
+#: Re-measurements of the rate that decides a knee, per bound (``_suspect``).
 MAX_REPEATS: Final = 2
 #: Past the last step, while the server still meets 10 ms: up to this many points, each this
 #: much heavier than the one before.
@@ -70,7 +73,7 @@ MAX_BEYOND: Final = 3
 BEYOND_FACTOR: Final = 1.4
 SERVER_START_S: Final = 30.0
 #: Open-loop points per server in a default sweep, on average (``elapsed_estimate``).
-POINTS_PER_SWEEP: Final = 13
+POINTS_PER_SWEEP: Final = 15
 POINT_OVERHEAD_S: Final = 0.25
 #: The light load syscalls are counted at, as a fraction of the 1 ms knee.
 SYSCALL_LOAD: Final = 0.1
@@ -362,12 +365,11 @@ def _client_limit_above(points: Sequence[EchoPoint], rate: float) -> float | Non
 
 
 def _suspect(points: Sequence[EchoPoint], bound_us: float) -> float | None:
-    """The lowest rate that broke the bound in its only measurement while a higher rate met
-    it: one stall of the machine, or the server's limit? Measured again to tell."""
-    verdicts = _verdicts(points, bound_us)
-    for i, (rate, met, count) in enumerate(verdicts):
-        if not met and count == 1 and any(m for _, m, _ in verdicts[i + 1:]):
-            return rate
+    """The rate that decides the knee (the lowest that broke the bound) when it broke it in its
+    only measurement: one stall of the machine, or the server's limit? Measured again to tell."""
+    for rate, met, count in _verdicts(points, bound_us):
+        if not met:
+            return rate if count == 1 else None
     return None
 
 
