@@ -24,33 +24,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.present import units
-from bench.present.echo_table import load_discipline
+from bench.present.echo_table import KNEE_1MS, KNEE_10MS, knee, load_discipline, lower_bound
 from bench.present.verdict import ordinal
 from bench.results.echo_file import EchoDocument, EchoPoint, EchoServer, cell_order
 from reports.palette import Palette
 
-KNEE_1MS: Final = "p99<1ms"
-KNEE_10MS: Final = "p99<10ms"
-BOUNDS_US: Final = {KNEE_1MS: 1_000.0, KNEE_10MS: 10_000.0}
 #: The sweep refines each knee until its bracket is this narrow: closer knees are a tie.
 KNEE_RESOLUTION: Final = 0.05
 #: Markers for a scheduler's second, third … variant (the first takes the palette's).
 VARIANT_MARKERS: Final = ("o", "s", "^", "D", "h", "v")
-
-
-def knee(server: EchoServer, key: str = KNEE_1MS) -> float | None:
-    """The server's knee, or None: no knee, or a server that is not VALID (never ranked)."""
-    return server.knees.get(key) if server.status == "valid" else None
-
-
-def lower_bound(server: EchoServer, key: str = KNEE_1MS) -> bool:
-    """The knee is only a lower bound: no drawn point above it broke the bound."""
-    value = knee(server, key)
-    if value is None:
-        return False
-    bound = BOUNDS_US[key]
-    return not any((p.offered_rate or 0.0) > value and (p.p99_us is None or p.p99_us >= bound)
-                   for p in server.drawn)
 
 
 def _order(server: EchoServer) -> tuple[bool, float, float, str]:

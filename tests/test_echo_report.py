@@ -149,6 +149,18 @@ def test_sentence_says_lower_bound_close_knees_and_no_knee() -> None:
     assert none_valid is not None and "no echo server is VALID" in none_valid
 
 
+def test_the_table_marks_a_knee_that_is_only_a_lower_bound() -> None:
+    from bench.present.echo_table import echo_tables
+
+    bounded = two_valid_one_failed()
+    bounded[2]["points"] = bounded[2]["points"][:3] + bounded[2]["points"][4:]  # nothing above 70,000/s broke 1 ms
+    knees = {row.scheduler: row.cells[2].text for row in echo_tables(echo_doc(bounded))[0].rows}
+    assert knees["uvloop/protocol"] == "≥ 70,000"
+    assert not any(text.startswith("≥") for name, text in knees.items() if name != "uvloop/protocol"), knees
+    exact = {row.scheduler: row.cells[2].text for row in echo_tables(echo_doc())[0].rows}
+    assert exact["uvloop/protocol"] == "70,000"
+
+
 # ---- the chart ---------------------------------------------------------------------------------
 
 def test_the_chart_file_is_written(tmp_path: Path) -> None:

@@ -10,11 +10,33 @@ generator was from being the limit there.
 
 from __future__ import annotations
 
+from typing import Final
+
 from bench.present import units
 from bench.present.families import family_index
 from bench.present.table_parts import Cell, Row, Table, num
 from bench.results.echo_file import EchoDocument, EchoServer, cell_order
 from bench.results.model import Status
+
+KNEE_1MS: Final = "p99<1ms"
+KNEE_10MS: Final = "p99<10ms"
+BOUNDS_US: Final = {KNEE_1MS: 1_000.0, KNEE_10MS: 10_000.0}
+
+
+def knee(server: EchoServer, key: str = KNEE_1MS) -> float | None:
+    """The server's knee, or None: no knee, or a server that is not VALID (never ranked)."""
+    return server.knees.get(key) if server.status == "valid" else None
+
+
+def lower_bound(server: EchoServer, key: str = KNEE_1MS) -> bool:
+    """The knee is only a lower bound: no drawn point above it broke the bound."""
+    value = knee(server, key)
+    if value is None:
+        return False
+    bound = BOUNDS_US[key]
+    return not any((p.offered_rate or 0.0) > value and (p.p99_us is None or p.p99_us >= bound)
+                   for p in server.drawn)
+
 
 _STATUS = {"valid": Status.VALID, "invalid": Status.INVALID, "failed": Status.FAILED, "skipped": Status.SKIPPED}
 
@@ -24,8 +46,13 @@ def _rate(value: float | None) -> str:
 
 
 def _knee(server: EchoServer, key: str) -> float:
-    value = server.knees.get(key)
-    return value if value is not None and server.status == "valid" else -1.0
+    value = knee(server, key)
+    return -1.0 if value is None else value
+
+
+def _knee_cell(server: EchoServer, key: str) -> Cell:
+    """The knee as the table shows it: "≥ N" when it is only a lower bound."""
+    return num(("≥ " if lower_bound(server, key) else "") + _rate(server.knees.get(key)))
 
 
 def load_discipline(in_flight: int) -> str:
@@ -37,8 +64,8 @@ def load_discipline(in_flight: int) -> str:
 
 def _client_at_knee(server: EchoServer) -> str:
     """The load generator's busy share at the 1 ms knee's point: how far it was from the limit."""
-    knee = server.knees.get("p99<1ms")
-    at = [p for p in server.points if p.mode == "open" and p.offered_rate == knee and not p.client_limited]
+    at_rate = server.knees.get(KNEE_1MS)
+    at = [p for p in server.points if p.mode == "open" and p.offered_rate == at_rate and not p.client_limited]
     return f"{max(p.client_busy_share for p in at):.0%}" if at and server.status == "valid" else units.DASH
 
 
@@ -53,8 +80,8 @@ def echo_tables(doc: EchoDocument) -> list[Table]:
     tables = []
     for size, connections, in_flight in sorted({s.cell for s in doc.servers}, key=cell_order):
         servers = [s for s in doc.servers if s.cell == (size, connections, in_flight)]
-        servers.sort(key=lambda s: (family_index(s.family), s.status != "valid", -_knee(s, "p99<1ms"),
-                                    -_knee(s, "p99<10ms"), s.name))
+        servers.sort(key=lambda s: (family_index(s.family), s.status != "valid", -_knee(s, KNEE_1MS),
+                                    -_knee(s, KNEE_10MS), s.name))
         rows = []
         places: dict[str | None, int] = {}
         for server in servers:
@@ -63,9 +90,9 @@ def echo_tables(doc: EchoDocument) -> list[Table]:
             rows.append(Row(server.name, _STATUS[server.status], [
                 Cell(server.family or "–"),
                 num(str(place) if server.status == "valid" else units.DASH),
-                num(_rate(server.knees.get("p99<1ms"))),
+                _knee_cell(server, KNEE_1MS),
                 num(_client_at_knee(server)),
-                num(_rate(server.knees.get("p99<10ms"))),
+                _knee_cell(server, KNEE_10MS),
                 num(_rate(server.probe.achieved_rate if server.probe else None)),
                 num(units.us(light.p99_us if light else None)),
                 num(units.us(light.server_cpu_per_request_us if light else None)),
@@ -79,7 +106,8 @@ def echo_tables(doc: EchoDocument) -> list[Table]:
              "light p99 µs", "CPU/req µs", "syscalls/req", "client-limited"],
             rows,
             "knee: the highest offered rate (messages per second) whose p99 latency, counted from the intended "
-            "send time, stayed under the bound (refined to 5 %); places count within each family; client CPU at "
+            "send time, stayed under the bound (refined to 5 %; ≥: a lower bound, no load above it broke the "
+            "bound); places count within each family; client CPU at "
             "knee: the load generator's busy share there (90 % makes a point client-limited); closed-loop: the "
             "throughput with one request outstanding per connection; light: the lightest load point; CPU/req: "
             "the server's CPU per echo there; syscalls/req: the server's syscalls per echo at 10 % of its 1 ms "

@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from bench.present import units
+from bench.present.echo_table import BOUNDS_US, lower_bound
 from reports.charts.style import (
     CONTEXT_COLOUR,
     MAX_LINES_PER_PANEL,
@@ -44,7 +45,7 @@ from reports.charts.style import (
     write,
 )
 from reports.charts.ticks import log_axis, log_limits
-from reports.echo_data import BOUNDS_US, EchoCell, EchoLine, lower_bound, rate
+from reports.echo_data import EchoCell, EchoLine, rate
 from reports.palette import GROUP_ORDER, GROUP_TITLES, NEUTRAL, OUTLINE, Palette, Style
 
 ECHO_LATENCY = "echo_latency.png"
