@@ -246,10 +246,11 @@ def sweep_plan(out: ServerSweep, settings: SweepSettings) -> Plan:
                 break
             out.points.append((yield _open((low + high) / 2, settings)))
     out.points.sort(key=lambda p: p.offered_rate or 0.0)
-    out.knees = {f"p99<{bound / 1000:g}ms": _bracket(out.points, bound)[0] for bound in KNEE_BOUNDS_US}
-    for key, knee in out.knees.items():
-        above = [p for p in out.points if p.client_limited and (knee is None or (p.offered_rate or 0) > knee)]
-        if knee is not None and above and _bracket(out.points, KNEE_BOUNDS_US[0 if "1ms" in key else 1])[1] is None:
+    for bound in KNEE_BOUNDS_US:
+        key = f"p99<{bound / 1000:g}ms"
+        knee, broken = _bracket(out.points, bound)
+        out.knees[key] = knee
+        if knee is not None and broken is None and _client_limit_above(out.points, knee) is not None:
             out.reasons.append(f"knee {key} is a lower bound: the loads above it were client-limited")
 
 
