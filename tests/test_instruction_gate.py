@@ -30,6 +30,8 @@ def count(out: Path, *extra: str) -> dict[str, float]:
                  "-o", str(out), *extra)
     assert proc.returncode == 0, proc.stderr
     runs = json.loads(out.read_text())["schedbench"]["runs"]
+    # Counted runs are ranked by family like timed ones: the file must say which.
+    assert {r["scheduler"]: r["family"] for r in runs} == {"heapq": "teaching"}
     return {r["scheduler"]: r["instructions"]["per_unit"] for r in runs}
 
 

@@ -213,6 +213,8 @@ def test_the_file_round_trips_and_show_prints_calls_per_resume(counted: tuple[Pa
     doc = store.load(base)
     assert doc.workload.measure == "syscalls" and doc.measurement["tool"] == "strace"
     runs = {r.scheduler: r for r in doc.runs}
+    assert {n: r.family for n, r in runs.items()} == {"heapq": "teaching", "asyncio": "production",
+                                                      "planted": "third-party"}
     asyncio = runs["asyncio"].syscalls
     assert asyncio is not None and asyncio.denominator == doc.runs[0].syscalls.denominator  # type: ignore[union-attr]
     assert asyncio.per_unit("epoll_wait") == asyncio.calls("epoll_wait")[0] / asyncio.denominator

@@ -148,8 +148,7 @@ class InstructionSuite(ResultsWriter):
             return
         status = result.status
         run = {
-            "scheduler": entry.name, "origin": entry.origin, "version": entry.version,
-            "dialect": entry.dialect if entry.available else None, "mode": result.mode, "time_scale": None,
+            **entry.record_fields(), "mode": result.mode, "time_scale": None,
             "clock": "virtual" if result.mode == "virtual" else "real", "status": status,
             "reasons": list(result.reasons), "elapsed_s": result.elapsed_s, "resumes": result.resumes,
             "wasted": result.wasted, "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -77,10 +77,10 @@ def to_record(entry: SchedulerEntry, workload: Workload, clock: ClockKind, resul
               elapsed_s: float) -> RunRecord:
     process = result.get("process")
     raw: dict[str, Any] = {
-        "scheduler": entry.name, "origin": entry.origin, "version": entry.version if entry.available else None,
+        # The child loaded the class itself: its dialect and timer note are what ran.
+        **entry.record_fields(),
         "dialect": result.get("dialect") if isinstance(result.get("dialect"), str) else None,
         "timer_note": result.get("timer_note") if isinstance(result.get("timer_note"), str) else None,
-        "family": entry.family if entry.available else None,
         "mode": workload.mode, "time_scale": workload.time_scale if workload.mode == "timed" else None,
         "clock": clock, "status": result.get("status"), "reasons": result.get("reasons") or [],
         "elapsed_s": elapsed_s, "processes": [process] if isinstance(process, dict) else [],

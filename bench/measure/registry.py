@@ -93,6 +93,16 @@ class SchedulerEntry:
     def option(self, attribute: str) -> object:
         return getattr(self.cls, attribute, OPTIONAL_DEFAULTS[attribute])
 
+    def record_fields(self) -> dict[str, Any]:
+        """Who the scheduler is, as every run record of it carries it whatever measured it
+        (time, instructions, system calls): one place, so no kind of measurement forgets the
+        family or the timer note and a report never has to import the scheduler to rank it."""
+        available = self.available
+        return {"scheduler": self.name, "origin": self.origin, "version": self.version if available else None,
+                "dialect": self.dialect if available else None,
+                "timer_note": self.timer_note if available else None,
+                "family": self.family if available else None}
+
 
 def check_contract(cls: Any) -> str | None:
     """Why ``cls`` cannot serve as a scheduler, or None when it can."""

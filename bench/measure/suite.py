@@ -119,10 +119,7 @@ class Suite(ResultsWriter):
         entry = job.entry
         assert entry is not None
         return {
-            "scheduler": entry.name, "origin": entry.origin, "version": entry.version,
-            "timer_note": entry.timer_note if entry.available else None,
-            "family": entry.family if entry.available else None,
-            "dialect": entry.dialect if entry.available else None,
+            **entry.record_fields(),
             "mode": job.mode if job.mode == "io" else "timed" if job.time_scale is not None else "switch",
             "time_scale": job.time_scale,
             "clock": self.spec.clock,

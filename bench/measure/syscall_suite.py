@@ -98,8 +98,7 @@ class SyscallSuite(ResultsWriter):
 
     def collect(self, entry: SchedulerEntry, result: SyscallResult) -> None:
         run = {
-            "scheduler": entry.name, "origin": entry.origin, "version": entry.version,
-            "dialect": entry.dialect if entry.available else None, "mode": result.mode,
+            **entry.record_fields(), "mode": result.mode,
             "time_scale": result.time_scale, "clock": "real", "status": result.status,
             "reasons": list(result.reasons), "elapsed_s": result.elapsed_s, "resumes": result.resumes,
             "wasted": result.wasted, "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
