@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.present import noise
 from bench.results.model import Document, Histogram, RunRecord, Status
 
 
@@ -47,6 +48,7 @@ class SwitchBar:
     early: bool
     body_floor_ns: float | None = None  # the body floor of its dialect, same file
     dialect: str | None = None
+    band_ns: float | None = None  # the overhead's noise band (bench.present.noise), as in the tables
 
     @property
     def overhead_ns(self) -> float | None:
@@ -56,7 +58,7 @@ class SwitchBar:
 
 @dataclass(frozen=True)
 class SwitchData:
-    bars: list[SwitchBar]  # cheapest first
+    bars: list[SwitchBar]  # least overhead first (cheapest first without a body floor)
     floor_ns: float | None
     floor_std_ns: float | None
     excluded: list[Excluded]
@@ -121,10 +123,12 @@ def switch_data(doc: Document) -> SwitchData:
         if not run.status.charted or sw is None or sw.mean_s <= 0:
             out.append(excluded(run))
             continue
+        over = noise.overhead(doc, run)
         bars.append(SwitchBar(run.scheduler, sw.mean_ns, sw.std_s * 1e9, doc.x_floor(run),
-                              run.status is Status.EARLY, doc.body_floor_ns(run.dialect), run.dialect))
+                              run.status is Status.EARLY, doc.body_floor_ns(run.dialect), run.dialect,
+                              None if over is None else over.band_ns))
     floor = doc.floor
-    return SwitchData(sorted(bars, key=lambda b: b.mean_ns),
+    return SwitchData(sorted(bars, key=lambda b: b.mean_ns if b.overhead_ns is None else b.overhead_ns),
                       None if floor is None else floor.mean_ns,
                       None if floor is None else floor.std_s * 1e9, out)
 

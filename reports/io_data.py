@@ -1,4 +1,4 @@
-"""What the io chart and the answer's io sentence show: pure selection, no drawing.
+"""What the io chart shows: pure selection, no drawing.
 
 io mode (``python -m bench run --mode io``) drives rockets in pairs over socket pairs; a
 resume is a rocket's start or a readiness wake, and a run's cost per resume is its
@@ -7,8 +7,9 @@ epoll, the cheapest correct loop): what a scheduler adds is its cost less the fl
 
 The order is the io table's (``bench.present.io_table``): ranked (VALID) runs by overhead,
 then the others with a figure, then those without one, using the same sort and the same
-``≈`` tie rule (``bench.present.table_parts``), so the chart, the table and the sentence
-never disagree about who is first. The charting rule is ``reports.data``'s (DESIGN §7.1):
+``≈`` tie rule (``bench.present.table_parts``) and the same noise band for an overhead
+(``bench.present.noise``), so the chart, the table and the verdict never disagree about who
+is first or what is within the noise. The charting rule is ``reports.data``'s (DESIGN §7.1):
 only VALID and EARLY runs carry a figure here (EARLY flagged by its status); an INVALID,
 SUSPECT or FAILED run keeps its row, greyed with its status and reason, but never a value;
 SKIPPED runs have no row and are listed instead.
@@ -23,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bench.present import units
+from bench.present import noise
 from bench.present.table_parts import ranks, sorted_runs
-from bench.results.model import Document, RunRecord, Status
+from bench.results.model import Document, Status
 from reports.data import Excluded, excluded
 
 #: scheduler → system call name → calls per resume (io mode), from a syscall-count file.
@@ -56,6 +57,7 @@ class IoBar:
     floor_ns: float | None  # the document's I/O floor, the same for every bar
     reasons: tuple[str, ...] = ()
     spurious: int | None = None
+    band_ns: float | None = None  # the overhead's noise band (bench.present.noise), as in the io table
 
     @property
     def ranked(self) -> bool:
@@ -93,18 +95,6 @@ class IoData:
         return not any(b.mean_ns is not None for b in self.bars)
 
 
-def _std_ns(run: RunRecord) -> float:
-    """The sample's std; failing that, the spread of its per-process means."""
-    sample = run.switch
-    if sample is None:
-        return 0.0
-    if sample.std_s > 0 or len(sample.values_s) < 2:
-        return sample.std_s * 1e9
-    mean = sum(sample.values_s) / len(sample.values_s)
-    var = sum((v - mean) ** 2 for v in sample.values_s) / (len(sample.values_s) - 1)
-    return float(var ** 0.5 * 1e9)
-
-
 def io_data(doc: Document) -> IoData:
     """The io runs in the io table's order, with the I/O floor; SKIPPED runs set aside, and
     the figures of runs that are not charted (INVALID, SUSPECT, FAILED) left out."""
@@ -117,55 +107,12 @@ def io_data(doc: Document) -> IoData:
     for run, place in zip(ordered, ranks(ordered, key), strict=True):
         sample = run.switch
         mean = sample.mean_ns if sample is not None and sample.mean_s > 0 and run.status.charted else None
-        bars.append(IoBar(run.scheduler, run.status, place, mean, _std_ns(run) if mean is not None else 0.0,
-                          None if floor is None else floor.mean_ns, run.reasons, run.spurious_wakes))
+        over = noise.overhead(doc, run)
+        spread = noise.spread_ns(run.switch) if mean is not None else 0.0
+        bars.append(IoBar(run.scheduler, run.status, place, mean, spread,
+                          None if floor is None else floor.mean_ns, run.reasons, run.spurious_wakes,
+                          None if over is None else over.band_ns))
     rockets = next((r.rockets for r in runs if r.rockets), doc.workload.rockets)
     return IoData(bars, None if floor is None else floor.mean_ns, None if floor is None else floor.std_s * 1e9,
                   [excluded(r) for r in runs if r.status is Status.SKIPPED],
                   rockets // 2 if runs else None, next((r.message_size for r in runs if r.message_size), None))
-
-
-def _within_noise(a: IoBar, b: IoBar) -> bool:
-    """The two means ± std overlap."""
-    if a.mean_ns is None or b.mean_ns is None:
-        return False
-    return abs(a.mean_ns - b.mean_ns) <= a.std_ns + b.std_ns
-
-
-def _against_floor(bar: IoBar) -> str:
-    """``6,915 ± 2,994 ns over the I/O floor`` (or under it: a cost within the floor's noise)."""
-    overhead = bar.overhead_ns
-    assert overhead is not None
-    side = "under" if overhead < 0 else "over"
-    return f"{units.ns(abs(overhead))} ± {units.ns(bar.std_ns)} ns {side} the I/O floor"
-
-
-def io_answer(doc: Document) -> str | None:
-    """One sentence for the answer section, or None when the file has no io run.
-
-    Least overhead per readiness wake among VALID io runs, its figure, the runner-up's, and
-    the I/O floor; "within the noise" when the two means ± std overlap.
-    """
-    if not doc.runs_in("io"):
-        return None
-    data = io_data(doc)
-    ranked = data.ranked
-    if not ranked:
-        return "Waiting on sockets: no io run is VALID, so no scheduler is ranked (see the failures below)."
-    best = ranked[0]
-    runner = ranked[1] if len(ranked) > 1 else None
-    noise = runner is not None and _within_noise(best, runner)
-    if data.floor_ns is None:
-        text = (f"Waiting on sockets: {best.scheduler} has the lowest cost per resume, "
-                f"{units.ns(best.mean_ns)} ± {units.ns(best.std_ns)} ns")
-        if runner is not None:
-            text += (f"; runner-up {runner.scheduler}, {units.ns(runner.mean_ns)} ± {units.ns(runner.std_ns)} ns"
-                     f"{', within the noise' if noise else ''}")
-        return text + ". This file has no I/O floor, so overhead per wake is not known."
-    text = f"Waiting on sockets: {best.scheduler} adds the least per readiness wake, {_against_floor(best)}"
-    if runner is not None:
-        text += f"; runner-up {runner.scheduler}, {_against_floor(runner)}{', within the noise' if noise else ''}"
-    else:
-        text += "; no other io run is VALID"
-    floor_std = "" if data.floor_std_ns is None else f" ± {units.ns(data.floor_std_ns)}"
-    return text + f". I/O floor (raw epoll): {units.ns(data.floor_ns)}{floor_std} ns per resume."

@@ -328,8 +328,26 @@ def test_switch_bars_stack_body_floor_and_overhead() -> None:
     markers = [line for line in ax.lines if line.get_marker() == "D"]
     assert len(markers) == 1 and list(markers[0].get_xdata()) == pytest.approx([330])
     texts = " ".join(t.get_text() for t in ax.texts)
-    assert "≤ floor" in texts and "380 floor + 420 overhead" in texts
+    assert "330 ns: 50 ns under the floor" in texts and "380 floor + 420 overhead" in texts
     assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"] == pytest.approx([40])
+    assert_clean(fig)
+
+
+def test_switch_chart_keeps_the_ranking_order_and_says_noise_as_the_table_does() -> None:
+    """Within a family, least overhead first (the ranking's order), not cheapest first; an
+    overhead within its noise band reads ≈ 0 (± band), as in the ranking table."""
+    runs = [{**switch_run("heapq", 800), "family": "teaching"},
+            {**switch_run("deque", 1000, dialect="async"), "family": "teaching"},
+            {**switch_run("hybrid", 388), "family": "this-project"}]
+    doc = document(runs, body_floors={"generator": 380, "async": 700})
+    fig = finished(draw_switch_cost(data.switch_data(doc), palette_for(doc)))
+    ax = fig.axes[0]
+    labels = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+    assert labels == ["this project", "hybrid", "teaching designs", "deque", "heapq"]  # deque adds 300, heapq 420
+    texts = [t.get_text() for t in ax.texts]
+    band = units.ns(2 * math.sqrt(5.0**2 + 5.0**2))  # 2·√(σ run² + σ floor²), both 5 ns here
+    assert any(t.startswith(f"388 ns = 380 floor + ≈ 0 (± {band}) overhead") for t in texts), texts
+    assert any(t.startswith("1,000 ns = 700 floor + 300 overhead") for t in texts), texts
     assert_clean(fig)
 
 

@@ -112,35 +112,6 @@ def test_io_data_follows_the_io_table_order_and_sets_skipped_aside() -> None:
     assert sockets.pairs == 100 and sockets.message_size == 64
 
 
-def test_sentence_names_the_least_overhead_and_the_runner_up() -> None:
-    doc = document([io_run("asyncio", 9000), io_run("hybrid", 6000), io_run("gevent", 5500, "invalid")])
-    sentence = io_data.io_answer(doc)
-    assert sentence is not None
-    assert sentence.startswith("Waiting on sockets: hybrid adds the least per readiness wake, "
-                               "1,000 ± 50 ns over the I/O floor")
-    assert "runner-up asyncio, 4,000 ± 50 ns over the I/O floor" in sentence
-    assert "gevent" not in sentence  # not VALID: never the answer, however cheap
-    assert "within the noise" not in sentence
-    assert sentence.endswith("I/O floor (raw epoll): 5,000 ± 40 ns per resume.")
-
-
-def test_sentence_says_within_the_noise_and_under_the_floor() -> None:
-    sentence = io_data.io_answer(io_document())
-    assert sentence is not None
-    assert "listscan adds the least per readiness wake, 100 ± 50 ns under the I/O floor" in sentence
-    assert "runner-up hybrid" in sentence and "within the noise" not in sentence  # 1,100 ns apart, ± 50 and ± 300
-    close = io_data.io_answer(document([io_run("hybrid", 6000, std_ns=300), io_run("heapq", 6400, std_ns=300)]))
-    assert close is not None and "runner-up heapq" in close and "within the noise" in close
-
-
-def test_sentence_without_a_floor_or_a_valid_run() -> None:
-    no_floor = io_data.io_answer(document([io_run("hybrid", 6000), io_run("heapq", 7000)], io_floor_ns=None))
-    assert no_floor is not None and "lowest cost per resume, 6,000 ± 50 ns" in no_floor and "no I/O floor" in no_floor
-    broken = io_data.io_answer(document([io_run("gevent", 6000, "invalid")]))
-    assert broken is not None and "no io run is VALID" in broken
-    assert io_data.io_answer(document([switch_run("hybrid", 330)])) is None
-
-
 # ---- the chart ------------------------------------------------------------------------
 
 def test_io_chart_stacks_the_floor_and_the_overhead_in_table_order() -> None:

@@ -72,7 +72,6 @@ def num(text: str, best: bool = False) -> Cell:
 
 
 def sorted_runs(runs: Sequence[RunRecord], key: Callable[[RunRecord], float | None]) -> list[RunRecord]:
-    """Ranked runs by ``key``, then unranked ones with a value, then those without."""
     """Family first (``FAMILY_NAMES``' order), then, within it, ranked runs by ``key``, then
     unranked ones with a value, then those without. SKIPPED runs are left out: they are
     listed once, not in every table (``skipped_line``)."""

@@ -41,6 +41,7 @@ from reports.charts.style import (
     family_rows,
     family_rules,
     figure,
+    floor_and_overhead,
     footnote,
     grid,
     label_rows,
@@ -81,19 +82,16 @@ def _draw_bar(ax: Axes, y: int, bar: IoBar, colour: str, compact: bool) -> str:
     floor_alpha = 1.0 if bar.ranked else 0.45
     if floor is None or overhead is None:
         ax.barh(y, bar.mean_ns, height=BAR_HEIGHT, zorder=2, **_bar_kw(bar, colour))
-        text = cost
     elif overhead > 0:
         ax.barh(y, floor, height=BAR_HEIGHT, color=BODY_FLOOR_COLOUR, edgecolor=OUTLINE, linewidth=0.8,
                 alpha=floor_alpha, zorder=2)
         ax.barh(y, overhead, left=floor, height=BAR_HEIGHT, zorder=2, **_bar_kw(bar, colour))
-        text = f"{cost}: +{units.ns(overhead)} overhead" if compact \
-            else f"{cost} = {units.ns(floor)} floor + {units.ns(overhead)} overhead"
     else:
         ax.barh(y, bar.mean_ns, height=BAR_HEIGHT, color=BODY_FLOOR_COLOUR, edgecolor=OUTLINE, linewidth=0.8,
                 alpha=floor_alpha, zorder=2)
         ax.plot([bar.mean_ns], [y], marker="D", markersize=8, linestyle="none", zorder=4,
                 color=colour if bar.ranked else GREYED_FACE, markeredgecolor=OUTLINE if bar.ranked else GREYED_EDGE)
-        text = f"{cost}: {units.with_unit(-overhead, 'ns')} under the floor"
+    text = cost if floor is None else floor_and_overhead(bar.mean_ns, floor, bar.band_ns, compact)
     ax.errorbar([bar.mean_ns], [y], xerr=[[min(bar.std_ns, bar.mean_ns)], [bar.std_ns]], fmt="none",
                 ecolor="#222222" if bar.ranked else GREYED_EDGE, elinewidth=1.2, capsize=4, zorder=3)
     if bar.spurious:

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from bench.present import units
+from bench.present import noise, units
 from reports.charts.ticks import prune_tick_labels
 from reports.data import Excluded
 from reports.palette import GROUP_TITLES, OUTLINE, Palette, Style
@@ -171,6 +171,20 @@ def not_charted(excluded: Sequence[Excluded]) -> list[str]:
         return []
     seen = dict.fromkeys(f"{e.scheduler} ({e.status.upper()})" for e in excluded)
     return [f"Not charted: {', '.join(seen)} — see the report for reasons."]
+
+
+def floor_and_overhead(cost_ns: float, floor_ns: float, band_ns: float | None, compact: bool = False) -> str:
+    """The figure beside a bar stacked as floor + overhead: ``1,520 ns = 166 floor + 1,354
+    overhead``. An overhead within its noise band reads ``≈ 0 (± 91)`` as the tables say it
+    (``bench.present.noise``): a chart must not show a figure the table calls noise, nor a
+    cost under the floor as a win."""
+    over = noise.Overhead(cost_ns - floor_ns, band_ns or 0.0)
+    cost = units.with_unit(cost_ns, "ns")
+    if over.value_ns < 0 and not over.noise:
+        return f"{cost}: {units.with_unit(-over.value_ns, 'ns')} under the floor"
+    if compact:
+        return f"{cost}: {'' if over.noise else '+'}{over.text} overhead"
+    return f"{cost} = {units.ns(floor_ns)} floor + {over.text} overhead"
 
 
 def scale_label(scale: float) -> str:

@@ -1,7 +1,8 @@
 """Switch cost per resume: one horizontal bar per scheduler, grouped by family (the one
-chart order: production loops, this project, third-party, teaching; cheapest first within
-each), so a real loop is compared with real loops and the teaching designs read as their
-own lesson; the hybrid has a group of its own between them.
+chart order: production loops, this project, third-party, teaching; within each, least
+overhead first, as in the ranking table), so a real loop is compared with real loops and
+the teaching designs read as their own lesson; the hybrid has a group of its own between
+them.
 
 A bar is stacked as the body floor of the scheduler's dialect (grey: the rocket bodies on
 the cheapest correct loop) plus what the scheduler adds (its colour), on a linear axis, so
@@ -31,6 +32,7 @@ from reports.charts.style import (
     early_patch,
     family_rows,
     figure,
+    floor_and_overhead,
     footnote,
     grid,
     label_rows,
@@ -59,7 +61,9 @@ def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
     if not data.bars:
         return None
     by_name = {b.scheduler: b for b in data.bars}
-    rows = family_rows(palette, list(by_name), lambda n: by_name[n].mean_ns)
+    # The ranking's order: least overhead first within each family (the coloured length).
+    rows = family_rows(palette, list(by_name), lambda n: by_name[n].mean_ns if by_name[n].overhead_ns is None
+                       else by_name[n].overhead_ns)
     bars = sorted(data.bars, key=lambda b: rows.y[b.scheduler])
     legend_rows = 3 if any(b.body_floor_ns is not None for b in bars) else 1
     legend_px = 16 + 34 * legend_rows
@@ -76,20 +80,18 @@ def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
         if bar.body_floor_ns is None or overhead is None:
             ax.barh(y, bar.mean_ns, height=0.62, color=style.colour, edgecolor=OUTLINE, linewidth=0.8, hatch=hatch,
                     zorder=2)
-            text = cost
         elif overhead > 0:
             ax.barh(y, bar.body_floor_ns, height=0.62, color=BODY_FLOOR_COLOUR, edgecolor=OUTLINE, linewidth=0.8,
                     zorder=2)
             ax.barh(y, overhead, left=bar.body_floor_ns, height=0.62, color=style.colour, edgecolor=OUTLINE,
                     linewidth=0.8, hatch=hatch, zorder=2)
-            text = f"{cost} = {units.ns(bar.body_floor_ns)} floor + {units.ns(overhead)} overhead"
         else:
             below_floor = True
             ax.barh(y, bar.body_floor_ns, height=0.62, color=BODY_FLOOR_COLOUR, edgecolor=OUTLINE, linewidth=0.8,
                     hatch=hatch, zorder=2)
             ax.plot([bar.mean_ns], [y], marker="D", markersize=9, color=style.colour, markeredgecolor=OUTLINE,
                     linestyle="none", zorder=4)
-            text = f"{cost}: ≤ floor ({units.with_unit(bar.body_floor_ns, 'ns')})"
+        text = cost if bar.body_floor_ns is None else floor_and_overhead(bar.mean_ns, bar.body_floor_ns, bar.band_ns)
         if bar.x_floor is not None:
             text += f" · {units.times(bar.x_floor)} bare send"
         if bar.early:
@@ -126,9 +128,10 @@ def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
     grid(ax, "x")
     ax.grid(False, which="minor")
     _legend_below(legend_ax, handles, columns=math.ceil(len(handles) / legend_rows))
-    suptitle(fig, "Switch cost per resume (switch mode) by family, cheapest first: mean ± std")
+    order = "least overhead first" if has_floor else "cheapest first"
+    suptitle(fig, f"Switch cost per resume (switch mode) by family, {order}: mean ± std")
     footnote(fig, not_charted(data.excluded))
-    alt = "Horizontal bar chart of switch cost per resume in ns, by family, cheapest first: " + "; ".join(
+    alt = f"Horizontal bar chart of switch cost per resume in ns, by family, {order}: " + "; ".join(
         f"{b.scheduler} {units.with_unit(b.mean_ns, 'ns')} ± {units.ns(b.std_ns)}"
         + (f" (body floor {units.with_unit(b.body_floor_ns, 'ns')}, overhead {units.with_unit(b.overhead_ns, 'ns')})"
            if b.body_floor_ns is not None and b.overhead_ns is not None else "")
