@@ -168,7 +168,8 @@ def echo_answer(doc: EchoDocument, family_of: Mapping[str, str | None] | None = 
 
     The cell of the echo table shown first (smallest size, fewest connections): the VALID
     server with the highest 1 ms knee, its knee, the runner-up's, and the cell; "within the
-    knee resolution" when the two knees are within 5 % of each other.
+    knee resolution" when the two knees are within 5 % of each other, and otherwise that one
+    sweep has no spread to test the margin against (as the timer sentence says of one process).
 
     Families limit the winner to production loops' servers and say where this project's
     servers stand: each server's own (recorded with it), else ``family_of`` (scheduler →
@@ -210,6 +211,10 @@ def echo_answer(doc: EchoDocument, family_of: Mapping[str, str | None] | None = 
         text += f"; runner-up {_no_knee(runner)}"
     else:
         close = (best_knee - runner_knee) / best_knee <= KNEE_RESOLUTION
+        # The file holds one sweep per server: beyond the bisection's resolution is all a
+        # single file can say; how far knees move between sweeps is measured elsewhere.
         text += (f"; runner-up {runner.name}, {_knee_text(runner)}"
-                 f"{', within the 5 % knee resolution: a tie' if close else ', beyond the 5 % knee resolution'}")
+                 + (", within the 5 % knee resolution: a tie" if close else
+                    ", beyond the 5 % knee resolution; one sweep, so no spread between sweeps to test the margin "
+                    "against"))
     return text + "." + hybrid + tail

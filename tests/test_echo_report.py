@@ -129,7 +129,7 @@ def test_sentence_names_the_winner_its_knee_the_runner_up_and_the_cell() -> None
     assert sentence == ("Latency under load (1,024-byte messages, 10 connections, open loop, one message in flight "
                         "per connection): uvloop/protocol keeps "
                         "p99 under 1 ms up to 70,000 messages/s; runner-up hybrid, 40,000 messages/s, beyond the 5 % "
-                        "knee resolution.")
+                        "knee resolution; one sweep, so no spread between sweeps to test the margin against.")
 
 
 def test_sentence_says_lower_bound_close_knees_and_no_knee() -> None:
