@@ -26,6 +26,7 @@ from bench.present.io_table import io_table
 from bench.results.echo_file import EchoDocument
 from bench.results.model import Document, Status
 from reports.charts.style import ChartFile
+from reports.charts.trends import TRENDS
 from reports.history import History
 from reports.palette import Palette
 from reports.verdict_section import verdict_section
@@ -283,8 +284,13 @@ def _history(page: PageInput) -> str:
                    f"{' (this report’s results file)' if doc is page.document else ''}</li>"
                    for path, doc in page.history.files)
     skipped = "".join(f"<li>{escape(why)}</li>" for _, why in page.history.skipped)
-    out = f'<h2 id="history">History</h2><p>{len(page.history.files)} results file(s) in the trend chart:</p>' \
-          f"<ul>{used}</ul>"
+    drawn = any(c.name == TRENDS for c in page.charts)
+    count = len(page.history.files)
+    files = f"{count} results file{'' if count == 1 else 's'}"
+    # Without a drawn chart, "in the trend chart" would point at nothing: say what a trend needs.
+    lead = f"{files} in the trend chart:" if drawn else \
+        f"{files} in the history, no trend drawn: a trend needs two with a common series (each make bench adds one):"
+    out = f'<h2 id="history">History</h2><p>{escape(lead)}</p><ul>{used}</ul>'
     if skipped:
         out += f"<p>Skipped:</p><ul>{skipped}</ul>"
     return out

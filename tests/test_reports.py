@@ -377,7 +377,8 @@ def test_history_of_two_files_draws_trends(pipeline_results: Path, tmp_path: Pat
     assert len(warnings) == 2 and all(w.startswith("python -m reports: warning: ") for w in warnings)
     assert any("truncated.json" in w for w in warnings) and any("other.json" in w for w in warnings)
     assert png_size(out / TRENDS)[0] > 0
-    assert 'src="trends.png"' in (out / "index.html").read_text(encoding="utf-8")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'src="trends.png"' in page and "3 results files in the trend chart:" in page
     # Oldest first, and the reported file joins the trend.
     loaded = load_history(history, load(pipeline_results), pipeline_results, warn=lambda _: None)
     dates = [doc.created_utc[:10] for doc in loaded.documents]
@@ -552,3 +553,6 @@ def test_a_history_of_one_file_says_trends_need_two(pipeline_results: Path, tmp_
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "a trend needs two results files with a common series; there is 1, this one included" in page
     assert "each `make bench` adds one to the history" in page or "each <code>make bench</code>" in page
+    # The history section does not point at a chart that is not there.
+    assert "in the trend chart" not in page
+    assert "1 results file in the history, no trend drawn: a trend needs two" in page
