@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.results.gate_file import GateDocument, is_gate_file
 from bench.results.model import Document
-from bench.results.store import ResultsError, load, read_json
+from bench.results.store import ResultsError, load
 
 #: What must match for two results files to be on one trend line.
 WORKLOAD_KEYS = ("rockets", "seed", "clock", "measure")
@@ -74,19 +73,3 @@ def load_history(directory: Path, current: Document, current_path: Path,
         history.files.append((current_path, current))
     history.files.sort(key=lambda item: item[1].created_utc)
     return history
-
-
-#: Where ``make bench-gate`` writes the last gate, beside the suite's results file.
-GATE_FILE = "gate.json"
-
-
-def last_gate(results: Path) -> tuple[Path, GateDocument] | None:
-    """The gate file beside ``results`` (``make bench-gate`` writes ``results/gate.json``),
-    or None: absent or unreadable. The verdict's last sentence; a bad gate file costs that
-    sentence, never the report."""
-    path = results.parent / GATE_FILE
-    try:
-        raw = read_json(path)
-        return (path, GateDocument.from_json(raw, str(path))) if is_gate_file(raw) else None
-    except (ResultsError, OSError):
-        return None

@@ -12,11 +12,10 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from bench.present import noise
-from bench.present.gate_table import verdict_sentence
+from bench.present.gate_table import last_gate_sentence
 from bench.present.table_parts import skipped_line
 from bench.present.verdict import Verdict, verdicts
 from reports.echo_data import echo_answer
-from reports.history import last_gate
 
 if TYPE_CHECKING:
     from reports.html_page import PageInput
@@ -31,10 +30,9 @@ def page_verdicts(page: PageInput) -> list[Verdict]:
         sentence = echo_answer(page.echo, family_of)
         if sentence is not None:
             out.append(Verdict("echo", sentence))
-    gate = last_gate(page.source)
+    gate = last_gate_sentence(page.source)
     if gate is not None:
-        path, found = gate
-        out.append(Verdict("gate", f"Last gate ({path.name}, {found.created_utc}): {verdict_sentence(found)}"))
+        out.append(Verdict("gate", gate))
     return out
 
 

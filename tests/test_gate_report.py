@@ -165,3 +165,36 @@ def test_a_gate_file_with_no_figure_still_builds(tmp_path: Path) -> None:
     assert not (tmp_path / "switch_cost.png").exists()
     assert "No figure was measured" in report.index.read_text()
     assert "No figure was measured." in gate_table(replace(make_doc(), figures=()))
+
+
+def test_the_last_gate_beside_a_results_file_closes_the_verdict_in_show_and_on_the_page(
+        pipeline_results: Path, tmp_path: Path) -> None:
+    """``make bench-gate`` leaves results/gate.json beside results/latest.json: ``show`` and
+    the page end their verdict with its result; an unreadable one costs that sentence only."""
+    import shutil
+
+    results = tmp_path / "latest.json"
+    shutil.copyfile(pipeline_results, results)
+    dump_gate(tmp_path / "gate.json", make_doc())
+    expected = f"Last gate (gate.json, 2025-01-02T03:04:05Z): {verdict_sentence(make_doc())}"
+    assert expected.startswith("Last gate (gate.json, 2025-01-02T03:04:05Z): FAILED: 1 of the 4 gated")
+
+    def show() -> str:
+        proc = subprocess.run([sys.executable, "-m", "bench", "show", str(results)], capture_output=True, text=True,
+                              cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return " ".join(proc.stdout.split())  # the text table wraps long sentences
+
+    def page() -> str:
+        out = tmp_path / f"report-{len(list(tmp_path.iterdir()))}"
+        proc = subprocess.run([sys.executable, "-m", "reports", str(results), "-o", str(out)], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return (out / "index.html").read_text(encoding="utf-8")
+
+    verdict, _, answer = show().partition("Ranking:")
+    assert "Verdict:" in verdict and f"- {expected}" in verdict and expected not in answer
+    assert '<li id="verdict-gate">Last gate (gate.json, 2025-01-02T03:04:05Z): FAILED' in page()
+    (tmp_path / "gate.json").write_text('{"schedbench_gate": {"format"')  # truncated by a full disk
+    assert "Last gate" not in show() and "Verdict:" in show()
+    assert 'id="verdict-gate"' not in page()

@@ -34,7 +34,7 @@ from bench.measure.worker import parse_handicap
 from bench.measure.writer import ResultsWriter
 from bench.present import tables, text, units
 from bench.present.echo_table import echo_tables
-from bench.present.gate_table import gate_table
+from bench.present.gate_table import gate_table, last_gate_sentence
 from bench.results import store, writable
 from bench.results.echo_file import is_echo_file, load_echo
 from bench.results.gate_file import is_gate_file, load_gate
@@ -384,7 +384,9 @@ def cmd_show(ns: argparse.Namespace) -> int:
             print()
         return EXIT_OK
     document = store.load(ns.file)
-    print(text.render_profiles(document) if ns.profile else text.render_document(document))
+    gate = last_gate_sentence(Path(ns.file))
+    print(text.render_profiles(document) if ns.profile else
+          text.render_document(document, [] if gate is None else [gate]))
     return EXIT_OK
 
 

@@ -25,10 +25,11 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench.present import units
 from bench.present.text import render
-from bench.results.gate_file import FIGURES, GateDocument, PairedFigure, Side
+from bench.results.gate_file import FIGURES, GateDocument, PairedFigure, Side, gate_beside
 
 HEADERS = ("scheduler", "figure", "level", "pairs", "A median", "B median", "B vs A [95% interval]", "±m", "verdict")
 NUMERIC = (False, False, False, True, True, True, True, True, False)
@@ -120,6 +121,16 @@ def verdict_sentence(doc: GateDocument) -> str:
         why.append(f"{len(doc.failures)} side{'s' if len(doc.failures) != 1 else ''} could not be measured "
                    f"({failed})")
     return f"{lead}FAILED: {' and '.join(why)}."
+
+
+def last_gate_sentence(results: Path) -> str | None:
+    """The verdict's gate sentence for a suite file at ``results``: the result of the gate
+    file ``make bench-gate`` left beside it, or None when there is none (or it is unreadable)."""
+    found = gate_beside(results)
+    if found is None:
+        return None
+    path, doc = found
+    return f"Last gate ({path.name}, {doc.created_utc}): {verdict_sentence(doc)}"
 
 
 def incomplete_line(doc: GateDocument) -> str | None:

@@ -177,6 +177,22 @@ class GateDocument:
             raise ResultsError(f"{where}: {exc}") from None
 
 
+#: Where ``make bench-gate`` writes the last gate, beside the suite's results file.
+GATE_FILE: Final = "gate.json"
+
+
+def gate_beside(results: Path) -> tuple[Path, GateDocument] | None:
+    """The gate file beside ``results`` (``make bench-gate`` writes ``results/gate.json``),
+    or None: absent or unreadable. It gives the verdict's last sentence in ``show`` and on
+    the page; a bad gate file costs that sentence, never the rest."""
+    path = results.parent / GATE_FILE
+    try:
+        raw = read_json(path)
+        return (path, GateDocument.from_json(raw, str(path))) if is_gate_file(raw) else None
+    except (ResultsError, OSError):
+        return None
+
+
 def is_gate_file(document: object) -> bool:
     return isinstance(document, dict) and "schedbench_gate" in document
 
