@@ -56,12 +56,13 @@ def timed(name: str, family: str | None, p99: float, cpu: float, status: str = "
     return run
 
 
-def document(runs: list[dict[str, Any]], floor_std: float = 18.0, floor_values: list[float] | None = None) -> Document:
+def document(runs: list[dict[str, Any]], floor_std: float = 18.0, floor_values: list[float] | None = None,
+             measure: str = "time") -> Document:
     sb: dict[str, Any] = {
         "format": "schedbench-results", "version": 2, "created_utc": "2026-12-02T17:33:34Z", "command": "test",
         "preset": "test", "complete": True, "interrupted": False,
         "environment": {"python": "3.11", "commit": "a" * 40, "dirty": False},
-        "workload": {"rockets": 400, "seed": 1, "measure": "time", "modes": ["switch", "timed"],
+        "workload": {"rockets": 400, "seed": 1, "measure": measure, "modes": ["switch", "timed"],
                      "time_scales": [1.0], "clock": "real"},
         "floor": sample(17, 0.5), "body_floors": {"generator": sample(GENERATOR_FLOOR, floor_std, floor_values)},
         "timer_floors": [], "runs": runs, "scaling": None,
@@ -201,6 +202,17 @@ def test_timer_sentence_leaves_out_early_loops_and_says_why() -> None:
     cpu = verdict.cpu_verdict(doc)
     assert cpu is not None and "among the production loops: uvloop, 14.3 µs" in cpu.text  # ranked for CPU
     assert "one process per run, so no spread to test the margin against" in cpu.text
+
+
+def test_a_file_of_counts_has_no_verdict() -> None:
+    """Timed runs counted under strace or Valgrind carry no meaningful lateness: a syscalls
+    file once opened with 'no timed run is VALID, so none is ranked'."""
+    runs = [timed("asyncio", "production", 1153, 18.7), switch("hybrid", "this-project", 300)]
+    assert [v.question for v in verdict.verdicts(document(runs))] == ["switch", "timers", "cpu"]
+    for measure in ("syscalls", "instructions"):
+        counted = document(runs, measure=measure)
+        assert verdict.verdicts(counted) == []
+        assert "Verdict:" not in text.render_document(counted)
 
 
 def test_the_early_loop_is_explained_in_place_not_greyed() -> None:

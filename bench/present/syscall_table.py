@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.present import units
-from bench.present.table_parts import DASH, Cell, Row, Table, best_run, num, sorted_runs
+from bench.present.table_parts import DASH, Cell, Table, best_run, num, row, sorted_runs
 from bench.results.model import Document, RunRecord
 from bench.results.syscall_kinds import gated
 
@@ -59,7 +59,7 @@ def syscall_table(doc: Document, mode: str, time_scale: float | None) -> Table |
         cells = [num(units.figure(_total(run)), run is best),
                  num(DASH if s is None else units.count(sum(s.totals) / len(s.totals))),
                  num(DASH if s is None else str(s.threads)), Cell(DASH if s is None else str(len(s.counts)))]
-        rows.append(Row(run.scheduler, run.status, cells + [_cell(run, n) for n in names], run.note))
+        rows.append(row(run, cells + [_cell(run, n) for n in names]))
     where = mode + (f" @ {time_scale:g} s per tick" if time_scale is not None else "")
     denominators = sorted({r.syscalls.denominator for r in runs if r.syscalls is not None})
     foot = FOOTNOTE.format(denominators=", ".join(f"{d:,}" for d in denominators) or DASH)
