@@ -44,9 +44,9 @@ from reports.charts.ticks import prune_tick_labels
 from reports.history import History
 
 REFERENCE = Path(__file__).resolve().parent.parent / "results" / "reference"
-SUITE = REFERENCE / "2026-12-02T1733-default.json"
+SUITE = REFERENCE / "2026-12-03T1212-default.json"
 OLDER_SUITE = REFERENCE / "2026-11-22T0458-default.json"
-INSTRUCTIONS = REFERENCE / "2026-11-22T0458-instructions.json"
+INSTRUCTIONS = REFERENCE / "2026-12-03T1225-instructions.json"
 SYSCALLS = REFERENCE / "syscalls-aa" / "aa-10-repeats.json"
 ECHO = REFERENCE / "2026-12-02-echo-default.json"
 SCALING = REFERENCE / "2026-11-22-scaling-all.json"

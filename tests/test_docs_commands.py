@@ -56,9 +56,9 @@ PYTHONS = ("python", "python3", ".venv/bin/python")
 #: What the docs assume is in results/ (after make bench, make baseline, make bench-instructions).
 REFERENCE = ROOT / "results" / "reference"
 SEEDED = {
-    "latest.json": REFERENCE / "2026-12-02T1733-default.json",
-    "instructions.json": REFERENCE / "2026-11-22T0458-instructions.json",
-    "baseline-instructions.json": REFERENCE / "2026-11-22T0458-instructions.json",
+    "latest.json": REFERENCE / "2026-12-03T1212-default.json",
+    "instructions.json": REFERENCE / "2026-12-03T1225-instructions.json",
+    "baseline-instructions.json": REFERENCE / "2026-12-03T1225-instructions.json",
 }
 COMMAND_TIMEOUT_S = 120
 

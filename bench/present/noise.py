@@ -34,8 +34,10 @@ NOISE_K = 2.0
 #   2026-11-21-default-v1   switch runs: median CV 12.2 %, max 16.7 %; bare send 13.9 %
 #   2026-11-22-default      switch runs: median  6.7 %, max 29.3 %; floors: async 41.9 %, generator 20.4 %
 #   2026-11-22T0320-default switch runs: median  8.7 %, max 33.8 %; floors: async 20.6 %, bare send 20.4 %
-#   2026-11-22T0458-default switch runs: median  3.1 %, max 17.5 %; floors ≤ 8.9 %   (quiet: README's run)
+#   2026-11-22T0458-default switch runs: median  3.1 %, max 17.5 %; floors ≤ 8.9 %   (quiet)
 #   2026-12-02T1733-default switch runs: median  4.8 %, max 11.9 %; io runs median 2.3 %; floors ≤ 8.6 % (quiet)
+#   2026-12-03T1212-default switch runs: median  5.5 %, max 13.1 %; io runs median 2.7 %; floors ≤ 11.2 %
+#                           (quiet, no warning: README's run)
 # A single run's CV reaches 17 % even on the quiet files, so "any run above X" would fire on
 # every run of this VM; the median over the runs and the floors (which every overhead is read
 # against) separate the quiet files from the loaded ones with room on both sides.
