@@ -57,6 +57,7 @@ def palette_for(document: Document, history: History | None, instructions: Docum
     if echo_file is not None:
         names += echo_data.scheduler_names(echo_file)
     recorded = [(run.scheduler, run.family) for doc in docs for run in doc.runs]
+    recorded += [(p.scheduler, p.family) for doc in docs for p in (doc.scaling.points if doc.scaling else ())]
     if echo_file is not None:
         recorded += [(server.scheduler, server.family) for server in echo_file.servers]
     return Palette(names, families_of(recorded))

@@ -398,6 +398,25 @@ def test_scaling_separates_virtual_clock_and_draws_body_floors_grey() -> None:
     assert_clean(fig)
 
 
+def test_scaling_legend_lists_series_under_their_family_when_recorded() -> None:
+    section = scaling_section()
+    families = {"heapq": "teaching", "listscan": "teaching"}
+    untagged = full_document(scaling=section)
+    for point in section["points"]:
+        point["family"] = families.get(point["scheduler"])
+    section["points"] += [{**p, "scheduler": "hybrid", "family": "this-project"}
+                          for p in section["points"] if p["scheduler"] == "heapq"]
+    doc = full_document(scaling=section)
+    legend = finished(draw_scaling(data.scaling_data(doc), palette_for(doc))).legends[0]
+    texts = [(t.get_text(), t.get_fontweight()) for t in legend.get_texts()]
+    assert [t for t, weight in texts if weight == "bold"] == ["this project", "teaching designs", "references"]
+    assert [t for t, _ in texts] == ["this project", "hybrid", "teaching designs", "heapq", "listscan",
+                                     "references", "body floor (generator)"]
+    # A file from before families were recorded: no headings, never a guessed family.
+    legend = finished(draw_scaling(data.scaling_data(untagged), palette_for(untagged))).legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["heapq", "listscan", "body floor (generator)"]
+
+
 def test_trends_split_into_panels_of_at_most_eight_lines(tmp_path: Path) -> None:
     names = [f"plugin-{i:02d}" for i in range(11)]
     docs = [document([switch_run(n, 500 + 10 * i) for i, n in enumerate(names)]

@@ -38,6 +38,9 @@ def test_small_sweep_is_well_formed(tmp_path: Path) -> None:
         assert p["peak_rss_bytes"] > 1_000_000
     heapq = [p for p in scaling["points"] if (p["scheduler"], p["mode"]) == ("heapq", "switch")]
     assert all(p["body_floor_ns"] > 0 for p in heapq)  # the floor at the same N rides along
+    # The chart groups series by family, read from the file: a floor is a reference, no family.
+    assert {(p["scheduler"], p["family"]) for p in scaling["points"]} == {
+        ("heapq", "teaching"), ("busywait", "teaching"), ("body-floor/generator", None)}
     assert "growth of ns/resume" in proc.stdout
     assert "too few points" in proc.stdout  # two sizes are not enough for a growth exponent
 

@@ -126,7 +126,8 @@ def _measure(all_series: Sequence[tuple[str, str, SchedulerEntry | None]], sizes
     for target, mode, entry in all_series:
         stopped_at: int | None = None
         for n in sizes:
-            base = {"scheduler": target, "mode": mode, "rockets": n}
+            base = {"scheduler": target, "mode": mode, "rockets": n,
+                    "family": entry.family if entry is not None and entry.available else None}
             if entry is not None and not entry.available:
                 point = _point({**base, "status": "skipped", "reason": f"unavailable: {entry.error}"})
             elif stopped_at is not None:
@@ -149,7 +150,7 @@ def _point(raw: dict[str, Any]) -> ScalingPoint:
     """A point from the child's JSON; anything malformed becomes a failed point."""
     known = {k: raw.get(k) for k in ("scheduler", "mode", "rockets", "status", "reason", "ns_per_resume",
                                       "wall_s", "run_s", "tracemalloc_bytes_per_rocket", "peak_rss_bytes",
-                                      "elapsed_s")}
+                                      "elapsed_s", "family")}
     try:
         return ScalingPoint.from_json(Fields(known, "point"))
     except ResultsError as exc:

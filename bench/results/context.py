@@ -91,6 +91,18 @@ class WorkloadInfo:
                 "python flags": " ".join(env.python_flags) or "none"}
 
 
+#: The families a run may record, in the order reports list them (the plugin contract's
+#: FAMILIES and its default, "third-party"; a test keeps the two in step: the results model
+#: does not import the schedulers' package).
+FAMILY_NAMES: tuple[str, ...] = ("production", "this-project", "third-party", "teaching")
+
+
+def opt_family(f: Fields) -> str | None:
+    """A record's ``family``: one of ``FAMILY_NAMES``, or None in files written before it
+    was recorded (an unknown name is refused, naming the allowed ones)."""
+    return f.choice("family", {k: k for k in FAMILY_NAMES}) if f.opt_text("family") is not None else None
+
+
 @dataclass(frozen=True)
 class ScalingPoint:
     scheduler: str
@@ -105,13 +117,14 @@ class ScalingPoint:
     peak_rss_bytes: float | None = None
     elapsed_s: float | None = None
     body_floor_ns: float | None = None
+    family: str | None = None  # None: a floor, or a file written before the family was recorded
 
     @classmethod
     def from_json(cls, f: Fields) -> ScalingPoint:
         return cls(f.text("scheduler"), f.text("mode"), f.whole("rockets"), f.text("status"), f.opt_text("reason"),
                    f.opt_num("ns_per_resume"), f.opt_num("wall_s"), f.opt_num("run_s"),
                    f.opt_num("tracemalloc_bytes_per_rocket"), f.opt_num("peak_rss_bytes"), f.opt_num("elapsed_s"),
-                   f.opt_num("body_floor_ns"))
+                   f.opt_num("body_floor_ns"), opt_family(f))
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from bench.results.context import opt_family
 from bench.results.fields import Fields, ResultsError
-from bench.results.model import FAMILY_NAMES
 from bench.results.store import atomic_write, read_json
 
 FORMAT_NAME: Final = "schedbench-echo"
@@ -119,7 +119,7 @@ class EchoServer:
         return cls(name=f.text("name"), scheduler=f.text("scheduler"), variant=f.text("variant"),
                    size=f.count("size"), connections=f.count("connections"),
                    in_flight=f.opt_count("in_flight") or 0,
-                   family=f.choice("family", {k: k for k in FAMILY_NAMES}) if f.opt_text("family") else None,
+                   family=opt_family(f),
                    status=f.choice("status", STATUSES),
                    reasons=f.texts("reasons"), probe=f.opt("probe", EchoPoint.from_json),
                    points=tuple(EchoPoint.from_json(p) for p in f.objs("points")),

@@ -53,12 +53,14 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 from bench.results.context import (
+    FAMILY_NAMES,
     MEASURES,
     Environment,
     Measure,
     Scaling,
     ScalingPoint,
     WorkloadInfo,
+    opt_family,
     short_commit,
 )
 from bench.results.fields import Fields, ResultsError, non_negative, positive
@@ -75,6 +77,7 @@ from bench.results.measures import (
 from bench.workload.status import STATUS_BY_NAME, Status
 
 __all__ = [
+    "FAMILY_NAMES",
     "MEASURES",
     "STATUS_BY_NAME",
     "Document",
@@ -101,11 +104,6 @@ FORMAT_NAME = "schedbench-results"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # History: 1 — first version (2026-11). 2 — floors, measure, per-run provenance (2026-11).
-
-#: The families a run may record, in the order reports list them (the plugin contract's
-#: FAMILIES and its default, "third-party"; a test keeps the two in step: the results model
-#: does not import the schedulers' package).
-FAMILY_NAMES: tuple[str, ...] = ("production", "this-project", "third-party", "teaching")
 
 RunMode = Literal["switch", "timed", "virtual", "io"]
 RUN_MODES: tuple[RunMode, ...] = ("switch", "timed", "virtual", "io")
@@ -174,7 +172,7 @@ class RunRecord:
             syscalls=f.opt("syscalls", SyscallFigures.from_json),
             wasted=f.opt_amount("wasted"), version=f.opt_text("version"), measured_utc=f.opt_text("measured_utc"),
             commit=f.opt_text("commit"), timer_note=f.opt_text("timer_note"),
-            family=f.choice("family", {k: k for k in FAMILY_NAMES}) if f.opt_text("family") is not None else None,
+            family=opt_family(f),
             spurious_wakes=f.opt_count("spurious_wakes"), message_size=f.opt_count("message_size"),
             rockets=f.opt_count("rockets"), last_valid=f.opt("last_valid", RunRecord.from_json),
         )

@@ -33,7 +33,7 @@ from reports.charts.style import (
 )
 from reports.charts.ticks import log_axis, log_limits
 from reports.data import ScalingData, ScalingSeries
-from reports.palette import NEUTRAL, Palette
+from reports.palette import GROUP_TITLES, NEUTRAL, UNRECORDED, Palette
 
 SCALING = "scaling.png"
 
@@ -139,14 +139,28 @@ def draw_scaling(data: ScalingData | None, palette: Palette) -> Drawn | None:
             axes_grid[r][c].tick_params(labelbottom=False)
         axes_grid[bottom][c].tick_params(labelbottom=True)
         axes_grid[bottom][c].set_xlabel("rockets N (log scale)")
-    # The one chart order: family, then the typical time per resume over every mode and size.
-    names = palette.order([s.scheduler for s in series if not s.reference], lambda n: geomean(
+    # The one chart order: family, then the typical time per resume over every mode and size;
+    # the legend names each family above its schedulers, so 13 lines are read by group.
+    groups = palette.groups([s.scheduler for s in series if not s.reference], lambda n: geomean(
         [v for s in series if s.scheduler == n for v in s.ns_per_resume]))
-    handles: list[Any] = scheduler_handles(names, palette, bars=False)
+    headed = len(groups) > 1 or any(group != UNRECORDED for group, _ in groups)
+    handles: list[Any] = []
+    headings: set[int] = set()  # positions of the family headings among the legend's entries
+    for group, names in groups:
+        if headed:
+            headings.add(len(handles))
+            handles.append(Line2D([], [], linestyle="none", label=GROUP_TITLES[group]))
+        handles += scheduler_handles(names, palette, bars=False)
+    if dialects and headed:
+        headings.add(len(handles))
+        handles.append(Line2D([], [], linestyle="none", label="references"))
     for name in dialects:
         handles.append(Line2D([], [], color=NEUTRAL, linewidth=1.1, linestyle=ref_style[name],
                               label=safe(f"body floor ({name.split('/', 1)[1]})")))
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8.5, title="scheduler")
+    legend = fig.legend(handles=handles, loc="outside right upper", fontsize=8.5)
+    for i, text in enumerate(legend.get_texts()):
+        if i in headings:
+            text.set_fontweight("bold")
     notes = [f"{n.scheduler} ({n.mode}) N={'?' if n.rockets is None else units.count(n.rockets)}: {n.status.upper()} — "
              f"{n.reason or 'no reason'}" for n in data.notes]
     if reasons:
