@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.present import units
-from bench.present.echo_table import KNEE_1MS, KNEE_10MS, knee, load_discipline, lower_bound
+from bench.present.echo_table import KNEE_1MS, KNEE_10MS, knee, knee_order, load_discipline, lower_bound
 from bench.present.verdict import ordinal
 from bench.results.echo_file import EchoDocument, EchoPoint, EchoServer, cell_order
 from reports.palette import Palette
@@ -33,12 +33,6 @@ from reports.palette import Palette
 KNEE_RESOLUTION: Final = 0.05
 #: Markers for a scheduler's second, third … variant (the first takes the palette's).
 VARIANT_MARKERS: Final = ("o", "s", "^", "D", "h", "v")
-
-
-def _order(server: EchoServer) -> tuple[bool, float, float, str]:
-    """The echo table's order: VALID first, by 1 ms knee, then 10 ms knee, then name."""
-    return (server.status != "valid", -(knee(server, KNEE_1MS) or -1.0), -(knee(server, KNEE_10MS) or -1.0),
-            server.name)
 
 
 @dataclass(frozen=True)
@@ -116,7 +110,7 @@ def cells(doc: EchoDocument, palette: Palette) -> list[EchoCell]:
     markers = _markers(doc, palette)
     out = []
     for size, connections, in_flight in sorted({s.cell for s in doc.servers}, key=cell_order):
-        servers = sorted((s for s in doc.servers if s.cell == (size, connections, in_flight)), key=_order)
+        servers = sorted((s for s in doc.servers if s.cell == (size, connections, in_flight)), key=knee_order)
         lines = [EchoLine(s, markers[s.name]) for s in servers if s.status == "valid" and s.drawn]
         drawn = {line.name for line in lines}
         out.append(EchoCell(size, connections, lines, [s for s in servers if s.name not in drawn], in_flight))
@@ -181,7 +175,7 @@ def echo_answer(doc: EchoDocument, family_of: Mapping[str, str | None] | None = 
     recorded = {s.scheduler: s.family for s in doc.servers if s.family is not None}
     family_of = {**(family_of or {}), **recorded} if family_of is not None or recorded else None
     size, connections, in_flight = min((s.cell for s in doc.servers), key=cell_order)
-    servers = sorted((s for s in doc.servers if s.cell == (size, connections, in_flight)), key=_order)
+    servers = sorted((s for s in doc.servers if s.cell == (size, connections, in_flight)), key=knee_order)
     where = (f"Latency under load ({size:,}-byte messages, {connections} connection{'s' if connections != 1 else ''}, "
              f"{load_discipline(in_flight)})")
     others = len({s.cell for s in doc.servers}) - 1

@@ -45,9 +45,11 @@ def _rate(value: float | None) -> str:
     return units.DASH if value is None else f"{value:,.0f}"
 
 
-def _knee(server: EchoServer, key: str) -> float:
-    value = knee(server, key)
-    return -1.0 if value is None else value
+def knee_order(server: EchoServer) -> tuple[bool, float, float, str]:
+    """The one order of servers within a cell (the table's, within a family, and the chart's):
+    VALID first, by 1 ms knee, then 10 ms knee (highest first), then name."""
+    return (server.status != "valid", -(knee(server, KNEE_1MS) or -1.0), -(knee(server, KNEE_10MS) or -1.0),
+            server.name)
 
 
 def _knee_cell(server: EchoServer, key: str) -> Cell:
@@ -80,8 +82,7 @@ def echo_tables(doc: EchoDocument) -> list[Table]:
     tables = []
     for size, connections, in_flight in sorted({s.cell for s in doc.servers}, key=cell_order):
         servers = [s for s in doc.servers if s.cell == (size, connections, in_flight)]
-        servers.sort(key=lambda s: (family_index(s.family), s.status != "valid", -_knee(s, KNEE_1MS),
-                                    -_knee(s, KNEE_10MS), s.name))
+        servers.sort(key=lambda s: (family_index(s.family), *knee_order(s)))
         rows = []
         places: dict[str | None, int] = {}
         for server in servers:
