@@ -55,6 +55,12 @@ class SwitchBar:
         """What the scheduler adds on top of its dialect's body floor (≤ 0 is possible)."""
         return None if self.body_floor_ns is None else self.mean_ns - self.body_floor_ns
 
+    @property
+    def key_ns(self) -> float:
+        """What the ranking compares: overhead when there is a body floor, else cost."""
+        overhead = self.overhead_ns
+        return self.mean_ns if overhead is None else overhead
+
 
 @dataclass(frozen=True)
 class SwitchData:
@@ -128,7 +134,7 @@ def switch_data(doc: Document) -> SwitchData:
                               run.status is Status.EARLY, doc.body_floor_ns(run.dialect), run.dialect,
                               None if over is None else over.band_ns))
     floor = doc.floor
-    return SwitchData(sorted(bars, key=lambda b: b.mean_ns if b.overhead_ns is None else b.overhead_ns),
+    return SwitchData(sorted(bars, key=lambda b: b.key_ns),
                       None if floor is None else floor.mean_ns,
                       None if floor is None else floor.std_s * 1e9, out)
 

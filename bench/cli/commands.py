@@ -384,9 +384,11 @@ def cmd_show(ns: argparse.Namespace) -> int:
             print()
         return EXIT_OK
     document = store.load(ns.file)
-    gate = last_gate_sentence(Path(ns.file))
-    print(text.render_profiles(document) if ns.profile else
-          text.render_document(document, [] if gate is None else [gate]))
+    if ns.profile:
+        print(text.render_profiles(document))
+        return EXIT_OK
+    gate = last_gate_sentence(Path(ns.file))  # make bench-gate's file beside it, if any
+    print(text.render_document(document, [] if gate is None else [gate]))
     return EXIT_OK
 
 

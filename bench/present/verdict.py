@@ -206,8 +206,8 @@ def sockets_verdict(doc: Document) -> Verdict | None:
 
 def verdicts(doc: Document) -> list[Verdict]:
     """The suite file's sentences, in the page's order (echo and gate are added by the page).
-    None for a file of counts (instructions, system calls): its timed runs ran under Valgrind
-    or strace, so their lateness and CPU answer no wall-time question."""
+    No sentence for a file of counts (instructions, system calls): its timed runs ran under
+    Valgrind or strace, so their lateness and CPU answer no wall-time question."""
     if doc.workload.measure != "time":
         return []
     found = (switch_verdict(doc), timers_verdict(doc), cpu_verdict(doc), sockets_verdict(doc))

@@ -62,8 +62,7 @@ def draw_switch_cost(data: SwitchData, palette: Palette) -> Drawn | None:
         return None
     by_name = {b.scheduler: b for b in data.bars}
     # The ranking's order: least overhead first within each family (the coloured length).
-    rows = family_rows(palette, list(by_name), lambda n: by_name[n].mean_ns if by_name[n].overhead_ns is None
-                       else by_name[n].overhead_ns)
+    rows = family_rows(palette, list(by_name), lambda n: by_name[n].key_ns)
     bars = sorted(data.bars, key=lambda b: rows.y[b.scheduler])
     legend_rows = 3 if any(b.body_floor_ns is not None for b in bars) else 1
     legend_px = 16 + 34 * legend_rows
